@@ -1,0 +1,179 @@
+"""Finding a project and building the Alembic ``Config`` for it.
+
+schemashift reads the same files Alembic reads (``alembic.ini`` and/or
+``pyproject.toml`` with ``[tool.alembic]``), so a project made by
+``alembic init`` works unchanged.  The database URL can be overridden by
+``--url`` or the ``SCHEMASHIFT_URL`` environment variable; it is only ever
+shown with its password hidden.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+
+from .errors import ConfigError
+
+URL_ENV = "SCHEMASHIFT_URL"
+CONFIG_ENV = "ALEMBIC_CONFIG"
+METADATA_OPTION = "schemashift.metadata"
+
+
+def redact_url(url: str | None) -> str:
+    """Render a database URL with its password replaced by ``***``."""
+    if not url:
+        return "<no url>"
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: hide what looks like one
+        if "@" in url and "://" in url:
+            scheme, rest = url.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            user = creds.split(":", 1)[0]
+            return f"{scheme}://{user}:***@{host}"
+        return url
+
+
+@dataclass
+class Project:
+    """A located migration project: its Alembic config and where it lives."""
+
+    config: Config
+    root: Path
+    ini_path: Path | None
+    toml_path: Path | None
+    url_source: str = "config"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str | None:
+        try:
+            return self.config.get_main_option("sqlalchemy.url") or None
+        except configparser.Error:
+            return None
+
+    @property
+    def script_location(self) -> Path:
+        loc = self.config.get_alembic_option("script_location")
+        if not loc:
+            raise ConfigError(
+                f"no script_location in {self.describe()}",
+                hint="add 'script_location = migrations' under [alembic]",
+            )
+        # Alembic resolves a relative script_location against the working
+        # directory; so do we, so both tools agree on which project runs.
+        return Path(str(loc)).absolute()
+
+    def describe(self) -> str:
+        return str(self.ini_path or self.toml_path or self.root)
+
+
+def _has_tool_alembic(pyproject: Path) -> bool:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        with open(pyproject, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {pyproject}: {exc}") from exc
+    return "alembic" in data.get("tool", {})
+
+
+def _pick_files(config_path: str | os.PathLike[str] | None, cwd: Path) -> tuple[Path | None, Path | None]:
+    """Return (ini, toml) the way Alembic's own command line picks them."""
+    if config_path is None:
+        config_path = os.environ.get(CONFIG_ENV) or None
+    if config_path is not None:
+        path = Path(config_path)
+        if not path.is_absolute():
+            path = cwd / path
+        if path.is_dir():
+            ini = path / "alembic.ini"
+            toml = path / "pyproject.toml"
+        elif path.name == "pyproject.toml" or path.suffix == ".toml":
+            ini, toml = path.parent / "alembic.ini", path
+            if not path.exists():
+                raise ConfigError(f"config file {path} does not exist", hint="check --config")
+        else:
+            ini, toml = path, path.parent / "pyproject.toml"
+            if not path.exists():
+                raise ConfigError(
+                    f"config file {path} does not exist",
+                    hint="check --config, or create a project with 'schemashift init DIR'",
+                )
+    else:
+        ini, toml = cwd / "alembic.ini", cwd / "pyproject.toml"
+    ini_found = ini if ini.is_file() else None
+    toml_found = toml if toml.is_file() and _has_tool_alembic(toml) else None
+    if ini_found is None and toml_found is None:
+        where = Path(config_path) if config_path else cwd
+        raise ConfigError(
+            f"no alembic.ini or pyproject.toml with [tool.alembic] found in {where}",
+            hint="run 'schemashift init DIR' to create a project, or pass --config PATH",
+        )
+    return ini_found, toml_found
+
+
+def load_project(
+    config_path: str | os.PathLike[str] | None = None,
+    *,
+    url: str | None = None,
+    section: str = "alembic",
+    x_args: list[str] | tuple[str, ...] = (),
+    cwd: str | os.PathLike[str] | None = None,
+    stdout: Any = None,
+) -> Project:
+    """Locate the project's config and return it ready for Alembic's commands.
+
+    ``url`` (or ``$SCHEMASHIFT_URL``) replaces ``sqlalchemy.url``.
+    """
+    base = Path(cwd) if cwd else Path.cwd()
+    ini, toml = _pick_files(config_path, base)
+    root = (ini or toml).parent.resolve()  # type: ignore[union-attr]
+
+    from argparse import Namespace
+
+    cmd_opts = Namespace(x=list(x_args), config=[str(p) for p in (ini, toml) if p], name=section)
+    kwargs: dict[str, Any] = {"ini_section": section, "cmd_opts": cmd_opts}
+    if stdout is not None:
+        kwargs["stdout"] = stdout
+    config = Config(file_=str(ini) if ini else None, toml_file=str(toml) if toml else None, **kwargs)
+    try:
+        if ini is not None:
+            parser = config.file_config
+            if not parser.has_section(section):
+                raise ConfigError(
+                    f"{ini} has no [{section}] section",
+                    hint="add one with script_location, or pick the section with --name",
+                )
+        config.get_alembic_option("script_location")
+    except configparser.Error as exc:
+        raise ConfigError(f"cannot parse {ini}: {' '.join(str(exc).split())}") from exc
+
+    project = Project(config=config, root=root, ini_path=ini, toml_path=toml)
+    override = url or os.environ.get(URL_ENV)
+    if override:
+        config.set_main_option("sqlalchemy.url", override.replace("%", "%%"))
+        project.url_source = "--url" if url else URL_ENV
+    location = project.script_location
+    if not location.is_dir():
+        raise ConfigError(
+            f"script_location {location} from {project.describe()} is not a directory",
+            hint="fix script_location, or run 'schemashift init DIR'",
+        )
+    if not (location / "env.py").is_file():
+        raise ConfigError(
+            f"{location} has no env.py",
+            hint="restore env.py, or create the project again with 'schemashift init'",
+        )
+    config.attributes["schemashift"] = True
+    return project

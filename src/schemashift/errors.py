@@ -1,0 +1,96 @@
+"""One hierarchy of errors, each carrying data and an exit code.
+
+Library code raises these; only the CLI words them (one line on stderr) and
+decides whether to show a traceback (``--debug``).  Nothing below the CLI
+calls ``sys.exit``.
+"""
+
+from __future__ import annotations
+
+
+class SchemashiftError(Exception):
+    """Base of every error schemashift reports to a user.
+
+    ``message`` names the problem, ``hint`` the fix (when there is one).
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        text = " ".join(self.message.split())
+        if self.hint:
+            text += f" ({' '.join(self.hint.split())})"
+        return text
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+
+class ConfigError(SchemashiftError):
+    """The project configuration is missing, unreadable or incomplete."""
+
+    exit_code = 2
+
+
+class RevisionError(SchemashiftError):
+    """A revision id is unknown, ambiguous, or a target cannot be reached."""
+
+    exit_code = 2
+
+
+class RevisionFileError(SchemashiftError):
+    """A revision file cannot be read or imported."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"revision file {path} does not import: {reason}", hint=hint)
+        self.path = path
+        self.reason = reason
+
+
+class DatabaseError(SchemashiftError):
+    """The database could not be reached or refused a statement."""
+
+    exit_code = 3
+
+
+class MigrationFailed(SchemashiftError):
+    """A migration step failed; the database was rolled back where possible."""
+
+    exit_code = 4
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        revision: str | None = None,
+        statement: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.revision = revision
+        self.statement = statement
+
+
+class Refused(SchemashiftError):
+    """A command refused to act because acting would be unsafe."""
+
+    exit_code = 5
+
+
+class DriftDetected(SchemashiftError):
+    """The models and the database differ (``check``)."""
+
+    exit_code = 1
+
+
+class LockTimeout(SchemashiftError):
+    """Another process held the migration lock for longer than we may wait."""
+
+    exit_code = 6

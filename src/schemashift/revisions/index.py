@@ -1,0 +1,256 @@
+"""A cached index of revision headers, so read-only commands need not import every file.
+
+Alembic executes every revision file to learn ``revision``/``down_revision``
+on each ``current``, ``heads`` or ``history``.  Those four names are almost
+always literals, so we read them from the source text instead, cache them
+keyed by each file's (size, mtime, ctime), and build Alembic's own
+``RevisionMap`` from them.  Every call re-lists the version directories and
+stats each file, so added, edited and removed files are always seen; only
+changed files are read again.  Anything we cannot read as a literal is
+imported the way Alembic would, so the index never disagrees with Alembic.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import runpy
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from alembic.script import ScriptDirectory
+from alembic.script.revision import Revision, RevisionMap
+
+from ..errors import RevisionFileError
+
+CACHE_NAME = "schemashift-revisions.json"
+CACHE_VERSION = 1
+_REV_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
+_HEADER_KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
+_ASSIGN = re.compile(
+    r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.*)$",
+    re.MULTILINE,
+)
+_DOCSTRING = re.compile(r'\A(?:\s*#[^\n]*\n|\s*\n)*\s*[rRuU]?("""|\'\'\')(.*?)\1', re.DOTALL)
+_TRAILING_COMMENT = re.compile(r"\s*#[^'\"\n]*$")
+_CREATE_DATE = re.compile(r"^Create Date:\s*(.+?)\s*$", re.MULTILINE)
+
+
+@dataclass
+class RevisionHeader:
+    """What a revision file declares about itself, read without running it."""
+
+    revision: str
+    down_revision: Any
+    branch_labels: Any
+    depends_on: Any
+    path: str
+    longdoc: str
+    create_date: str | None
+
+    @property
+    def doc(self) -> str:
+        return re.split("\n\n", self.longdoc)[0] if self.longdoc else ""
+
+
+class IndexedRevision(Revision):
+    """An Alembic ``Revision`` that also knows its file and docstring."""
+
+    def __init__(self, header: RevisionHeader) -> None:
+        super().__init__(
+            header.revision,
+            _tuple_or_scalar(header.down_revision),
+            dependencies=_tuple_or_scalar(header.depends_on),
+            branch_labels=header.branch_labels,
+        )
+        self.path = header.path
+        self.longdoc = header.longdoc
+        self.doc = header.doc
+        self.create_date = header.create_date
+
+
+def _tuple_or_scalar(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _literal_after(text: str, start: int) -> tuple[bool, Any]:
+    """Evaluate the literal that starts at ``start``, growing it line by line."""
+    end = start
+    for _ in range(40):
+        nl = text.find("\n", end)
+        end = len(text) if nl == -1 else nl
+        chunk = text[start:end].strip()
+        for candidate in (chunk, _TRAILING_COMMENT.sub("", chunk)):
+            try:
+                return True, ast.literal_eval(candidate)
+            except (SyntaxError, ValueError):
+                pass
+        if nl == -1:
+            return False, None
+        end = nl + 1
+    return False, None
+
+
+def parse_header(path: Path, text: str) -> RevisionHeader | None:
+    """Read the header names from source text; ``None`` when they are not literals."""
+    found: dict[str, Any] = {}
+    for m in _ASSIGN.finditer(text):
+        key = m.group(1)
+        if key in found:  # a later top-level reassignment: let Python decide
+            return None
+        ok, value = _literal_after(text, m.start(2))
+        if not ok:
+            return None
+        found[key] = value
+    if not isinstance(found.get("revision"), str) or "down_revision" not in found:
+        return None
+    doc_match = _DOCSTRING.match(text)
+    longdoc = doc_match.group(2).strip() if doc_match else ""
+    date = _CREATE_DATE.search(longdoc)
+    return RevisionHeader(
+        revision=found["revision"],
+        down_revision=found.get("down_revision"),
+        branch_labels=found.get("branch_labels"),
+        depends_on=found.get("depends_on"),
+        path=str(path),
+        longdoc=longdoc,
+        create_date=date.group(1) if date else None,
+    )
+
+
+def import_header(path: Path) -> RevisionHeader | None:
+    """Run the file the way Alembic would, for headers that are not literals."""
+    try:
+        module = runpy.run_path(str(path), run_name=f"schemashift_rev_{path.stem}")
+    except Exception as exc:  # report which file, not a traceback
+        raise RevisionFileError(
+            str(path), f"{type(exc).__name__}: {exc}", hint="fix or remove the file"
+        ) from exc
+    if "revision" not in module:
+        return None
+    longdoc = (module.get("__doc__") or "").strip()
+    date = _CREATE_DATE.search(longdoc)
+    return RevisionHeader(
+        revision=module["revision"],
+        down_revision=module.get("down_revision"),
+        branch_labels=module.get("branch_labels"),
+        depends_on=module.get("depends_on"),
+        path=str(path),
+        longdoc=longdoc,
+        create_date=date.group(1) if date else None,
+    )
+
+
+def version_directories(script: ScriptDirectory) -> list[Path]:
+    """The directories Alembic loads revisions from, for this script directory."""
+    if script.version_locations:
+        dirs = [Path(p) for p in script.version_locations]
+    else:
+        dirs = [Path(script.versions)]
+    return [d for d in dirs if d.exists()]
+
+
+def _list_files(directory: Path, recursive: bool) -> Iterable[os.DirEntry[str]]:
+    stack = [str(directory)]
+    while stack:
+        current = stack.pop(0)
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except FileNotFoundError:
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.is_dir():
+                if recursive and not entry.name.endswith("__pycache__"):
+                    subdirs.append(entry.path)
+            elif _REV_FILE.match(entry.name):
+                yield entry
+        stack[:0] = subdirs
+
+
+class RevisionIndex:
+    """Revision headers of one script directory, cached between calls."""
+
+    def __init__(self, script: ScriptDirectory, *, use_cache: bool = True) -> None:
+        self.script = script
+        self.use_cache = use_cache
+        self.cache_path = Path(script.dir) / "__pycache__" / CACHE_NAME
+        self.files_read = 0  # how many files this scan had to read (for tests/bench)
+
+    def _load_cache(self) -> dict[str, Any]:
+        if not self.use_cache:
+            return {}
+        try:
+            data = json.loads(self.cache_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        if data.get("version") != CACHE_VERSION:
+            return {}
+        return data.get("files", {})
+
+    def _save_cache(self, files: dict[str, Any]) -> None:
+        if not self.use_cache:
+            return
+        try:
+            self.cache_path.parent.mkdir(exist_ok=True)
+            tmp = self.cache_path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"version": CACHE_VERSION, "files": files}))
+            os.replace(tmp, self.cache_path)
+        except OSError:
+            pass  # a read-only project simply runs uncached
+
+    def headers(self) -> list[RevisionHeader]:
+        """Every revision header, read from the cache where the file is unchanged."""
+        cached = self._load_cache()
+        fresh: dict[str, Any] = {}
+        headers: list[RevisionHeader] = []
+        seen: set[str] = set()
+        recursive = bool(self.script.recursive_version_locations)
+        for directory in version_directories(self.script):
+            for entry in _list_files(directory, recursive):
+                real = os.path.realpath(entry.path)
+                if real in seen:
+                    continue
+                seen.add(real)
+                st = entry.stat()
+                stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+                hit = cached.get(real)
+                if hit is not None and hit["stamp"] == stamp:
+                    header = RevisionHeader(**hit["header"]) if hit["header"] else None
+                else:
+                    self.files_read += 1
+                    header = self._read(Path(real))
+                fresh[real] = {"stamp": stamp, "header": asdict(header) if header else None}
+                if header is not None:
+                    headers.append(header)
+        if fresh != cached:
+            self._save_cache(fresh)
+        return headers
+
+    @staticmethod
+    def _read(path: Path) -> RevisionHeader | None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RevisionFileError(str(path), str(exc)) from exc
+        header = parse_header(path, text)
+        if header is None:
+            header = import_header(path)
+        else:
+            try:
+                compile(text, str(path), "exec", dont_inherit=True)
+            except SyntaxError as exc:
+                raise RevisionFileError(
+                    str(path), f"SyntaxError: {exc.msg} (line {exc.lineno})", hint="fix the file"
+                ) from exc
+        return header
+
+    def revision_map(self) -> RevisionMap:
+        """Alembic's ``RevisionMap`` built from the indexed headers."""
+        revisions = [IndexedRevision(h) for h in self.headers()]
+        return RevisionMap(lambda: revisions)
