@@ -142,7 +142,8 @@ def load_project(
 
     from argparse import Namespace
 
-    cmd_opts = Namespace(x=list(x_args), config=[str(p) for p in (ini, toml) if p], name=section)
+    # quiet: Alembic's own "Generating ... done" lines; the CLI prints its own
+    cmd_opts = Namespace(x=list(x_args), config=[str(p) for p in (ini, toml) if p], name=section, quiet=True)
     kwargs: dict[str, Any] = {"ini_section": section, "cmd_opts": cmd_opts}
     if stdout is not None:
         kwargs["stdout"] = stdout

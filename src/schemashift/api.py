@@ -1,0 +1,632 @@
+"""schemashift's commands as Python functions.
+
+Each function takes a located ``Project`` (see ``config.load_project``) and
+returns data; the CLI only parses arguments, calls one of these, and prints.
+Failures raise ``SchemashiftError`` subclasses that carry what went wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import time
+from argparse import Namespace
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from alembic import command
+from alembic.config import Config
+from alembic.util import CommandError
+
+from .config import METADATA_OPTION, Project, load_project, redact_url
+from .errors import ConfigError, DatabaseError, Refused, RevisionError, SchemashiftError
+from .revisions.display import RevisionInfo
+from .revisions.index import RevisionIndex
+from .runner import REVISION_ERRORS, RunPolicy, RunState, revision_error, run_env, script_directory, translate_errors
+from .safety.atomic import sqlite_transactional_ddl
+
+__all__ = [
+    "Project",
+    "load_project",
+    "init",
+    "revision",
+    "upgrade",
+    "downgrade",
+    "current",
+    "history",
+    "heads",
+    "show",
+    "stamp",
+    "merge",
+    "check",
+    "discard",
+    "StepEvent",
+]
+
+TEMPLATES = Path(__file__).parent / "templates" / "project"
+
+
+# --------------------------------------------------------------------- init
+
+
+@dataclass
+class InitResult:
+    directory: Path
+    config_file: Path
+    script_location: Path
+    env_py: Path
+    models_file: Path | None
+    url: str
+
+
+def init(
+    directory: str | os.PathLike[str],
+    *,
+    metadata: str | None = None,
+    url: str | None = None,
+    naming_convention: bool = True,
+) -> InitResult:
+    """Create a project that works with no hand-editing.
+
+    ``metadata`` is ``MODULE:ATTR`` of the models' MetaData (default
+    ``models:Base.metadata``; a starter ``models.py`` with a naming convention
+    is written when that module does not exist yet).  ``url`` defaults to a
+    SQLite file inside the project.
+    """
+    root = Path(directory).absolute()
+    metadata = metadata or "models:Base.metadata"
+    if ":" not in metadata or not all(metadata.split(":", 1)):
+        raise ConfigError(
+            f"--metadata {metadata!r} is not MODULE:ATTR", hint="e.g. --metadata models:Base.metadata"
+        )
+    ini = root / "alembic.ini"
+    migrations = root / "migrations"
+    if ini.exists():
+        raise Refused(f"{ini} already exists", hint="this directory already holds a project; use another DIR")
+    if migrations.exists() and any(migrations.iterdir()):
+        raise Refused(f"{migrations} already exists and is not empty", hint="choose another DIR")
+    url = url or "sqlite:///%(here)s/app.db"
+    root.mkdir(parents=True, exist_ok=True)
+    config = Config(str(ini), cmd_opts=Namespace(quiet=True))
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)  # Alembic writes script_location relative to the ini's folder
+        with contextlib.redirect_stdout(io.StringIO()):  # its "Generating ..." lines
+            command.init(config, "migrations", template="generic")
+    except CommandError as exc:
+        raise ConfigError(str(exc).splitlines()[0]) from exc
+    finally:
+        os.chdir(cwd)
+    text = ini.read_text()
+    text = re.sub(r"(?m)^prepend_sys_path = .*$", "prepend_sys_path = %(here)s", text, count=1)
+    text = re.sub(
+        r"(?m)^sqlalchemy\.url = .*$",
+        f"sqlalchemy.url = {url.replace('%(here)s', '%%(here)s').replace('%%(here)s', '%(here)s')}\n"
+        f"# the models' MetaData, imported by env.py (MODULE:ATTR)\n{METADATA_OPTION} = {metadata}",
+        text,
+        count=1,
+    )
+    ini.write_text(text)
+    env_py = migrations / "env.py"
+    env_py.write_text((TEMPLATES / "env.py").read_text())
+    models_file = None
+    module = metadata.split(":", 1)[0]
+    module_path = root / (module.replace(".", "/") + ".py")
+    if not module_path.exists() and not (root / module.replace(".", "/") / "__init__.py").exists():
+        if metadata.split(":", 1)[1] == "Base.metadata" and "." not in module:
+            template = (TEMPLATES / "models.py").read_text()
+            if not naming_convention:
+                template = template.replace(
+                    "    metadata = MetaData(naming_convention=NAMING_CONVENTION)\n", "    pass\n"
+                )
+            module_path.write_text(template)
+            models_file = module_path
+    return InitResult(root, ini, migrations, env_py, models_file, redact_url(url.replace("%(here)s", str(root))))
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def revision_index(project: Project) -> RevisionIndex:
+    return RevisionIndex(script_directory(project))
+
+
+def _revision_map(project: Project) -> Any:
+    try:
+        return revision_index(project).revision_map()
+    except CommandError as exc:
+        raise revision_error(exc) from exc
+
+
+def _resolve(rmap: Any, rev: str) -> Any:
+    try:
+        found = rmap.get_revision(rev)
+    except REVISION_ERRORS as exc:
+        raise revision_error(exc) from exc
+    if found is None:
+        raise RevisionError(f"{rev!r} is not a single revision", hint="give a revision id")
+    return found
+
+
+def database_heads(project: Project) -> tuple[str, ...]:
+    """The revision ids recorded in the database's version table."""
+    seen: list[tuple[str, ...]] = []
+
+    def read(rev: Any, context: Any) -> list[Any]:
+        seen.append(tuple(context.get_current_heads()))
+        return []
+
+    run_env(project, read, dont_mutate=True)
+    if not seen:
+        raise ConfigError(
+            "env.py did not run migrations", hint="env.py must call context.run_migrations()"
+        )
+    return seen[0]
+
+
+# ------------------------------------------------------------ read commands
+
+
+@dataclass
+class CurrentState:
+    heads: list[RevisionInfo]
+    url: str
+
+    @property
+    def at_base(self) -> bool:
+        return not self.heads
+
+    @property
+    def up_to_date(self) -> bool:
+        return bool(self.heads) and all(h.is_head for h in self.heads)
+
+
+def current(project: Project) -> CurrentState:
+    """What the database is at: the applied head revision(s)."""
+    ids = database_heads(project)
+    rmap = _revision_map(project)
+    infos = []
+    for rev_id in ids:
+        try:
+            rev = rmap.get_revision(rev_id)
+        except REVISION_ERRORS:
+            rev = None
+        if rev is None:
+            raise RevisionError(
+                f"the database is at revision {rev_id}, which no revision file defines",
+                hint="restore the missing file, or 'schemashift stamp REV' if you know where it really is",
+            )
+        infos.append(RevisionInfo.from_revision(rev, current=set(ids)))
+    return CurrentState(infos, redact_url(project.url))
+
+
+def heads(project: Project) -> list[RevisionInfo]:
+    """The head revisions of the scripts (not of the database)."""
+    rmap = _revision_map(project)
+    return [RevisionInfo.from_revision(rmap.get_revision(h)) for h in rmap.heads]
+
+
+def show(project: Project, rev: str) -> RevisionInfo:
+    rmap = _revision_map(project)
+    return RevisionInfo.from_revision(_resolve(rmap, rev))
+
+
+@dataclass
+class HistoryResult:
+    entries: list[RevisionInfo]
+    current: tuple[str, ...] | None
+    current_error: str | None = None
+
+
+def history(
+    project: Project,
+    rev_range: str | None = None,
+    *,
+    indicate_current: bool = True,
+    applied_at: dict[str, str] | None = None,
+) -> HistoryResult:
+    """All revisions, newest first; ``rev_range`` is ``[start]:[end]`` as in Alembic."""
+    base: str | None = None
+    top: str | None = None
+    if rev_range is not None:
+        if ":" not in rev_range:
+            raise RevisionError(
+                f"history range {rev_range!r} is not [start]:[end]", hint="e.g. -r base:head, -r -3:, -r ae10:"
+            )
+        base, top = (part.strip() or None for part in rev_range.split(":", 1))
+    currents: tuple[str, ...] | None = None
+    error = None
+    needs_db = indicate_current or "current" in (base, top)
+    if needs_db:
+        try:
+            currents = database_heads(project)
+        except (DatabaseError, ConfigError) as exc:
+            if "current" in (base, top):
+                raise
+            error = exc.one_line()
+    rmap = _revision_map(project)
+
+    def endpoint(value: str | None, default: str) -> Any:
+        if value == "current":
+            return currents or "base"
+        return value or default
+
+    try:
+        walked = list(
+            rmap.iterate_revisions(
+                endpoint(top, "heads"), endpoint(base, "base"), inclusive=True, assert_relative_length=False
+            )
+        )
+    except REVISION_ERRORS as exc:
+        raise revision_error(exc) from exc
+    marked = set(currents or ())
+    entries = []
+    for rev in walked:
+        info = RevisionInfo.from_revision(rev, current=marked)
+        if applied_at and rev.revision in applied_at:
+            info = _with_applied(info, applied_at[rev.revision])
+        entries.append(info)
+    return HistoryResult(entries, currents, error)
+
+
+def _with_applied(info: RevisionInfo, when: str) -> RevisionInfo:
+    from dataclasses import replace
+
+    return replace(info, applied_at=when)
+
+
+# ---------------------------------------------------------- write commands
+
+
+@dataclass
+class StepEvent:
+    """One migration step that was applied (reported through ``progress``)."""
+
+    direction: str
+    from_revisions: tuple[str, ...]
+    to_revisions: tuple[str, ...]
+    revision: str
+    doc: str
+    seconds: float
+
+    def one_line(self) -> str:
+        source = ", ".join(self.from_revisions) or "<base>"
+        target = ", ".join(self.to_revisions) or "<base>"
+        verb = "Upgraded" if self.direction == "up" else "Downgraded"
+        return f"{verb} {source} -> {target}, {self.doc} ({self.seconds * 1000:.0f} ms)"
+
+
+@dataclass
+class MigrateResult:
+    direction: str
+    steps: list[StepEvent] = field(default_factory=list)
+    sql: str | None = None
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+
+
+def _progress_policy(
+    direction: str, result: MigrateResult, progress: Callable[[StepEvent], None] | None
+) -> RunPolicy:
+    clock = [time.perf_counter()]
+
+    def on_apply(*, ctx: Any, step: Any, heads: set[str], run_args: Any) -> None:
+        now = time.perf_counter()
+        event = StepEvent(
+            direction=direction,
+            from_revisions=tuple(step.source_revision_ids),
+            to_revisions=tuple(step.destination_revision_ids),
+            revision=(step.up_revision_id if direction == "up" else ",".join(step.up_revision_ids))
+            or "",
+            doc=step.up_revision.doc if step.up_revision is not None else "",
+            seconds=now - clock[0],
+        )
+        clock[0] = now
+        result.steps.append(event)
+        if progress:
+            progress(event)
+
+    return RunPolicy(
+        on_version_apply=[on_apply],
+        connection_hooks=[sqlite_transactional_ddl],
+        transaction_per_migration=True,
+    )
+
+
+def _migrate(
+    project: Project,
+    direction: str,
+    revision: str,
+    *,
+    sql: bool,
+    tag: str | None,
+    progress: Callable[[StepEvent], None] | None,
+    output: io.TextIOBase | None,
+    atomic: str = "step",
+) -> MigrateResult:
+    result = MigrateResult(direction)
+    script = script_directory(project)
+    starting_rev = None
+    if ":" in revision:
+        if not sql:
+            raise RevisionError(
+                f"a range ({revision}) is only allowed with --sql", hint="give a single target revision"
+            )
+        starting_rev, revision = revision.split(":", 1)
+    elif direction == "down" and sql:
+        raise RevisionError(
+            "downgrade with --sql needs a range", hint="e.g. schemashift downgrade --sql head:base"
+        )
+
+    def steps(rev: Any, context: Any) -> list[Any]:
+        result.before = tuple(rev) if rev else ()
+        try:
+            if direction == "up":
+                return list(script._upgrade_revs(revision, rev))  # noqa: SLF001 - as alembic.command does
+            return list(script._downgrade_revs(revision, rev))  # noqa: SLF001
+        except REVISION_ERRORS as exc:
+            raise revision_error(exc) from exc
+
+    policy = _progress_policy(direction, result, progress)
+    if atomic == "run":
+        policy.transaction_per_migration = False
+    buffer = io.StringIO() if sql and output is None else output
+    kw: dict[str, Any] = dict(as_sql=sql, starting_rev=starting_rev, destination_rev=revision, tag=tag)
+    if sql:
+        kw["output_buffer"] = buffer
+    run_env(project, steps, policy=policy, **kw)
+    if sql and output is None and buffer is not None:
+        result.sql = buffer.getvalue()  # type: ignore[attr-defined]
+    if result.steps:
+        result.after = result.steps[-1].to_revisions
+    else:
+        result.after = result.before
+    return result
+
+
+def upgrade(
+    project: Project,
+    revision: str = "head",
+    *,
+    sql: bool = False,
+    tag: str | None = None,
+    progress: Callable[[StepEvent], None] | None = None,
+    output: Any = None,
+    atomic: str = "step",
+) -> MigrateResult:
+    """Upgrade to ``revision`` (id, partial id, ``head``, ``heads``, ``+N``, ``rev+N``).
+
+    Each migration runs in its own transaction (SQLite included);
+    ``atomic="run"`` makes the whole upgrade one transaction.
+    """
+    return _migrate(project, "up", revision, sql=sql, tag=tag, progress=progress, output=output, atomic=atomic)
+
+
+def downgrade(
+    project: Project,
+    revision: str,
+    *,
+    sql: bool = False,
+    tag: str | None = None,
+    progress: Callable[[StepEvent], None] | None = None,
+    output: Any = None,
+    atomic: str = "step",
+) -> MigrateResult:
+    """Downgrade to ``revision`` (id, partial id, ``base``, ``-N``, ``rev-N``)."""
+    return _migrate(project, "down", revision, sql=sql, tag=tag, progress=progress, output=output, atomic=atomic)
+
+
+def stamp(
+    project: Project,
+    revisions: Sequence[str],
+    *,
+    sql: bool = False,
+    purge: bool = False,
+    tag: str | None = None,
+    output: Any = None,
+) -> MigrateResult:
+    """Record ``revisions`` in the version table without running migrations."""
+    result = MigrateResult("stamp")
+    script = script_directory(project)
+    destinations = list(revisions)
+    starting_rev = None
+    if sql:
+        starts = {r.split(":", 1)[0] for r in destinations if ":" in r}
+        if len(starts) > 1:
+            raise RevisionError("stamp with --sql supports one starting revision at a time")
+        starting_rev = next(iter(starts), None)
+        destinations = [r.split(":", 1)[-1] for r in destinations]
+
+    def steps(rev: Any, context: Any) -> list[Any]:
+        result.before = tuple(rev) if rev else ()
+        try:
+            return list(script._stamp_revs(tuple(destinations), rev))  # noqa: SLF001 - as alembic.command does
+        except REVISION_ERRORS as exc:
+            raise revision_error(exc) from exc
+
+    policy = _progress_policy("stamp", result, None)
+    buffer = io.StringIO() if sql and output is None else output
+    kw: dict[str, Any] = dict(
+        as_sql=sql,
+        starting_rev=starting_rev,
+        destination_rev=tuple(destinations),
+        tag=tag,
+        purge=purge,
+    )
+    if sql:
+        kw["output_buffer"] = buffer
+    run_env(project, steps, policy=policy, **kw)
+    if sql and output is None and buffer is not None:
+        result.sql = buffer.getvalue()  # type: ignore[attr-defined]
+    result.after = result.steps[-1].to_revisions if result.steps else result.before
+    return result
+
+
+# ----------------------------------------------------- authoring commands
+
+
+def _scripts(created: Any) -> list[RevisionInfo]:
+    items = created if isinstance(created, list) else [created]
+    out = []
+    for script in items:
+        if script is None:
+            continue
+        out.append(
+            RevisionInfo(
+                revision=script.revision,
+                down_revisions=tuple(script._versioned_down_revisions),  # noqa: SLF001
+                dependencies=(),
+                branch_labels=tuple(sorted(script.branch_labels)),
+                doc=script.doc,
+                longdoc=script.longdoc,
+                path=script.path,
+                create_date=None,
+                is_head=True,
+                is_base=not script.down_revision,
+                is_branch_point=False,
+                is_merge_point=isinstance(script.down_revision, tuple),
+            )
+        )
+    return out
+
+
+def _alembic_call(project: Project, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    state = RunState()
+    with translate_errors(project, state):
+        try:
+            return fn(project.config, *args, **kw)
+        except REVISION_ERRORS as exc:
+            raise revision_error(exc) from exc
+
+
+def revision(
+    project: Project,
+    message: str | None = None,
+    *,
+    autogenerate: bool = False,
+    rev_id: str | None = None,
+    head: str = "head",
+    splice: bool = False,
+    branch_label: str | None = None,
+    version_path: str | None = None,
+    depends_on: str | None = None,
+    directives_hooks: Sequence[Callable[..., None]] = (),
+) -> list[RevisionInfo]:
+    """Create a revision file (empty, or ``autogenerate``d from the models)."""
+    if rev_id is not None and not re.fullmatch(r"[\w-]+", rev_id):
+        raise RevisionError(f"--rev-id {rev_id!r} is not a valid revision id", hint="use letters, digits, _ or -")
+    hooks = list(directives_hooks)
+
+    def chained(context: Any, rev: Any, directives: list[Any]) -> None:
+        for hook in hooks:
+            hook(context, rev, directives)
+
+    created = _alembic_call(
+        project,
+        command.revision,
+        message=message,
+        autogenerate=autogenerate,
+        rev_id=rev_id,
+        head=head,
+        splice=splice,
+        branch_label=branch_label,
+        version_path=version_path,
+        depends_on=depends_on,
+        process_revision_directives=chained if hooks else None,
+    )
+    return _scripts(created)
+
+
+def merge(
+    project: Project,
+    revisions: Sequence[str] = ("heads",),
+    *,
+    message: str | None = None,
+    rev_id: str | None = None,
+    branch_label: str | None = None,
+) -> RevisionInfo:
+    """Create a merge revision joining ``revisions`` (default: all heads)."""
+    revs = list(revisions)
+    if revs == ["heads"] and len(heads(project)) < 2:
+        raise Refused("there is only one head: nothing to merge")
+    created = _alembic_call(
+        project, command.merge, revs, message=message, branch_label=branch_label, rev_id=rev_id
+    )
+    return _scripts(created)[0]
+
+
+@dataclass
+class CheckResult:
+    differences: list[str]
+
+    @property
+    def drift(self) -> bool:
+        return bool(self.differences)
+
+
+def check(project: Project, *, directives_hooks: Sequence[Callable[..., None]] = ()) -> CheckResult:
+    """Compare the models with the database; ``differences`` lists what differs."""
+    from .autogen.describe import describe_ops
+
+    found: list[str] = []
+
+    def capture(context: Any, rev: Any, directives: list[Any]) -> None:
+        for hook in directives_hooks:
+            hook(context, rev, directives)
+        for script in directives:
+            for ops in script.upgrade_ops_list:
+                found.extend(describe_ops(ops))
+        directives[:] = []  # write no file
+
+    try:
+        _alembic_call(project, command.revision, message="check", autogenerate=True, process_revision_directives=capture)
+    except RevisionError as exc:
+        if "not up to date" in exc.message.lower():
+            raise RevisionError(
+                "the database is not at the head revision, so models cannot be compared with it",
+                hint="run 'schemashift upgrade head' first",
+            ) from exc
+        raise
+    return CheckResult(found)
+
+
+def discard(project: Project, rev: str) -> Path:
+    """Delete the file of an unused head: not applied anywhere, nothing built on it."""
+    rmap = _revision_map(project)
+    target = _resolve(rmap, rev)
+    children = sorted(getattr(target, "nextrev", ()) or ())
+    if children:
+        raise Refused(
+            f"revision {target.revision} has descendants ({', '.join(children)})",
+            hint="only a head with no revisions built on it can be discarded",
+        )
+    dependents = sorted(
+        r.revision
+        for r in rmap.iterate_revisions("heads", "base", assert_relative_length=False)
+        if r.dependencies and target.revision in {d.revision for d in rmap.get_revisions(r.dependencies)}
+    )
+    if dependents:
+        raise Refused(f"revisions {', '.join(dependents)} depend on {target.revision}")
+    applied = database_heads(project)
+    for head_id in applied:
+        if head_id == target.revision:
+            raise Refused(
+                f"revision {target.revision} is applied in {redact_url(project.url)}",
+                hint=f"downgrade first: schemashift downgrade {target.revision}-1",
+            )
+        ancestors = {r.revision for r in rmap.iterate_revisions(head_id, "base", assert_relative_length=False)}
+        if target.revision in ancestors:
+            raise Refused(
+                f"revision {target.revision} is applied in {redact_url(project.url)} (below {head_id})",
+                hint="downgrade below it first",
+            )
+    path = Path(target.path)
+    path.unlink()
+    pycache = path.parent / "__pycache__"
+    if pycache.is_dir():
+        for compiled in pycache.glob(f"{path.stem}.*.pyc"):
+            compiled.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,358 @@
+"""The ``schemashift`` command line: parse, call one API function, print.
+
+Global options come before the command, as with ``alembic -c``:
+``schemashift --config PATH --url URL COMMAND ...``.  Every failure is one
+line on stderr and a non-zero exit; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+@dataclass
+class Globals:
+    config: str | None = None
+    url: str | None = None
+    name: str = "alembic"
+    x: list[str] = field(default_factory=list)
+    debug: bool = False
+
+    def project(self) -> Any:
+        from .config import load_project
+
+        return load_project(self.config, url=self.url, section=self.name, x_args=self.x)
+
+
+pass_globals = click.make_pass_decorator(Globals)
+
+
+def say(text: str, style: str | None = None) -> None:
+    out.print(text, style=style, markup=False)
+
+
+def note(text: str, style: str = "dim") -> None:
+    err.print(text, style=style, markup=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "-c", metavar="PATH", help="alembic.ini or pyproject.toml of the project (default: ./alembic.ini)")
+@click.option("--url", metavar="URL", help="Database URL, overriding sqlalchemy.url (also $SCHEMASHIFT_URL)")
+@click.option("--name", "-n", default="alembic", show_default=True, help="Section of alembic.ini to use")
+@click.option("-x", "x", multiple=True, help="Extra -x arguments for env.py, as with alembic")
+@click.option("--debug", is_flag=True, help="Show tracebacks")
+@click.version_option(package_name="schemashift")
+@click.pass_context
+def app(ctx: click.Context, config: str | None, url: str | None, name: str, x: tuple[str, ...], debug: bool) -> None:
+    """Schema migrations for SQLAlchemy that never lose data (on Alembic)."""
+    ctx.obj = Globals(config=config, url=url, name=name, x=list(x), debug=debug)
+
+
+# ------------------------------------------------------------------ init
+
+
+@app.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--metadata", default="models:Base.metadata", show_default=True, help="MODULE:ATTR of the models' MetaData")
+@click.option("--url", "db_url", metavar="URL", help="Database URL (default: a SQLite file in DIRECTORY)")
+@click.option("--naming-convention/--no-naming-convention", default=True, help="Give a starter models.py a naming convention")
+def init(directory: Path, metadata: str, db_url: str | None, naming_convention: bool) -> None:
+    """Create a project (alembic.ini, migrations/env.py, versions/) that needs no editing."""
+    from . import api
+
+    result = api.init(directory, metadata=metadata, url=db_url, naming_convention=naming_convention)
+    say(f"Created {result.config_file}")
+    say(f"Created {result.script_location}/ (env.py, script.py.mako, versions/)")
+    if result.models_file:
+        say(f"Created {result.models_file} (Base with a naming convention)")
+    say(f"Database: {result.url}")
+    say(f"Next: describe your models in {metadata.split(':')[0]}.py, then in {directory} run")
+    say('  schemashift revision --autogenerate -m "create tables"')
+
+
+# -------------------------------------------------------------- revision
+
+
+@app.command()
+@click.option("--message", "-m", help="Message of the revision")
+@click.option("--autogenerate", is_flag=True, help="Fill it from the models compared with the database")
+@click.option("--rev-id", help="Use this revision id instead of a random one")
+@click.option("--head", default="head", show_default=True, help="Head to base the revision on")
+@click.option("--splice", is_flag=True, help="Allow a --head that is not a head")
+@click.option("--branch-label", help="Branch label to apply")
+@click.option("--version-path", help="Directory to write the file in")
+@click.option("--depends-on", help="Revisions this one depends on")
+@pass_globals
+def revision(g: Globals, message: str | None, autogenerate: bool, rev_id: str | None, head: str, splice: bool,
+             branch_label: str | None, version_path: str | None, depends_on: str | None) -> None:
+    """Create a new revision file (manual, or --autogenerate from the models)."""
+    from . import api
+
+    created = api.revision(
+        g.project(),
+        message,
+        autogenerate=autogenerate,
+        rev_id=rev_id,
+        head=head,
+        splice=splice,
+        branch_label=branch_label,
+        version_path=version_path,
+        depends_on=depends_on,
+    )
+    for info in created:
+        say(f"Generating {info.path} ... done")
+
+
+# ------------------------------------------------------- upgrade/downgrade
+
+
+def _print_step(event: Any) -> None:
+    say(event.one_line())
+
+
+def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: str | None, atomic: str) -> None:
+    from . import api
+
+    project = g.project()
+    fn = api.upgrade if direction == "up" else api.downgrade
+    result = fn(
+        project, revision, sql=sql, tag=tag, progress=None if sql else _print_step,
+        output=out.file if sql else None, atomic=atomic,
+    )
+    if sql:
+        return
+    if not result.steps:
+        note(f"Nothing to do: the database is already at {', '.join(result.after) or 'base'}.")
+    else:
+        note(f"Now at {', '.join(result.after) or 'base'}.", style="green")
+
+
+_sql = click.option("--sql", is_flag=True, help="Print the SQL instead of running it")
+_tag = click.option("--tag", help="Tag passed to env.py")
+_atomic = click.option(
+    "--atomic", type=click.Choice(["step", "run"]), default="step", show_default=True,
+    help="step: each migration in its own transaction; run: the whole run in one",
+)
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+@click.argument("revision", default="head")
+@_sql
+@_tag
+@_atomic
+@pass_globals
+def upgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str) -> None:
+    """Upgrade the database to REVISION (id, partial id, head, heads, +N, rev+N)."""
+    _run_migration(g, "up", revision, sql, tag, atomic)
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+@click.argument("revision")
+@_sql
+@_tag
+@_atomic
+@pass_globals
+def downgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str) -> None:
+    """Revert the database to REVISION (id, partial id, base, -N, rev-N)."""
+    _run_migration(g, "down", revision, sql, tag, atomic)
+
+
+@app.command()
+@click.argument("revisions", nargs=-1, required=True)
+@_sql
+@click.option("--purge", is_flag=True, help="Empty the version table first")
+@_tag
+@pass_globals
+def stamp(g: Globals, revisions: tuple[str, ...], sql: bool, purge: bool, tag: str | None) -> None:
+    """Record REVISIONS in the database without running migrations."""
+    from . import api
+
+    result = api.stamp(g.project(), list(revisions), sql=sql, purge=purge, tag=tag, output=out.file if sql else None)
+    if not sql:
+        say(f"Stamped {', '.join(result.after) or 'base'}.")
+
+
+# ---------------------------------------------------------- read commands
+
+_verbose = click.option("--verbose", "-v", is_flag=True, help="Show details")
+
+
+@app.command()
+@_verbose
+@pass_globals
+def current(g: Globals, verbose: bool) -> None:
+    """Show the revision the database is at."""
+    from . import api
+
+    state = api.current(g.project())
+    if state.at_base:
+        note(f"The database ({state.url}) is at base: no revision applied.")
+        return
+    for info in state.heads:
+        say(info.details() if verbose else info.revision + (" (head)" if info.is_head else ""))
+
+
+def _table(title: str, rows: list[Any]) -> Table:
+    table = Table(title=title)
+    for col in ("revision", "parent", "", "message"):
+        table.add_column(col)
+    for info in rows:
+        flags = " ".join(
+            w for f, w in ((info.is_head, "head"), (info.is_current, "current"), (info.is_merge_point, "merge")) if f
+        )
+        table.add_row(
+            info.revision,
+            ", ".join(info.down_revisions) or "<base>",
+            flags,
+            info.doc + (f"  [{info.applied_at}]" if info.applied_at else ""),
+            style="bold green" if info.is_current else None,
+        )
+    return table
+
+
+@app.command()
+@click.option("--rev-range", "-r", help="[start]:[end], e.g. base:head, -3:, ae10:current")
+@_verbose
+@pass_globals
+def history(g: Globals, rev_range: str | None, verbose: bool) -> None:
+    """List revisions, newest first, marking the database's current one and the head."""
+    from . import api
+
+    result = api.history(g.project(), rev_range)
+    if result.current_error:
+        note(f"(current revision not shown: {result.current_error})", style="yellow")
+    if out.is_terminal and not verbose:
+        out.print(_table("history", result.entries))
+        return
+    for info in result.entries:
+        say(info.details() + "\n" if verbose else info.one_line())
+
+
+@app.command()
+@_verbose
+@pass_globals
+def heads(g: Globals, verbose: bool) -> None:
+    """Show the head revision(s) of the migration scripts."""
+    from . import api
+
+    infos = api.heads(g.project())
+    if out.is_terminal and not verbose:
+        out.print(_table("heads", infos))
+        return
+    for info in infos:
+        say(info.details() + "\n" if verbose else info.one_line(parents=False, doc=False))
+
+
+@app.command()
+@click.argument("rev")
+@pass_globals
+def show(g: Globals, rev: str) -> None:
+    """Show one revision."""
+    from . import api
+
+    say(api.show(g.project(), rev).details())
+
+
+@app.command()
+@click.argument("revisions", nargs=-1)
+@click.option("--message", "-m", help="Message of the merge")
+@click.option("--rev-id", help="Use this revision id")
+@click.option("--branch-label", help="Branch label")
+@pass_globals
+def merge(g: Globals, revisions: tuple[str, ...], message: str | None, rev_id: str | None, branch_label: str | None) -> None:
+    """Create a revision that merges two or more heads (default: all heads)."""
+    from . import api
+
+    info = api.merge(g.project(), list(revisions) or ["heads"], message=message, rev_id=rev_id, branch_label=branch_label)
+    say(f"Generating {info.path} ... done")
+
+
+@app.command()
+@pass_globals
+def check(g: Globals) -> None:
+    """Compare the models with the database; exit 1 when they differ."""
+    from . import api
+
+    result = api.check(g.project())
+    if not result.drift:
+        say("No differences: the database matches the models.")
+        return
+    say(f"{len(result.differences)} difference(s) between the models and the database:")
+    for line in result.differences:
+        say(f"  - {line}")
+    note('Run \'schemashift revision --autogenerate -m "..."\' to create a migration for them.')
+    raise click.exceptions.Exit(1)
+
+
+@app.command()
+@click.argument("rev")
+@pass_globals
+def discard(g: Globals, rev: str) -> None:
+    """Delete an unused head's file; refused if it is applied or has descendants."""
+    from . import api
+
+    path = api.discard(g.project(), rev)
+    say(f"Removed {path}")
+
+
+@app.command()
+@click.option("--keep", type=click.Path(path_type=Path), help="Keep the tour's project in this directory")
+def tour(keep: Path | None) -> None:
+    """Play the lesson on manual migrations and downgrades, end to end."""
+    from .tour.play import play
+
+    if not play(keep=keep, console=out):
+        raise click.exceptions.Exit(1)
+
+
+# ------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every failure into one line on stderr."""
+    from .errors import SchemashiftError
+
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        code = app.main(args=args, prog_name="schemashift", standalone_mode=False)
+    except SchemashiftError as exc:
+        if debug:
+            raise
+        err.print(f"error: {exc.one_line()}", style="red", markup=False)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted", style="red", markup=False)
+        sys.exit(130)
+    except click.ClickException as exc:
+        hint = ""
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            hint = f" (see '{exc.ctx.command_path} --help')"
+        err.print(f"error: {' '.join(exc.format_message().split())}{hint}", style="red", markup=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted", style="red", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # a bug or an unforeseen failure: still one line
+        if debug:
+            raise
+        err.print(
+            f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:500]} "
+            "(run with --debug for the traceback, and please report it)",
+            style="red",
+            markup=False,
+        )
+        sys.exit(70)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,102 @@
+"""Revisions as plain data for the API, and their one-line form for the CLI.
+
+The one-line form follows Alembic's (``down -> rev (head), message``) so that
+people and scripts used to ``alembic history`` read ours the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    """One revision, as the API returns it."""
+
+    revision: str
+    down_revisions: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    branch_labels: tuple[str, ...]
+    doc: str
+    longdoc: str
+    path: str | None
+    create_date: str | None
+    is_head: bool
+    is_base: bool
+    is_branch_point: bool
+    is_merge_point: bool
+    is_current: bool = False
+    applied_at: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_revision(cls, rev: Any, *, current: frozenset[str] | set[str] = frozenset()) -> "RevisionInfo":
+        return cls(
+            revision=rev.revision,
+            down_revisions=_as_tuple(rev.down_revision),
+            dependencies=_as_tuple(rev.dependencies),
+            branch_labels=tuple(sorted(rev.branch_labels)),
+            doc=getattr(rev, "doc", "") or "",
+            longdoc=getattr(rev, "longdoc", "") or "",
+            path=getattr(rev, "path", None),
+            create_date=getattr(rev, "create_date", None),
+            is_head=bool(rev.is_head),
+            is_base=bool(rev.is_base),
+            is_branch_point=bool(rev.is_branch_point),
+            is_merge_point=bool(rev.is_merge_point),
+            is_current=rev.revision in current,
+        )
+
+    def one_line(self, *, parents: bool = True, doc: bool = True) -> str:
+        """``down -> rev (labels) (head) (current) (branchpoint), message``."""
+        text = self.revision
+        if parents:
+            down = ", ".join(self.down_revisions) if self.down_revisions else "<base>"
+            if self.dependencies:
+                down += f" ({', '.join(self.dependencies)})"
+            text = f"{down} -> {text}"
+        if self.branch_labels:
+            text += f" ({', '.join(self.branch_labels)})"
+        for flag, word in (
+            (self.is_head, "head"),
+            (self.is_current, "current"),
+            (self.is_branch_point, "branchpoint"),
+            (self.is_merge_point, "mergepoint"),
+        ):
+            if flag:
+                text += f" ({word})"
+        if doc:
+            text += f", {self.doc}"
+        if self.applied_at:
+            text += f" [applied {self.applied_at}]"
+        return text
+
+    def details(self) -> str:
+        """The multi-line form of ``show`` and ``-v``."""
+        flags = " ".join(
+            f"({w})" for f, w in ((self.is_head, "head"), (self.is_current, "current")) if f
+        )
+        lines = [f"Rev: {self.revision}{' ' + flags if flags else ''}"]
+        if self.is_merge_point:
+            lines.append(f"Merges: {', '.join(self.down_revisions)}")
+        else:
+            lines.append(f"Parent: {', '.join(self.down_revisions) or '<base>'}")
+        if self.dependencies:
+            lines.append(f"Also depends on: {', '.join(self.dependencies)}")
+        if self.branch_labels:
+            lines.append(f"Branch names: {', '.join(self.branch_labels)}")
+        if self.path:
+            lines.append(f"Path: {self.path}")
+        if self.applied_at:
+            lines.append(f"Applied: {self.applied_at}")
+        lines.append("")
+        lines.extend("    " + ln if ln else "" for ln in (self.longdoc or self.doc).splitlines())
+        return "\n".join(lines)

@@ -1,0 +1,40 @@
+"""Real transactions for migrations on SQLite.
+
+Python's sqlite3 driver only opens a transaction before DML, so DDL runs in
+autocommit and a failed migration leaves half its tables behind.  The fix is
+SQLAlchemy's documented recipe for pysqlite: turn off the driver's own
+transaction handling and emit ``BEGIN`` whenever SQLAlchemy begins.  Applied
+to the migration connection only, and undone when the run ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sqlalchemy import event
+
+
+def sqlite_transactional_ddl(connection: Any, env: Any) -> Callable[[], None] | None:
+    """Connection hook: make this SQLite connection's DDL transactional."""
+    if connection.dialect.name != "sqlite" or connection.in_transaction():
+        # another dialect, or env.py already opened a transaction it owns
+        return None
+    dbapi = connection.connection.dbapi_connection
+    if not hasattr(dbapi, "isolation_level"):
+        return None
+    previous = dbapi.isolation_level
+    dbapi.isolation_level = None
+
+    def begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(connection, "begin", begin)
+    env.policy.transactional_ddl = True
+
+    def restore() -> None:
+        event.remove(connection, "begin", begin)
+        if connection.in_transaction():
+            return
+        dbapi.isolation_level = previous
+
+    return restore
