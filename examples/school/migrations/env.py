@@ -1,0 +1,85 @@
+"""Alembic environment, created by ``schemashift init``.
+
+It runs unchanged under plain ``alembic`` and under ``schemashift``.  The
+models' MetaData is found from the ``schemashift.metadata`` option in
+alembic.ini (``MODULE:ATTR``), so nothing here needs editing when the models
+move.
+"""
+
+from __future__ import annotations
+
+import importlib
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+
+# Plain `alembic` prints its usual log lines; schemashift prints its own.
+if config.config_file_name is not None and not config.attributes.get("schemashift"):
+    fileConfig(config.config_file_name)
+
+
+def load_target_metadata():
+    """Import the MetaData named by ``schemashift.metadata`` (e.g. ``models:Base.metadata``)."""
+    spec = config.get_main_option("schemashift.metadata")
+    if not spec:
+        return None
+    module_name, _, attribute = spec.partition(":")
+    target = importlib.import_module(module_name)
+    for name in filter(None, attribute.split(".")):
+        target = getattr(target, name)
+    return target
+
+
+target_metadata = load_target_metadata()
+
+
+def _is_sqlite(url) -> bool:
+    return str(url or "").startswith("sqlite")
+
+
+def run_migrations_offline() -> None:
+    """Write the migration SQL to standard output instead of running it."""
+    url = config.get_main_option("sqlalchemy.url")
+    context.configure(
+        url=url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        render_as_batch=_is_sqlite(url),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Run the migrations against the database (or a connection handed in)."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    connectable = engine_from_config(
+        config.get_section(config.config_ini_section, {}),
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+    )
+    with connectable.connect() as connection:
+        _run(connection)
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
