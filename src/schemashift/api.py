@@ -91,24 +91,20 @@ def init(
     url = url or "sqlite:///%(here)s/app.db"
     root.mkdir(parents=True, exist_ok=True)
     config = Config(str(ini), cmd_opts=Namespace(quiet=True))
-    cwd = os.getcwd()
     try:
-        os.chdir(root)  # Alembic writes script_location relative to the ini's folder
         with contextlib.redirect_stdout(io.StringIO()):  # its "Generating ..." lines
-            command.init(config, "migrations", template="generic")
+            command.init(config, str(migrations), template="generic")
     except CommandError as exc:
         raise ConfigError(str(exc).splitlines()[0]) from exc
-    finally:
-        os.chdir(cwd)
     text = ini.read_text()
+    # paths relative to the ini file, so the project works from any directory
+    text = re.sub(r"(?m)^script_location = .*$", "script_location = %(here)s/migrations", text, count=1)
     text = re.sub(r"(?m)^prepend_sys_path = .*$", "prepend_sys_path = %(here)s", text, count=1)
-    text = re.sub(
-        r"(?m)^sqlalchemy\.url = .*$",
-        f"sqlalchemy.url = {url.replace('%(here)s', '%%(here)s').replace('%%(here)s', '%(here)s')}\n"
-        f"# the models' MetaData, imported by env.py (MODULE:ATTR)\n{METADATA_OPTION} = {metadata}",
-        text,
-        count=1,
+    url_lines = (
+        f"sqlalchemy.url = {_ini_escape(url)}\n"
+        f"# the models' MetaData, imported by env.py (MODULE:ATTR)\n{METADATA_OPTION} = {metadata}"
     )
+    text = re.sub(r"(?m)^sqlalchemy\.url = .*$", lambda _: url_lines, text, count=1)
     ini.write_text(text)
     env_py = migrations / "env.py"
     env_py.write_text((TEMPLATES / "env.py").read_text())
@@ -128,6 +124,11 @@ def init(
 
 
 # ----------------------------------------------------------------- helpers
+
+
+def _ini_escape(value: str) -> str:
+    """Escape ``%`` for configparser, keeping Alembic's ``%(here)s`` token."""
+    return value.replace("%", "%%").replace("%%(here)s", "%(here)s")
 
 
 def revision_index(project: Project) -> RevisionIndex:
@@ -336,6 +337,34 @@ def _progress_policy(
     )
 
 
+_SPECIAL_TARGETS = {"", "head", "heads", "base", "current"}
+_RELATIVE = re.compile(r"^(.*?)([+-]\d+)$")
+
+
+def _precheck_target(project: Project, target: str | None) -> None:
+    """Resolve a target's revision part before touching the database.
+
+    Alembic reports an ambiguous partial id as "Can't locate revision"; the
+    revision map says which revisions it matched, so ask it first.
+    """
+    if target is None:
+        return
+    match = _RELATIVE.match(target)
+    ident = match.group(1) if match else target
+    if "@" in ident:
+        ident = ident.split("@", 1)[0]  # branch@head: let Alembic resolve the branch
+    if ident.lower() in _SPECIAL_TARGETS:
+        return
+    _resolve_all(_revision_map(project), ident)
+
+
+def _resolve_all(rmap: Any, ident: str) -> None:
+    try:
+        rmap.get_revisions(ident)
+    except REVISION_ERRORS as exc:
+        raise revision_error(exc) from exc
+
+
 def _migrate(
     project: Project,
     direction: str,
@@ -360,6 +389,9 @@ def _migrate(
         raise RevisionError(
             "downgrade with --sql needs a range", hint="e.g. schemashift downgrade --sql head:base"
         )
+
+    for target in (starting_rev, revision):
+        _precheck_target(project, target)
 
     def steps(rev: Any, context: Any) -> list[Any]:
         result.before = tuple(rev) if rev else ()
@@ -439,6 +471,9 @@ def stamp(
             raise RevisionError("stamp with --sql supports one starting revision at a time")
         starting_rev = next(iter(starts), None)
         destinations = [r.split(":", 1)[-1] for r in destinations]
+
+    for target in [starting_rev, *destinations]:
+        _precheck_target(project, target)
 
     def steps(rev: Any, context: Any) -> list[Any]:
         result.before = tuple(rev) if rev else ()

@@ -1,0 +1,183 @@
+"""Small real projects to run schemashift against, on SQLite or PostgreSQL.
+
+``school`` gives a ``SchoolProject``: a project made by ``schemashift init``
+in a temporary directory, pointed at the test's database (``db_url``), with
+helpers to run the real CLI as a subprocess, rewrite the models, write
+migrations by hand, and read the schema and rows back.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from schemashift import api
+from schemashift.config import load_project
+
+STUDENT_MODELS = '''
+from sqlalchemy import MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Student(Base):
+    __tablename__ = "{table}"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    grade: Mapped[int]
+{extra}
+'''
+
+STUDENTS = [(1, "Ada Lovelace", 4), (2, "Alan Turing", 4), (3, "Grace Hopper", 3)]
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error_line(self) -> str:
+        lines = [ln for ln in self.stderr.splitlines() if ln.strip()]
+        return lines[-1] if lines else ""
+
+
+@dataclass
+class SchoolProject:
+    root: Path
+    url: str
+    backend: str
+
+    @property
+    def ini(self) -> Path:
+        return self.root / "alembic.ini"
+
+    @property
+    def versions(self) -> Path:
+        return self.root / "migrations" / "versions"
+
+    def project(self):
+        """A freshly loaded Project (models re-imported on the next run)."""
+        forget_project_modules()
+        return load_project(self.ini)
+
+    def cli(self, *args: str, ok: bool | None = True, env: dict | None = None, cwd: Path | None = None) -> CliResult:
+        """Run the real ``schemashift`` command in the project directory."""
+        full_env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_URL"}
+        full_env.update(env or {})
+        proc = subprocess.run(
+            [sys.executable, "-m", "schemashift", *args],
+            cwd=cwd or self.root,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=300,
+        )
+        result = CliResult(proc.returncode, proc.stdout, proc.stderr)
+        if ok is True and proc.returncode != 0:
+            raise AssertionError(f"schemashift {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+        if ok is False and proc.returncode == 0:
+            raise AssertionError(f"schemashift {' '.join(args)} should have failed:\n{proc.stdout}\n{proc.stderr}")
+        return result
+
+    def write_models(self, table: str = "students", extra: str = "") -> None:
+        (self.root / "models.py").write_text(STUDENT_MODELS.replace("{table}", table).replace("{extra}", extra))
+        forget_project_modules()
+
+    def manual_revision(self, message: str, upgrade: str, downgrade: str, **kw) -> str:
+        """Create a revision with ``schemashift revision`` and fill in its body."""
+        infos = api.revision(self.project(), message, **kw)
+        path = Path(infos[0].path)
+        text = path.read_text()
+        text = text.replace('"""Upgrade schema."""\n    pass', '"""Upgrade schema."""\n' + textwrap.indent(textwrap.dedent(upgrade).strip(), "    "), 1)
+        text = text.replace('"""Downgrade schema."""\n    pass', '"""Downgrade schema."""\n' + textwrap.indent(textwrap.dedent(downgrade).strip(), "    "), 1)
+        path.write_text(text)
+        return infos[0].revision
+
+    # ----------------------------------------------------------- database
+
+    def engine(self) -> sa.Engine:
+        return sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+
+    def tables(self) -> set[str]:
+        engine = self.engine()
+        try:
+            return set(sa.inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+
+    def columns(self, table: str) -> list[str]:
+        engine = self.engine()
+        try:
+            return [c["name"] for c in sa.inspect(engine).get_columns(table)]
+        finally:
+            engine.dispose()
+
+    def insert_students(self, table: str = "students", rows=STUDENTS) -> None:
+        with self.engine().begin() as conn:
+            for row in rows:
+                conn.execute(
+                    sa.text(f"INSERT INTO {table} (id, name, grade) VALUES (:id, :name, :grade)"),
+                    {"id": row[0], "name": row[1], "grade": row[2]},
+                )
+
+    def rows(self, table: str, columns: str = "id, name, grade") -> list[tuple]:
+        with self.engine().connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(f"SELECT {columns} FROM {table} ORDER BY id"))]
+
+    def version(self) -> set[str]:
+        if "alembic_version" not in self.tables():
+            return set()
+        with self.engine().connect() as conn:
+            return {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
+
+    def state(self) -> dict:
+        """Every table's columns and rows: to prove a failed command changed nothing."""
+        engine = self.engine()
+        try:
+            insp = sa.inspect(engine)
+            out = {}
+            with engine.connect() as conn:
+                for table in sorted(insp.get_table_names()):
+                    cols = [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(table)]
+                    rows = sorted(tuple(map(str, r)) for r in conn.execute(sa.text(f'SELECT * FROM "{table}"')))
+                    out[table] = (cols, rows)
+            return out
+        finally:
+            engine.dispose()
+
+
+def forget_project_modules() -> None:
+    """Drop the projects' own modules (``models``) so the next import reads the file again."""
+    for name in [n for n, m in sys.modules.items() if n == "models" or n.startswith("models.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def school(tmp_path, db_url, backend) -> SchoolProject:
+    """A project made by ``schemashift init`` on the test's database, with a Student model."""
+    root = tmp_path / "school"
+    api.init(root, url=db_url)
+    project = SchoolProject(root, db_url, backend)
+    project.write_models()
+    yield project
+    forget_project_modules()

@@ -1,0 +1,132 @@
+"""Bad input: one line on stderr naming the problem, a non-zero exit, no traceback,
+and the database exactly as it was."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures_projects import STUDENTS
+
+
+@pytest.fixture
+def migrated(school):
+    """The school at head (two revisions) with three students."""
+    school.cli("revision", "--autogenerate", "-m", "Create students", "--rev-id", "abc123000001")
+    school.manual_revision(
+        "add nickname", "op.add_column('students', sa.Column('nickname', sa.String(50)))",
+        "op.drop_column('students', 'nickname')", rev_id="abc123000002",
+    )
+    school.cli("upgrade", "head")
+    school.insert_students()
+    return school
+
+
+def assert_clean_failure(result, *needles, code=None):
+    assert result.code != 0
+    if code is not None:
+        assert result.code == code
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (("upgrade", "nosuchrev"), ("No such revision or branch 'nosuchrev'", "schemashift history")),
+        (("upgrade", "abc123"), ("Multiple revisions start with 'abc123'", "more characters")),
+        (("downgrade", "-5"), ("Relative revision -5",)),
+        (("show", "zzzz"), ("zzzz",)),
+        (("discard", "abc123000002"), ("is applied", "downgrade first")),
+        (("discard", "abc123000001"), ("has descendants",)),
+        (("history", "-r", "nocolon"), ("is not [start]:[end]",)),
+        (("upgrade", "--atomic", "sideways"), ("sideways",)),
+        (("bogus-command",), ("No such command",)),
+    ],
+    ids=["unknown", "ambiguous", "below-base", "show-unknown", "discard-applied", "discard-parent",
+         "bad-range", "bad-choice", "unknown-command"],
+)
+def test_bad_revision_input(migrated, args, needles):
+    before = migrated.state()
+    assert_clean_failure(migrated.cli(*args, ok=False), *needles)
+    assert migrated.state() == before
+    assert migrated.rows("students") == STUDENTS
+
+
+def test_downgrade_below_base_from_base(school):
+    school.cli("revision", "--autogenerate", "-m", "Create students")
+    before = school.state()
+    assert_clean_failure(school.cli("downgrade", "-1", ok=False), "Relative revision -1")
+    assert school.state() == before
+
+
+def test_missing_config(tmp_path, school):
+    result = school.cli("--config", str(tmp_path / "nope.ini"), "current", ok=False)
+    assert_clean_failure(result, "does not exist", "--config")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = school.cli("current", ok=False, cwd=empty)
+    assert_clean_failure(result, "no alembic.ini", "schemashift init")
+
+
+def test_broken_config(migrated):
+    before = migrated.state()
+    migrated.ini.write_text(migrated.ini.read_text().replace("[alembic]", "[alembic"))
+    assert_clean_failure(migrated.cli("upgrade", "head", ok=False), "cannot parse")
+    migrated.ini.write_text(migrated.ini.read_text().replace("[alembic", "[other]"))
+    assert_clean_failure(migrated.cli("current", ok=False), "has no [alembic] section")
+    assert migrated.state() == before
+
+
+def test_unreachable_database_hides_password(migrated):
+    url = "postgresql+psycopg://teacher:s3cr3t-pw@127.0.0.1:9/school"
+    result = migrated.cli("--url", url, "upgrade", "head", ok=False)
+    assert_clean_failure(result, "cannot connect to database", "teacher:***@127.0.0.1:9")
+    assert "s3cr3t-pw" not in result.stderr + result.stdout
+    result = migrated.cli("current", ok=False, env={"SCHEMASHIFT_URL": url})
+    assert "s3cr3t-pw" not in result.stderr + result.stdout
+    assert_clean_failure(result, "cannot connect")
+
+
+def test_bad_url(migrated):
+    assert_clean_failure(migrated.cli("--url", "not a url", "current", ok=False), "bad database URL")
+
+
+def test_revision_file_that_does_not_import(migrated):
+    before = migrated.state()
+    migrated.manual_revision(
+        "broken", "op.add_column('students', sa.Column('x', sa.Integer()))",
+        "op.drop_column('students', 'x')", rev_id="abc123000003",
+    )
+    path = next(migrated.versions.glob("abc123000003_*.py"))
+    path.write_text(path.read_text().replace("def upgrade() -> None:", "def upgrade() -> None\n"))
+    for args in (("upgrade", "head"), ("history",), ("heads",), ("current",)):
+        assert_clean_failure(migrated.cli(*args, ok=False), "abc123000003_broken.py", "does not import", "SyntaxError")
+    path.write_text("import no_such_module_anywhere\n" + path.read_text().replace("def upgrade() -> None\n", "def upgrade() -> None:"))
+    assert_clean_failure(migrated.cli("upgrade", "head", ok=False), "abc123000003_broken.py", "ModuleNotFoundError")
+    assert migrated.state() == before
+
+
+def test_failing_migration_names_revision_and_statement(migrated):
+    before = migrated.state()
+    migrated.manual_revision(
+        "fails", "op.execute('SELECT * FROM no_such_table')", "pass", rev_id="abc123000004",
+    )
+    result = migrated.cli("upgrade", "head", ok=False)
+    assert_clean_failure(result, "migration abc123000004 failed", "no_such_table")
+    assert migrated.state() == before
+
+
+def test_debug_shows_traceback(migrated):
+    result = migrated.cli("--debug", "upgrade", "nosuchrev", ok=False)
+    assert "Traceback" in result.stderr
+
+
+def test_init_refuses_existing_project(school):
+    result = school.cli("init", str(school.root), ok=False)
+    assert_clean_failure(result, "already exists")
+    result = school.cli("init", str(school.root / "x"), "--metadata", "models", ok=False)
+    assert_clean_failure(result, "is not MODULE:ATTR")
