@@ -6,7 +6,7 @@ from models import Session, Student
 
 
 def create(session, name: str, email: str, grade: int) -> Student:
-    student = Student(name=name, email=email, grade=grade)
+    student = Student(full_name=name, email=email, grade=grade)
     session.add(student)
     session.commit()
     return student

@@ -214,6 +214,7 @@ def lesson(t: Tour) -> None:
     )
     t.edit(t.project / "models.py", "    name: Mapped[str]", "    full_name: Mapped[str]")
     t.edit(t.project / "models.py", "{self.name}", "{self.full_name}")
+    t.edit(t.project / "crud.py", "Student(name=name", "Student(full_name=name")
     t.column_rev = _new_rev(t.run("revision", "-m", "Rename name to full_name"))
     path = t.fill_migration(
         t.column_rev,
