@@ -27,7 +27,7 @@ from alembic.script.revision import Revision, RevisionMap
 from ..errors import RevisionFileError
 
 CACHE_NAME = "schemashift-revisions.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _REV_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
 _HEADER_KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
 _ASSIGN = re.compile(
@@ -59,17 +59,17 @@ class RevisionHeader:
 class IndexedRevision(Revision):
     """An Alembic ``Revision`` that also knows its file and docstring."""
 
-    def __init__(self, header: RevisionHeader) -> None:
+    def __init__(self, header: dict[str, Any]) -> None:
         super().__init__(
-            header.revision,
-            _tuple_or_scalar(header.down_revision),
-            dependencies=_tuple_or_scalar(header.depends_on),
-            branch_labels=header.branch_labels,
+            header["revision"],
+            _tuple_or_scalar(header["down_revision"]),
+            dependencies=_tuple_or_scalar(header["depends_on"]),
+            branch_labels=header["branch_labels"],
         )
-        self.path = header.path
-        self.longdoc = header.longdoc
-        self.doc = header.doc
-        self.create_date = header.create_date
+        self.path = header["path"]
+        self.longdoc = header["longdoc"]
+        self.doc = re.split("\n\n", self.longdoc)[0] if self.longdoc else ""
+        self.create_date = header["create_date"]
 
 
 def _tuple_or_scalar(value: Any) -> Any:
@@ -204,31 +204,33 @@ class RevisionIndex:
         except OSError:
             pass  # a read-only project simply runs uncached
 
-    def headers(self) -> list[RevisionHeader]:
-        """Every revision header, read from the cache where the file is unchanged."""
+    def headers(self) -> list[dict[str, Any]]:
+        """Every revision header (as a dict), from the cache where the file is unchanged."""
         cached = self._load_cache()
         fresh: dict[str, Any] = {}
-        headers: list[RevisionHeader] = []
-        seen: set[str] = set()
+        headers: list[dict[str, Any]] = []
+        changed = False
         recursive = bool(self.script.recursive_version_locations)
         for directory in version_directories(self.script):
-            for entry in _list_files(directory, recursive):
-                real = os.path.realpath(entry.path)
-                if real in seen:
+            real_dir = os.path.realpath(directory)
+            for entry in _list_files(Path(real_dir), recursive):
+                key = entry.path
+                if key in fresh:  # the same folder listed twice in version_locations
                     continue
-                seen.add(real)
                 st = entry.stat()
                 stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
-                hit = cached.get(real)
-                if hit is not None and hit["stamp"] == stamp:
-                    header = RevisionHeader(**hit["header"]) if hit["header"] else None
+                hit = cached.get(key)
+                if hit is not None and hit[0] == stamp:
+                    header = hit[1]
                 else:
                     self.files_read += 1
-                    header = self._read(Path(real))
-                fresh[real] = {"stamp": stamp, "header": asdict(header) if header else None}
+                    changed = True
+                    parsed = self._read(Path(key))
+                    header = asdict(parsed) if parsed else None
+                fresh[key] = [stamp, header]
                 if header is not None:
                     headers.append(header)
-        if fresh != cached:
+        if changed or len(fresh) != len(cached):
             self._save_cache(fresh)
         return headers
 
