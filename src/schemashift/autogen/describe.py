@@ -1,78 +1,148 @@
-"""Readable one-line descriptions of autogenerate's operations.
+"""One readable line per operation of an autogenerate result.
 
-``schemashift check`` prints these.  Alembic's own ``as_diffs()`` raises on
-operations it has no diff tuple for (renames among them), so each op class is
-described here directly, with a generic fallback for anything unknown.
+``describe_ops(upgrade_ops)`` is what ``schemashift check`` prints as drift.
+Alembic's ``UpgradeOps.as_diffs()`` raises on rename ops (and its tuples are
+not meant for people), so this walks the ops itself: every op Alembic's
+autogenerate produces, the rename ops of ``renames.py``, and a generic line
+for anything else.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable
 
 from alembic.operations import ops
+from sqlalchemy.engine import Dialect
+
+from . import renames as rn
+
+_CONSTRAINT_KIND = {
+    "foreignkey": "foreign key",
+    "unique": "unique constraint",
+    "primary": "primary key",
+    "check": "check constraint",
+    None: "constraint",
+}
 
 
-def _table(op: Any) -> str:
-    schema = getattr(op, "schema", None)
-    name = getattr(op, "table_name", None) or getattr(op, "source_name", None) or "?"
-    return f"{schema}.{name}" if schema else name
+def _t(schema: str | None, table: str | None) -> str:
+    return f"{schema}.{table}" if schema else str(table)
 
 
-def _cols(columns: Any) -> str:
-    return ", ".join(str(c) if isinstance(c, str) else getattr(c, "name", str(c)) for c in columns or ())
+def _type(type_: Any, dialect: Dialect | None) -> str:
+    if type_ is None:
+        return "?"
+    return rn.type_sql(type_, dialect)
 
 
-def describe_op(op: Any) -> Iterator[str]:
-    """Yield one line per change an operation makes."""
-    if isinstance(op, ops.ModifyTableOps):
-        for sub in op.ops:
-            yield from describe_op(sub)
-    elif isinstance(op, ops.CreateTableOp):
-        yield f"add table {_table(op)} ({_cols(c for c in op.columns if hasattr(c, 'type'))})"
-    elif isinstance(op, ops.DropTableOp):
-        yield f"drop table {_table(op)}"
-    elif isinstance(op, ops.RenameTableOp):
-        yield f"rename table {_table(op)} to {op.new_table_name}"
-    elif isinstance(op, ops.AddColumnOp):
-        yield f"add column {_table(op)}.{op.column.name} {op.column.type}"
-    elif isinstance(op, ops.DropColumnOp):
-        yield f"drop column {_table(op)}.{op.column_name}"
-    elif isinstance(op, ops.AlterColumnOp):
-        name = f"{_table(op)}.{op.column_name}"
-        if op.modify_name is not None:
-            yield f"rename column {name} to {op.modify_name}"
-        if op.modify_type is not None:
-            yield f"change type of {name} from {op.existing_type} to {op.modify_type}"
-        if op.modify_nullable is not None:
-            yield f"make {name} {'nullable' if op.modify_nullable else 'NOT NULL'}"
-        if op.modify_server_default is not False:
-            yield f"change server default of {name} to {op.modify_server_default!r}"
-        if op.modify_comment is not False:
-            yield f"change comment of {name}"
-    elif isinstance(op, ops.CreateIndexOp):
-        unique = "unique " if op.unique else ""
-        yield f"add {unique}index {op.index_name} on {_table(op)} ({_cols(op.columns)})"
-    elif isinstance(op, ops.DropIndexOp):
-        yield f"drop index {op.index_name} on {_table(op)}"
-    elif isinstance(op, ops.AddConstraintOp):
-        kind = getattr(op, "constraint_type", None) or type(op).__name__
-        name = getattr(op, "constraint_name", None) or "(unnamed)"
-        yield f"add {kind} constraint {name} on {_table(op)}"
-    elif isinstance(op, ops.DropConstraintOp):
-        kind = op.constraint_type or "constraint"
-        yield f"drop {kind} constraint {op.constraint_name or '(unnamed)'} on {_table(op)}"
-    elif isinstance(op, (ops.CreateTableCommentOp, ops.DropTableCommentOp)):
-        yield f"change comment of table {_table(op)}"
-    elif isinstance(op, ops.ExecuteSQLOp):
-        yield f"execute SQL: {' '.join(str(op.sqltext).split())[:80]}"
-    else:
-        describe = getattr(op, "describe", None)
-        yield describe() if callable(describe) else f"{type(op).__name__} on {_table(op)}"
+def _cols(cols: Iterable[Any]) -> str:
+    out = []
+    for c in cols:
+        name = rn._expr_name(c)
+        out.append(name if name is not None else str(c))
+    return ", ".join(out)
 
 
-def describe_ops(upgrade_ops: Any) -> list[str]:
-    """Every change in an ``UpgradeOps`` tree, one line each, in order."""
-    lines: list[str] = []
-    for op in upgrade_ops.ops:
-        lines.extend(describe_op(op))
-    return lines
+def _default(value: Any) -> str:
+    if value is None or value is False:
+        return "none"
+    text = rn.default_text(value)
+    return repr(text) if text is not None else "none"
+
+
+def _alter_column(op: ops.AlterColumnOp, d: Dialect | None) -> list[str]:
+    where = f"{_t(op.schema, op.table_name)}.{op.column_name}"
+    out = []
+    if op.modify_name is not None:
+        out.append(f"rename column {where} to {op.modify_name}")
+        where = f"{_t(op.schema, op.table_name)}.{op.modify_name}"
+    if op.modify_type is not None:
+        out.append(f"alter column {where} type {_type(op.existing_type, d)} -> {_type(op.modify_type, d)}")
+    if op.modify_nullable is not None:
+        before = "NULL" if op.existing_nullable else "NOT NULL"
+        after = "NULL" if op.modify_nullable else "NOT NULL"
+        if op.existing_nullable is None:
+            out.append(f"alter column {where} {after}")
+        else:
+            out.append(f"alter column {where} {before} -> {after}")
+    if op.modify_server_default is not False:
+        out.append(
+            f"alter column {where} server default {_default(op.existing_server_default)} -> "
+            f"{_default(op.modify_server_default)}"
+        )
+    if op.modify_comment is not False:
+        out.append(f"alter column {where} comment {op.existing_comment!r} -> {op.modify_comment!r}")
+    for k, v in op.kw.items():
+        if k.startswith("modify_"):
+            out.append(f"alter column {where} {k[len('modify_'):]} -> {v!r}")
+    return out or [f"alter column {where}"]
+
+
+def describe_op(op: Any, dialect: Dialect | None = None) -> list[str]:
+    """Lines describing one op (a ModifyTableOps gives one line per contained op)."""
+    d = dialect
+    if isinstance(op, (ops.ModifyTableOps, ops.UpgradeOps, ops.DowngradeOps)):
+        return [line for sub in op.ops for line in describe_op(sub, d)]
+    if isinstance(op, ops.RenameTableOp):
+        return [f"rename table {_t(op.schema, op.table_name)} to {op.new_table_name}"]
+    if isinstance(op, rn.RenameObjectSQL):
+        kind = op.kind.replace("_", " ")
+        return [f"rename {kind} {op.old_name} to {op.new_name} (table {_t(op.schema, op.table_name)})"]
+    if isinstance(op, ops.AlterColumnOp):
+        return _alter_column(op, d)
+    if isinstance(op, ops.CreateTableOp):
+        n = sum(1 for c in op.columns if c.__class__.__name__ == "Column" or hasattr(c, "type"))
+        return [f"add table {_t(op.schema, op.table_name)} ({n} column{'s' if n != 1 else ''})"]
+    if isinstance(op, ops.DropTableOp):
+        return [f"drop table {_t(op.schema, op.table_name)}"]
+    if isinstance(op, ops.AddColumnOp):
+        col = op.column
+        null = "" if col.nullable else " NOT NULL"
+        return [f"add column {_t(op.schema, op.table_name)}.{col.name} {_type(col.type, d)}{null}"]
+    if isinstance(op, ops.DropColumnOp):
+        return [f"drop column {_t(op.schema, op.table_name)}.{op.column_name}"]
+    if isinstance(op, ops.CreateIndexOp):
+        kind = "unique index" if op.unique else "index"
+        return [f"add {kind} {op.index_name} on {_t(op.schema, op.table_name)} ({_cols(op.columns)})"]
+    if isinstance(op, ops.DropIndexOp):
+        return [f"drop index {op.index_name} on {_t(op.schema, op.table_name)}"]
+    if isinstance(op, ops.CreateForeignKeyOp):
+        src = _t(op.kw.get("source_schema"), op.source_table)
+        ref = _t(op.kw.get("referent_schema"), op.referent_table)
+        name = f" {op.constraint_name}" if op.constraint_name else ""
+        return [f"add foreign key{name} on {src} ({_cols(op.local_cols)}) -> {ref} ({_cols(op.remote_cols)})"]
+    if isinstance(op, ops.CreateUniqueConstraintOp):
+        name = f" {op.constraint_name}" if op.constraint_name else ""
+        return [f"add unique constraint{name} on {_t(op.schema, op.table_name)} ({_cols(op.columns)})"]
+    if isinstance(op, ops.CreatePrimaryKeyOp):
+        name = f" {op.constraint_name}" if op.constraint_name else ""
+        return [f"add primary key{name} on {_t(op.schema, op.table_name)} ({_cols(op.columns)})"]
+    if isinstance(op, ops.CreateCheckConstraintOp):
+        name = f" {op.constraint_name}" if op.constraint_name else ""
+        return [f"add check constraint{name} on {_t(op.schema, op.table_name)}"]
+    if isinstance(op, ops.DropConstraintOp):
+        kind = _CONSTRAINT_KIND.get(op.constraint_type, "constraint")
+        name = f" {op.constraint_name}" if op.constraint_name else ""
+        return [f"drop {kind}{name} on {_t(op.schema, op.table_name)}"]
+    if isinstance(op, ops.CreateTableCommentOp):
+        return [f"set comment on table {_t(op.schema, op.table_name)}: {op.comment!r}"]
+    if isinstance(op, ops.DropTableCommentOp):
+        return [f"drop comment on table {_t(op.schema, op.table_name)}"]
+    if isinstance(op, ops.ExecuteSQLOp):
+        text = op.sqltext if isinstance(op.sqltext, str) else str(op.sqltext)
+        return [f"execute SQL: {' '.join(text.split())}"]
+    try:
+        diff = op.to_diff_tuple()
+    except Exception:
+        diff = None
+    name = type(op).__name__
+    return [f"{name}: {diff!r}" if diff is not None else name]
+
+
+def describe_ops(upgrade_ops: Any, dialect: Dialect | None = None) -> list[str]:
+    """One line per operation of ``upgrade_ops`` (an UpgradeOps, or any list of ops)."""
+    items = upgrade_ops.ops if hasattr(upgrade_ops, "ops") else list(upgrade_ops)
+    return [line for op in items for line in describe_op(op, dialect)]
+
+
+Describer = Callable[[Any], list[str]]

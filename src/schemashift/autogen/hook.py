@@ -1,0 +1,362 @@
+"""The rename pipeline as an Alembic ``process_revision_directives`` hook.
+
+Two ways in:
+
+* ``build_rename_hook(questioner=..., cli_renames=..., strict=...)`` returns
+  ``(hook, report)``: pass ``hook`` as ``process_revision_directives`` (to
+  ``alembic.command.revision`` or ``context.configure``); ``report`` is filled
+  while it runs (renames applied, candidates left undecided with the line that
+  would declare them, notes).
+* ``process_revision_directives``: ready-made for plain ``alembic`` users; one
+  line in an existing env.py enables it::
+
+      context.configure(..., process_revision_directives=schemashift.autogen.hook.process_revision_directives)
+
+  It applies declared renames, asks about candidates on a terminal and prints
+  warnings otherwise.  ``-x rename=OLD=NEW`` (repeatable), ``-x accept_renames=1``
+  and ``-x strict=1`` mirror the schemashift CLI options.
+
+The pipeline (each step a function of ``renames``, ops in, ops out):
+declared -> survey -> table renames (declared, then candidates resolved by the
+questioner) -> column renames (same) -> plan -> Alembic's own diff of the
+models under the old names -> rewrite -> downgrade = reverse -> report.
+Only the diff and the reading of constraint names touch the database.
+"""
+
+from __future__ import annotations
+
+import sys
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import sqlalchemy as sa
+from alembic.autogenerate import produce_migrations
+from alembic.migration import MigrationContext
+from alembic.operations import ops
+
+from . import renames as rn
+from .declared import DeclaredRenames, declare
+from .questioner import NonInteractiveQuestioner, Questioner, default_questioner
+
+HookFn = Callable[[Any, Any, list], None]
+
+# UpgradeOps already rewritten (the same run may pass through two hooks:
+# schemashift's own and the one a user enabled in env.py)
+_PROCESSED: "weakref.WeakSet[ops.UpgradeOps]" = weakref.WeakSet()
+
+
+@dataclass
+class RenameReport:
+    """What the rename pipeline did during one or more autogenerate runs."""
+
+    strict: bool = False
+    applied_tables: list[rn.TableRename] = field(default_factory=list)
+    applied_columns: list[rn.ColumnRename] = field(default_factory=list)
+    derived: list[rn.DerivedRename] = field(default_factory=list)
+    #: candidates nobody decided (non-interactive, not accepted): each has
+    #: ``.suggestion`` (the renamed_from line) and ``.spec`` (the --rename value)
+    unresolved: list[rn.RenameCandidate] = field(default_factory=list)
+    #: every ambiguous candidate seen (decided or not)
+    ambiguous: list[rn.RenameCandidate] = field(default_factory=list)
+    rejected: list[rn.RenameCandidate] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def applied(self) -> list[Any]:
+        return [*self.applied_tables, *self.applied_columns]
+
+    def warnings(self) -> list[str]:
+        """One line per undecided candidate, with the declaration that would apply it."""
+        return [c.warning() for c in self.unresolved]
+
+    def lines(self) -> list[str]:
+        """Everything worth telling a user, one line each."""
+        out = [f"rename {r.describe()}" for r in self.applied]
+        out += [f"rename {d.describe()}" for d in self.derived]
+        out += [f"warning: {w}" for w in self.warnings()]
+        out += [f"note: {n}" for n in self.notes]
+        return out
+
+    def raise_for_unresolved(self) -> None:
+        if self.unresolved:
+            raise rn.UnresolvedRenames(self.unresolved)
+
+
+# --------------------------------------------------------------------------
+# The database side (the only I/O of the pipeline)
+
+
+class DatabaseView:
+    """What the pipeline needs from the database, through Alembic's MigrationContext."""
+
+    def __init__(self, context: MigrationContext) -> None:
+        self.context = context
+        self.connection = context.connection
+        self.dialect = context.dialect
+        self.render_as_batch = bool(context.opts.get("render_as_batch", False))
+
+    def reflect(self, key: rn.Key) -> rn.TableFacts | None:
+        """Facts of a database table autogenerate did not report dropped (chains, swaps)."""
+        schema, name = key
+        try:
+            table = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=self.connection, resolve_fks=False)
+        except sa.exc.NoSuchTableError:
+            return None
+        return rn.table_facts(table, self.dialect, schema=schema)
+
+    def diff(self, world: rn.OldWorld) -> list[Any]:
+        """Alembic's own autogenerate of ``world`` (the models under the old names)
+        against the database, limited to those tables."""
+        opts = dict(self.context.opts)
+        opts["target_metadata"] = world.metadata
+        opts["include_name"] = world.include_name(self.context.opts.get("include_name"))
+        opts["include_object"] = world.include_object(self.context.opts.get("include_object"))
+        opts["process_revision_directives"] = None
+        mc = MigrationContext.configure(connection=self.connection, opts=opts)
+        script = produce_migrations(mc, world.metadata)
+        return list(script.upgrade_ops.ops)
+
+    def names(self, key: rn.Key) -> rn.DbNames:
+        """Constraint and sequence names of a database table (old name)."""
+        schema, name = key
+        insp = sa.inspect(self.connection)
+        pk = insp.get_pk_constraint(name, schema=schema) or {}
+        uniques = tuple(
+            rn.IndexFacts(u.get("name"), tuple(u.get("column_names") or ()), True)
+            for u in insp.get_unique_constraints(name, schema=schema)
+        )
+        fks = tuple(
+            rn.ForeignKeyFacts(
+                f.get("name"),
+                tuple(f.get("constrained_columns") or ()),
+                f.get("referred_schema"),
+                f.get("referred_table"),
+                tuple(f.get("referred_columns") or ()),
+            )
+            for f in insp.get_foreign_keys(name, schema=schema)
+        )
+        try:
+            checks = tuple(c["name"] for c in insp.get_check_constraints(name, schema=schema) if c.get("name"))
+        except NotImplementedError:
+            checks = ()
+        return rn.DbNames(
+            pk.get("name"),
+            tuple(pk.get("constrained_columns") or ()),
+            uniques,
+            fks,
+            checks,
+            self._sequences(schema, name),
+        )
+
+    def _sequences(self, schema: str | None, name: str) -> tuple[tuple[str, str], ...]:
+        if self.dialect.name != "postgresql":
+            return ()
+        prep = self.dialect.identifier_preparer
+        qualified = (f"{prep.quote_schema(schema)}." if schema else "") + prep.quote(name)
+        rows = self.connection.execute(
+            sa.text(
+                "SELECT a.attname, s.relname FROM pg_depend d "
+                "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+                "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+                "WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass "
+                "AND d.refobjid = CAST(:t AS regclass) AND d.deptype IN ('a', 'i') "
+                "ORDER BY a.attnum"
+            ),
+            {"t": qualified},
+        ).all()
+        return tuple((str(r[0]), str(r[1])) for r in rows)
+
+
+# --------------------------------------------------------------------------
+# The pipeline
+
+
+def _accepted_source(questioner: Questioner) -> str:
+    return "confirmed" if getattr(questioner, "decides", True) else "accepted"
+
+
+def run_pipeline(
+    upgrade_ops: ops.UpgradeOps,
+    *,
+    target_metadata: Any,
+    declared: DeclaredRenames,
+    questioner: Questioner,
+    db: Any,
+    report: RenameReport,
+) -> ops.UpgradeOps | None:
+    """Rewrite ``upgrade_ops``; return the new UpgradeOps, or None when nothing changed."""
+    dialect = db.dialect
+    model = rn.model_tables(target_metadata, dialect)
+    sv = rn.survey(upgrade_ops, model, dialect)
+    has_table_pairs = any(d[0] == c[0] for d in sv.dropped for c in sv.created)
+    has_column_pairs = any(ch.added and ch.dropped for ch in sv.changed.values())
+    if not (declared or has_table_pairs or has_column_pairs):
+        return None  # nothing that could be a rename: the common, fast path
+
+    table_renames, notes = rn.plan_table_renames(sv, declared)
+    report.notes.extend(notes)
+    cands = rn.table_candidates(
+        sv, taken_old={r.old_key for r in table_renames}, taken_new={r.new_key for r in table_renames}
+    )
+    res = rn.resolve(cands, questioner)
+    _record(report, cands, res)
+    source = _accepted_source(questioner)
+    table_renames += [rn.TableRename(c.schema, c.old, c.new, source, c.score) for c in res.accepted]
+
+    declared_col_tables = {(s, t) for (s, t, _c) in declared.columns}
+    scopes = rn.column_scopes(sv, table_renames, reflect=db.reflect, dialect=dialect, only=declared_col_tables)
+    col_renames, notes = rn.plan_column_renames(scopes, declared, sv, reflect=db.reflect, dialect=dialect)
+    report.notes.extend(notes)
+    ccands = rn.column_candidates(scopes, col_renames)
+    cres = rn.resolve(ccands, questioner)
+    _record(report, ccands, cres)
+    col_renames += [rn.column_rename_from(c, scopes[(c.schema, c.table)], source) for c in cres.accepted]
+
+    plan = rn.build_plan(sv, table_renames, col_renames, scopes)
+    if not plan:
+        return None
+    world = rn.old_world_metadata(plan, model)
+    diff_ops = db.diff(world)
+    names: dict[rn.Key, rn.DbNames] = {}
+    for key in plan.affected:
+        old_key = plan.table_old(key) or key
+        if dialect.name in rn.CONSTRAINT_RENAME_DIALECTS:
+            names[key] = db.names(old_key)
+        elif old_key in sv.dropped:
+            names[key] = rn.DbNames.from_facts(sv.dropped[old_key])
+    result = rn.rewrite(
+        upgrade_ops,
+        plan,
+        model,
+        dialect=dialect,
+        world=world,
+        diff_ops=diff_ops,
+        db_names=names,
+        render_as_batch=bool(getattr(db, "render_as_batch", False)),
+    )
+    report.applied_tables.extend(plan.tables)
+    report.applied_columns.extend(plan.columns)
+    report.derived.extend(result.derived)
+    report.notes.extend(result.notes)
+    return result.upgrade_ops
+
+
+def _record(report: RenameReport, candidates: Sequence[rn.RenameCandidate], res: rn.Resolution) -> None:
+    report.unresolved.extend(res.unresolved)
+    report.rejected.extend(res.rejected)
+    report.ambiguous.extend(c for c in candidates if c.ambiguous)
+
+
+def apply_renames(
+    context: Any,
+    directives: list[Any],
+    *,
+    questioner: Questioner,
+    declared: DeclaredRenames | None = None,
+    cli_renames: Sequence[str] = (),
+    report: RenameReport | None = None,
+    db: Any = None,
+) -> RenameReport:
+    """Run the pipeline on every not-yet-processed UpgradeOps of ``directives`` in place
+    (upgrade rewritten, downgrade rebuilt as its reverse)."""
+    report = report if report is not None else RenameReport()
+    target_metadata = context.opts.get("target_metadata")
+    if target_metadata is None:
+        return report
+    if declared is None:
+        declared = declare(target_metadata, cli_renames)
+    db = db if db is not None else DatabaseView(context)
+    for script in directives:
+        ups = list(script.upgrade_ops_list)
+        downs = list(script.downgrade_ops_list)
+        for i, up in enumerate(ups):
+            if up in _PROCESSED:
+                continue
+            new_up = run_pipeline(
+                up, target_metadata=target_metadata, declared=declared, questioner=questioner, db=db, report=report
+            )
+            _PROCESSED.add(up)
+            if new_up is None:
+                continue
+            up.ops[:] = new_up.ops
+            if i < len(downs):
+                up.reverse_into(downs[i])
+    return report
+
+
+def build_rename_hook(
+    *, questioner: Questioner, cli_renames: Sequence[str] = (), strict: bool = False
+) -> tuple[HookFn, RenameReport]:
+    """A ``process_revision_directives`` hook and the report it fills.
+
+    ``cli_renames``: ``--rename`` specs (``students=scholars``,
+    ``scholars.name=full_name``); they are parsed now, so a bad spec fails
+    before anything runs.  With ``strict`` the hook raises ``UnresolvedRenames``
+    (no revision file is written) when candidates are left undecided;
+    ``report.unresolved`` lists them either way.
+    """
+    from .declared import with_cli_renames
+
+    parsed = with_cli_renames(DeclaredRenames(), cli_renames)  # validate early
+    report = RenameReport(strict=strict)
+
+    def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
+        target_metadata = context.opts.get("target_metadata")
+        declared = declare(target_metadata, ())
+        declared = DeclaredRenames({**declared.tables, **parsed.tables}, {**declared.columns, **parsed.columns})
+        apply_renames(context, directives, questioner=questioner, declared=declared, report=report)
+        if strict:
+            report.raise_for_unresolved()
+
+    return process_revision_directives, report
+
+
+def _x_options(context: Any) -> tuple[list[str], bool, bool]:
+    renames: list[str] = []
+    accept = strict = False
+    env = getattr(context, "environment_context", None)
+    try:
+        args = env.get_x_argument() if env is not None else []
+    except Exception:
+        args = []
+    for arg in args or []:
+        key, _, value = str(arg).partition("=")
+        key = key.strip().replace("-", "_")
+        if key == "rename" and value:
+            renames.append(value)
+        elif key == "accept_renames":
+            accept = value.strip().lower() in ("", "1", "true", "yes", "y")
+        elif key == "strict":
+            strict = value.strip().lower() in ("", "1", "true", "yes", "y")
+    return renames, accept, strict
+
+
+def process_revision_directives(
+    context: Any,
+    revision: Any,
+    directives: list[Any],
+    *,
+    print_fn: Callable[[str], Any] | None = None,
+) -> None:
+    """Ready-made hook for an existing env.py (plain ``alembic revision --autogenerate``).
+
+    Declared renames apply; candidates are asked on a terminal, otherwise
+    printed as warnings with the ``renamed_from`` line to declare them.
+    """
+    renames, accept, strict = _x_options(context)
+    questioner = default_questioner(accept_unambiguous=accept)
+    hook, report = build_rename_hook(questioner=questioner, cli_renames=renames, strict=False)
+    hook(context, revision, directives)
+    out = print_fn or (lambda line: print(line, file=sys.stderr))
+    for line in report.lines():
+        out(f"schemashift: {line}")
+    if strict:
+        report.raise_for_unresolved()
+
+
+def non_interactive_hook(*, accept_renames: bool = False, cli_renames: Iterable[str] = (), strict: bool = False) -> tuple[HookFn, RenameReport]:
+    """Shorthand for CI and ``schemashift check``."""
+    return build_rename_hook(
+        questioner=NonInteractiveQuestioner(accept_unambiguous=accept_renames), cli_renames=tuple(cli_renames), strict=strict
+    )
