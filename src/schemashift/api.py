@@ -11,7 +11,6 @@ import contextlib
 import io
 import os
 import re
-import time
 from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +20,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
 
+from .autogen.bookkeeping import drop_bookkeeping_ops
 from .config import METADATA_OPTION, Project, load_project, redact_url
 from .errors import ConfigError, DatabaseError, Refused, RevisionError, SchemashiftError
 from .revisions.display import RevisionInfo
 from .revisions.index import RevisionIndex
-from .runner import REVISION_ERRORS, RunPolicy, RunState, revision_error, run_env, script_directory, translate_errors
-from .safety.atomic import sqlite_transactional_ddl
+from . import migrate as migrate_mod
+from .migrate import MigrateResult, RunOptions, StepEvent, lock_timeout_for
+from .runner import REVISION_ERRORS, RunState, revision_error, run_env, script_directory, translate_errors
+from .safety.ledger import ValidationReport, last_applied
 
 __all__ = [
     "Project",
@@ -282,141 +284,12 @@ def _with_applied(info: RevisionInfo, when: str) -> RevisionInfo:
 # ---------------------------------------------------------- write commands
 
 
-@dataclass
-class StepEvent:
-    """One migration step that was applied (reported through ``progress``)."""
-
-    direction: str
-    from_revisions: tuple[str, ...]
-    to_revisions: tuple[str, ...]
-    revision: str
-    doc: str
-    seconds: float
-
-    def one_line(self) -> str:
-        source = ", ".join(self.from_revisions) or "<base>"
-        target = ", ".join(self.to_revisions) or "<base>"
-        verb = "Upgraded" if self.direction == "up" else "Downgraded"
-        return f"{verb} {source} -> {target}, {self.doc} ({self.seconds * 1000:.0f} ms)"
-
-
-@dataclass
-class MigrateResult:
-    direction: str
-    steps: list[StepEvent] = field(default_factory=list)
-    sql: str | None = None
-    before: tuple[str, ...] = ()
-    after: tuple[str, ...] = ()
-
-
-def _progress_policy(
-    direction: str, result: MigrateResult, progress: Callable[[StepEvent], None] | None
-) -> RunPolicy:
-    clock = [time.perf_counter()]
-
-    def on_apply(*, ctx: Any, step: Any, heads: set[str], run_args: Any) -> None:
-        now = time.perf_counter()
-        event = StepEvent(
-            direction=direction,
-            from_revisions=tuple(step.source_revision_ids),
-            to_revisions=tuple(step.destination_revision_ids),
-            revision=(step.up_revision_id if direction == "up" else ",".join(step.up_revision_ids))
-            or "",
-            doc=step.up_revision.doc if step.up_revision is not None else "",
-            seconds=now - clock[0],
-        )
-        clock[0] = now
-        result.steps.append(event)
-        if progress:
-            progress(event)
-
-    return RunPolicy(
-        on_version_apply=[on_apply],
-        connection_hooks=[sqlite_transactional_ddl],
-        transaction_per_migration=True,
+def _options(atomic: str, lock_timeout: float | None, ignore_checksums: bool, project: Project) -> RunOptions:
+    return RunOptions(
+        atomic=atomic,
+        lock_timeout=lock_timeout_for(project, lock_timeout),
+        ignore_checksums=ignore_checksums,
     )
-
-
-_SPECIAL_TARGETS = {"", "head", "heads", "base", "current"}
-_RELATIVE = re.compile(r"^(.*?)([+-]\d+)$")
-
-
-def _precheck_target(project: Project, target: str | None) -> None:
-    """Resolve a target's revision part before touching the database.
-
-    Alembic reports an ambiguous partial id as "Can't locate revision"; the
-    revision map says which revisions it matched, so ask it first.
-    """
-    if target is None:
-        return
-    match = _RELATIVE.match(target)
-    ident = match.group(1) if match else target
-    if "@" in ident:
-        ident = ident.split("@", 1)[0]  # branch@head: let Alembic resolve the branch
-    if ident.lower() in _SPECIAL_TARGETS:
-        return
-    _resolve_all(_revision_map(project), ident)
-
-
-def _resolve_all(rmap: Any, ident: str) -> None:
-    try:
-        rmap.get_revisions(ident)
-    except REVISION_ERRORS as exc:
-        raise revision_error(exc) from exc
-
-
-def _migrate(
-    project: Project,
-    direction: str,
-    revision: str,
-    *,
-    sql: bool,
-    tag: str | None,
-    progress: Callable[[StepEvent], None] | None,
-    output: io.TextIOBase | None,
-    atomic: str = "step",
-) -> MigrateResult:
-    result = MigrateResult(direction)
-    script = script_directory(project)
-    starting_rev = None
-    if ":" in revision:
-        if not sql:
-            raise RevisionError(
-                f"a range ({revision}) is only allowed with --sql", hint="give a single target revision"
-            )
-        starting_rev, revision = revision.split(":", 1)
-    elif direction == "down" and sql:
-        raise RevisionError(
-            "downgrade with --sql needs a range", hint="e.g. schemashift downgrade --sql head:base"
-        )
-
-    for target in (starting_rev, revision):
-        _precheck_target(project, target)
-
-    def steps(rev: Any, context: Any) -> list[Any]:
-        result.before = tuple(rev) if rev else ()
-        try:
-            if direction == "up":
-                return list(script._upgrade_revs(revision, rev))  # noqa: SLF001 - as alembic.command does
-            return list(script._downgrade_revs(revision, rev))  # noqa: SLF001
-        except REVISION_ERRORS as exc:
-            raise revision_error(exc) from exc
-
-    policy = _progress_policy(direction, result, progress)
-    if atomic == "run":
-        policy.transaction_per_migration = False
-    buffer = io.StringIO() if sql and output is None else output
-    kw: dict[str, Any] = dict(as_sql=sql, starting_rev=starting_rev, destination_rev=revision, tag=tag)
-    if sql:
-        kw["output_buffer"] = buffer
-    run_env(project, steps, policy=policy, **kw)
-    if sql and output is None and buffer is not None:
-        result.sql = buffer.getvalue()  # type: ignore[attr-defined]
-    if result.steps:
-        result.after = result.steps[-1].to_revisions
-    else:
-        result.after = result.before
-    return result
 
 
 def upgrade(
@@ -428,13 +301,20 @@ def upgrade(
     progress: Callable[[StepEvent], None] | None = None,
     output: Any = None,
     atomic: str = "step",
+    lock_timeout: float | None = None,
+    ignore_checksums: bool = False,
 ) -> MigrateResult:
     """Upgrade to ``revision`` (id, partial id, ``head``, ``heads``, ``+N``, ``rev+N``).
 
-    Each migration runs in its own transaction (SQLite included);
-    ``atomic="run"`` makes the whole upgrade one transaction.
+    The run holds the migration lock; each migration runs in its own
+    transaction (SQLite included), or the whole run in one with
+    ``atomic="run"``.  Refused while an applied file's checksum changed,
+    unless ``ignore_checksums``.
     """
-    return _migrate(project, "up", revision, sql=sql, tag=tag, progress=progress, output=output, atomic=atomic)
+    options = _options(atomic, lock_timeout, ignore_checksums, project)
+    return migrate_mod.migrate(
+        project, "up", revision, sql=sql, tag=tag, progress=progress, output=output, options=options
+    )
 
 
 def downgrade(
@@ -446,9 +326,13 @@ def downgrade(
     progress: Callable[[StepEvent], None] | None = None,
     output: Any = None,
     atomic: str = "step",
+    lock_timeout: float | None = None,
 ) -> MigrateResult:
     """Downgrade to ``revision`` (id, partial id, ``base``, ``-N``, ``rev-N``)."""
-    return _migrate(project, "down", revision, sql=sql, tag=tag, progress=progress, output=output, atomic=atomic)
+    options = _options(atomic, lock_timeout, False, project)
+    return migrate_mod.migrate(
+        project, "down", revision, sql=sql, tag=tag, progress=progress, output=output, options=options
+    )
 
 
 def stamp(
@@ -459,45 +343,44 @@ def stamp(
     purge: bool = False,
     tag: str | None = None,
     output: Any = None,
+    lock_timeout: float | None = None,
 ) -> MigrateResult:
     """Record ``revisions`` in the version table without running migrations."""
-    result = MigrateResult("stamp")
-    script = script_directory(project)
-    destinations = list(revisions)
-    starting_rev = None
-    if sql:
-        starts = {r.split(":", 1)[0] for r in destinations if ":" in r}
-        if len(starts) > 1:
-            raise RevisionError("stamp with --sql supports one starting revision at a time")
-        starting_rev = next(iter(starts), None)
-        destinations = [r.split(":", 1)[-1] for r in destinations]
+    options = _options("step", lock_timeout, False, project)
+    return migrate_mod.stamp(project, revisions, sql=sql, purge=purge, tag=tag, output=output, options=options)
 
-    for target in [starting_rev, *destinations]:
-        _precheck_target(project, target)
 
-    def steps(rev: Any, context: Any) -> list[Any]:
-        result.before = tuple(rev) if rev else ()
-        try:
-            return list(script._stamp_revs(tuple(destinations), rev))  # noqa: SLF001 - as alembic.command does
-        except REVISION_ERRORS as exc:
-            raise revision_error(exc) from exc
+def validate(project: Project) -> ValidationReport:
+    """Applied revisions whose files changed or are missing since they ran."""
+    ledger = migrate_mod.ledger_for(project)
+    found: list[ValidationReport] = []
 
-    policy = _progress_policy("stamp", result, None)
-    buffer = io.StringIO() if sql and output is None else output
-    kw: dict[str, Any] = dict(
-        as_sql=sql,
-        starting_rev=starting_rev,
-        destination_rev=tuple(destinations),
-        tag=tag,
-        purge=purge,
-    )
-    if sql:
-        kw["output_buffer"] = buffer
-    run_env(project, steps, policy=policy, **kw)
-    if sql and output is None and buffer is not None:
-        result.sql = buffer.getvalue()  # type: ignore[attr-defined]
-    result.after = result.steps[-1].to_revisions if result.steps else result.before
-    return result
+    def read(rev: Any, context: Any) -> list[Any]:
+        heads = tuple(context.get_current_heads())
+        exists = ledger.exists(context.connection)
+        entries = ledger.entries(context.connection) if exists else []
+        report = migrate_mod.check_ledger(project, heads, entries)
+        report.ledger_exists = exists
+        found.append(report)
+        return []
+
+    run_env(project, read, dont_mutate=True)
+    return found[0]
+
+
+def applied_times(project: Project) -> dict[str, str]:
+    """When each revision was last put in place, from the ledger (empty without one)."""
+    ledger = migrate_mod.ledger_for(project)
+    times: dict[str, str] = {}
+
+    def read(rev: Any, context: Any) -> list[Any]:
+        if ledger.exists(context.connection):
+            for revision_id, entry in last_applied(ledger.entries(context.connection)).items():
+                times[revision_id] = f"{entry.direction} {entry.applied_at:%Y-%m-%d %H:%M:%S}"
+        return []
+
+    run_env(project, read, dont_mutate=True)
+    return times
 
 
 # ----------------------------------------------------- authoring commands
@@ -553,7 +436,7 @@ def revision(
     """Create a revision file (empty, or ``autogenerate``d from the models)."""
     if rev_id is not None and not re.fullmatch(r"[\w-]+", rev_id):
         raise RevisionError(f"--rev-id {rev_id!r} is not a valid revision id", hint="use letters, digits, _ or -")
-    hooks = list(directives_hooks)
+    hooks = [drop_bookkeeping_ops, *directives_hooks]
 
     def chained(context: Any, rev: Any, directives: list[Any]) -> None:
         for hook in hooks:
@@ -570,7 +453,7 @@ def revision(
         branch_label=branch_label,
         version_path=version_path,
         depends_on=depends_on,
-        process_revision_directives=chained if hooks else None,
+        process_revision_directives=chained,
     )
     return _scripts(created)
 
@@ -609,7 +492,7 @@ def check(project: Project, *, directives_hooks: Sequence[Callable[..., None]] =
     found: list[str] = []
 
     def capture(context: Any, rev: Any, directives: list[Any]) -> None:
-        for hook in directives_hooks:
+        for hook in (drop_bookkeeping_ops, *directives_hooks):
             hook(context, rev, directives)
         for script in directives:
             for ops in script.upgrade_ops_list:

@@ -120,24 +120,36 @@ def _print_step(event: Any) -> None:
     say(event.one_line())
 
 
-def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: str | None, atomic: str) -> None:
+def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: str | None, **kw: Any) -> None:
     from . import api
 
     project = g.project()
     fn = api.upgrade if direction == "up" else api.downgrade
     result = fn(
         project, revision, sql=sql, tag=tag, progress=None if sql else _print_step,
-        output=out.file if sql else None, atomic=atomic,
+        output=out.file if sql else None, **kw,
     )
     if sql:
         return
+    _report_bookkeeping(result)
     if not result.steps:
         note(f"Nothing to do: the database is already at {', '.join(result.after) or 'base'}.")
     else:
         note(f"Now at {', '.join(result.after) or 'base'}.", style="green")
 
 
+def _report_bookkeeping(result: Any) -> None:
+    if result.adopted:
+        note(f"Adopted {result.adopted} revision(s) applied before schemashift into the ledger.")
+    for warning in result.warnings:
+        note(f"warning: {warning}", style="yellow")
+
+
 _sql = click.option("--sql", is_flag=True, help="Print the SQL instead of running it")
+_lock_timeout = click.option(
+    "--lock-timeout", type=float, metavar="SECONDS",
+    help="How long to wait for another migration's lock (default 300, or schemashift.lock_timeout)",
+)
 _tag = click.option("--tag", help="Tag passed to env.py")
 _atomic = click.option(
     "--atomic", type=click.Choice(["step", "run"]), default="step", show_default=True,
@@ -150,10 +162,14 @@ _atomic = click.option(
 @_sql
 @_tag
 @_atomic
+@_lock_timeout
+@click.option("--ignore-checksums", is_flag=True, help="Run even though applied files changed since they ran")
 @pass_globals
-def upgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str) -> None:
+def upgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str, lock_timeout: float | None,
+            ignore_checksums: bool) -> None:
     """Upgrade the database to REVISION (id, partial id, head, heads, +N, rev+N)."""
-    _run_migration(g, "up", revision, sql, tag, atomic)
+    _run_migration(g, "up", revision, sql, tag, atomic=atomic, lock_timeout=lock_timeout,
+                   ignore_checksums=ignore_checksums)
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
@@ -161,10 +177,11 @@ def upgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str) 
 @_sql
 @_tag
 @_atomic
+@_lock_timeout
 @pass_globals
-def downgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str) -> None:
+def downgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str, lock_timeout: float | None) -> None:
     """Revert the database to REVISION (id, partial id, base, -N, rev-N)."""
-    _run_migration(g, "down", revision, sql, tag, atomic)
+    _run_migration(g, "down", revision, sql, tag, atomic=atomic, lock_timeout=lock_timeout)
 
 
 @app.command()
@@ -172,13 +189,17 @@ def downgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str
 @_sql
 @click.option("--purge", is_flag=True, help="Empty the version table first")
 @_tag
+@_lock_timeout
 @pass_globals
-def stamp(g: Globals, revisions: tuple[str, ...], sql: bool, purge: bool, tag: str | None) -> None:
+def stamp(g: Globals, revisions: tuple[str, ...], sql: bool, purge: bool, tag: str | None,
+          lock_timeout: float | None) -> None:
     """Record REVISIONS in the database without running migrations."""
     from . import api
 
-    result = api.stamp(g.project(), list(revisions), sql=sql, purge=purge, tag=tag, output=out.file if sql else None)
+    result = api.stamp(g.project(), list(revisions), sql=sql, purge=purge, tag=tag,
+                       output=out.file if sql else None, lock_timeout=lock_timeout)
     if not sql:
+        _report_bookkeeping(result)
         say(f"Stamped {', '.join(result.after) or 'base'}.")
 
 
@@ -222,13 +243,15 @@ def _table(title: str, rows: list[Any]) -> Table:
 
 @app.command()
 @click.option("--rev-range", "-r", help="[start]:[end], e.g. base:head, -3:, ae10:current")
+@click.option("--applied", is_flag=True, help="Show when each revision was applied (from the ledger)")
 @_verbose
 @pass_globals
-def history(g: Globals, rev_range: str | None, verbose: bool) -> None:
+def history(g: Globals, rev_range: str | None, applied: bool, verbose: bool) -> None:
     """List revisions, newest first, marking the database's current one and the head."""
     from . import api
 
-    result = api.history(g.project(), rev_range)
+    project = g.project()
+    result = api.history(project, rev_range, applied_at=api.applied_times(project) if applied else None)
     if result.current_error:
         note(f"(current revision not shown: {result.current_error})", style="yellow")
     if out.is_terminal and not verbose:
@@ -291,6 +314,25 @@ def check(g: Globals) -> None:
     for line in result.differences:
         say(f"  - {line}")
     note('Run \'schemashift revision --autogenerate -m "..."\' to create a migration for them.')
+    raise click.exceptions.Exit(1)
+
+
+@app.command()
+@pass_globals
+def validate(g: Globals) -> None:
+    """Check applied migrations against their files (checksums); exit 1 if any changed."""
+    from . import api
+
+    report = api.validate(g.project())
+    if not report.ledger_exists:
+        note("No ledger yet: the next 'schemashift upgrade' creates it and adopts the applied revisions.")
+    for finding in report.findings:
+        style = "red" if finding in report.failed else "yellow"
+        out.print(f"{'FAIL' if finding in report.failed else 'warn'} {finding.one_line()}", style=style, markup=False)
+    if report.ok:
+        say(f"OK: {len(report.applied)} applied revision(s), no file changed since it ran.")
+        return
+    note("Restore the changed files, or rerun upgrade with --ignore-checksums if the edits are intended.")
     raise click.exceptions.Exit(1)
 
 

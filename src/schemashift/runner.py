@@ -145,6 +145,9 @@ class RunState:
     steps: list[Any] = field(default_factory=list)
     applied: int = 0
     env: SchemashiftEnvironment | None = None
+    statements: list[str] = field(default_factory=list)  # run by the current step so far
+    transactional: bool = True
+    atomic: str = "step"
 
 
 def script_directory(project: Project) -> ScriptDirectory:
@@ -259,7 +262,14 @@ def _migration_failure(exc: BaseException, state: RunState | None, statement: st
     message = f"migration {revision or '?'} failed: {reason}"
     if statement:
         message += f" in statement: {' '.join(statement.split())[:300]}"
-    return MigrationFailed(message, revision=revision, statement=statement)
+    ran = list(state.statements) if state else []
+    if state is None or state.transactional:
+        scope = "the run" if state is not None and state.atomic == "run" else f"migration {revision or '?'}"
+        hint = f"rolled back: the database is as it was before {scope}"
+    else:
+        done = "; ".join(" ".join(s.split())[:120] for s in ran[:-1] if s) or "none"
+        hint = f"this database has no transactional DDL, so these statements of it stayed applied: {done}"
+    return MigrationFailed(message, revision=revision, statement=statement, hint=hint)
 
 
 def revision_error(exc: Exception) -> SchemashiftError:

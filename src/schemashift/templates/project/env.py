@@ -36,6 +36,14 @@ def load_target_metadata():
 target_metadata = load_target_metadata()
 
 
+# schemashift's ledger lives in the database, not in the models: keep it out of autogenerate
+BOOKKEEPING_TABLES = {config.get_main_option("schemashift.ledger_table") or "schemashift_ledger"}
+
+
+def include_name(name, type_, parent_names) -> bool:
+    return not (type_ == "table" and name in BOOKKEEPING_TABLES)
+
+
 def _is_sqlite(url) -> bool:
     return str(url or "").startswith("sqlite")
 
@@ -46,6 +54,7 @@ def run_migrations_offline() -> None:
     context.configure(
         url=url,
         target_metadata=target_metadata,
+        include_name=include_name,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         render_as_batch=_is_sqlite(url),
@@ -58,6 +67,7 @@ def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
