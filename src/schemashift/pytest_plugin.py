@@ -1,0 +1,157 @@
+"""pytest plugin: prove every downgrade inside a project's own test suite.
+
+Why: ``schemashift verify`` in CI is one command; teams that already gate on
+pytest want the same checks as tests, one per revision, named by revision id,
+with the fixtures pytest-alembic users know.  Not auto-loaded: enable it with
+``pytest -p schemashift.pytest_plugin`` or, in ``conftest.py``::
+
+    pytest_plugins = ["schemashift.pytest_plugin"]
+
+then collect the built-in tests in any test module::
+
+    # tests/test_migrations.py
+    from schemashift.pytest_plugin import (  # noqa: F401
+        test_schemashift_revision,          # one test per revision: test_schemashift_revision[<rev>]
+        test_schemashift_single_head,
+        test_schemashift_models_match_head,
+    )
+
+Fixtures (override any of them in ``conftest.py``):
+
+- ``schemashift_project``: a ``Project``, or the path of ``alembic.ini`` /
+  ``pyproject.toml``.  Default: ``--schemashift-config``, the
+  ``schemashift_config`` ini option, or ``alembic.ini`` in the rootdir.
+- ``schemashift_scratch_url``: the database server scratch databases are
+  created on (``postgresql://...``; ``sqlite://`` for temporary files).
+  Default: ``--schemashift-scratch-url``, ``$SCHEMASHIFT_SCRATCH_URL``, else
+  decided by the project's URL.  The database in the URL is never migrated.
+- ``schemashift_verify``: the ``VerifyReport`` of the whole project, computed
+  once per session and shared by every test.
+
+Revision ids are listed when tests are collected, from the same config path
+as the default ``schemashift_project``; a project fixture that points
+elsewhere should be matched by ``--schemashift-config``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCRATCH_ENV = "SCHEMASHIFT_SCRATCH_URL"
+_REPORTS = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("schemashift", "schemashift migration checks")
+    group.addoption("--schemashift-config", metavar="PATH", help="alembic.ini or pyproject.toml of the project to verify")
+    group.addoption(
+        "--schemashift-scratch-url", metavar="URL",
+        help="server for scratch databases (postgresql://...; default: from the project's URL)",
+    )
+    parser.addini("schemashift_config", "alembic.ini or pyproject.toml of the project to verify", default="")
+
+
+def _config_path(config: pytest.Config) -> Path:
+    value = config.getoption("schemashift_config") or config.getini("schemashift_config") or "alembic.ini"
+    path = Path(value)
+    return path if path.is_absolute() else Path(config.rootpath) / path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_REPORTS] = {}
+    config.addinivalue_line("markers", "schemashift: a schemashift migration check")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per revision (base first), with the revision id as the test id."""
+    if "schemashift_revision" not in metafunc.fixturenames:
+        return
+    from .config import load_project
+    from .safety.verify import plan_revisions
+
+    project = load_project(_config_path(metafunc.config))
+    setup, revisions, _ = plan_revisions(project, None)
+    metafunc.parametrize("schemashift_revision", revisions, ids=revisions)
+
+
+@pytest.fixture
+def schemashift_project(request: pytest.FixtureRequest) -> Any:
+    """The project to verify (override to return a Project or a config path)."""
+    from .config import load_project
+
+    return load_project(_config_path(request.config))
+
+
+@pytest.fixture
+def schemashift_scratch_url(request: pytest.FixtureRequest) -> str | None:
+    """Where scratch databases are created (override to return a URL)."""
+    return request.config.getoption("schemashift_scratch_url") or os.environ.get(SCRATCH_ENV) or None
+
+
+@pytest.fixture
+def schemashift_verify(request: pytest.FixtureRequest, schemashift_project: Any, schemashift_scratch_url: str | None) -> Any:
+    """The project's ``VerifyReport``, run once per session for each project and URL."""
+    from .config import Project, load_project
+    from .safety.verify import verify
+
+    project = schemashift_project if isinstance(schemashift_project, Project) else load_project(schemashift_project)
+    key = (project.describe(), project.url, schemashift_scratch_url)
+    reports = request.config.stash[_REPORTS]
+    if key not in reports:
+        reports[key] = verify(project, scratch_url=schemashift_scratch_url)
+    return reports[key]
+
+
+def _context(title: str, lines: list[str]) -> str:
+    return f"{title}\n" + "\n".join(f"    {line}" for line in lines)
+
+
+@pytest.mark.schemashift
+def test_schemashift_revision(schemashift_revision: str, schemashift_verify: Any) -> None:
+    """This revision's downgrade restores the schema and the rows its upgrade kept."""
+    found = {r.revision: r for r in schemashift_verify.revisions}
+    result = found.get(schemashift_revision)
+    if result is None:
+        pytest.fail(
+            f"revision {schemashift_revision} is not in the verified project "
+            f"({schemashift_verify.project}); point --schemashift-config at it",
+            pytrace=False,
+        )
+    if result.status == "irreversible":
+        warnings.warn(f"revision {result.revision}: downgrade is declared irreversible ({result.error})", stacklevel=1)
+        return
+    if result.status == "not checked":
+        reason = schemashift_verify.error or "an earlier revision failed, so this one could not be reached"
+        pytest.fail(f"revision {result.revision} was not checked: {reason}", pytrace=False)
+    if not result.ok:
+        pytest.fail(
+            f"Failing Revision: {result.revision} {result.doc}".rstrip()
+            + (f" ({result.path})" if result.path else "")
+            + "\n" + _context("Problems:", result.problems()),
+            pytrace=False,
+        )
+
+
+@pytest.mark.schemashift
+def test_schemashift_single_head(schemashift_verify: Any) -> None:
+    """The migration scripts have one head."""
+    if not schemashift_verify.heads_ok:
+        pytest.fail(
+            f"{len(schemashift_verify.heads)} heads: {', '.join(schemashift_verify.heads)} "
+            "(merge them: schemashift merge heads)",
+            pytrace=False,
+        )
+
+
+@pytest.mark.schemashift
+def test_schemashift_models_match_head(schemashift_verify: Any) -> None:
+    """The models describe the schema the migrations build."""
+    if schemashift_verify.drift:
+        pytest.fail(_context("The models differ from the database at head:", schemashift_verify.drift), pytrace=False)
+    if schemashift_verify.drift is None:
+        pytest.skip(f"models vs head {schemashift_verify.drift_note or 'not checked'}")

@@ -1,0 +1,207 @@
+"""Run a revision's ``upgrade()`` while recording what each operation removes.
+
+Why: writing a downgrade needs two things Alembic does not keep: the list of
+operations ``upgrade()`` performed, and what each destructive one destroyed
+(a dropped table's columns, keys and indexes; a dropped column's type; an
+altered column's old type, nullability and default; a dropped index's
+columns).  Only the database knows the latter, and only before the operation.
+
+Every ``op.*`` call builds an Alembic operation object and hands it to
+``Operations.invoke()``; ``RecordingOperations`` overrides that public method
+to reflect the affected table, record the object, run it, and reflect again.
+Batch blocks yield a ``RecordingBatchOperations`` (same public constructor
+Alembic uses, sharing Alembic's batch) so the operations inside are recorded
+too, with the table as it was when the block began.  SQL sent outside any
+operation (``op.get_bind().execute(...)``) is noticed through SQLAlchemy's
+``before_cursor_execute`` event, because its effect cannot be known.
+
+The revision file is executed afresh into its own module and its ``op`` name
+is bound to the recording instance, so ``upgrade()`` and its helpers run
+unchanged; Alembic's own modules and proxies are not touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from alembic.operations import BatchOperations, Operations
+from alembic.operations import ops as alembic_ops
+
+_READ_ONLY = ("SELECT", "PRAGMA", "WITH", "SHOW", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
+@dataclass
+class Recorded:
+    """One operation ``upgrade()`` invoked, with its table before and after it ran.
+
+    ``before``/``after`` are reflected SQLAlchemy ``Table`` objects (``None``
+    when the table did not exist); ``batch`` names the table of the batch
+    block the operation was queued in.
+    """
+
+    op: Any
+    table: str | None
+    before: Any = None
+    after: Any = None
+    batch: str | None = None
+    created_here: bool = False
+
+
+@dataclass
+class Recording:
+    """Everything one ``upgrade()`` did."""
+
+    operations: list[Recorded] = field(default_factory=list)
+    direct_sql: list[str] = field(default_factory=list)
+    dialect: str = ""
+
+
+def _table_of(op: Any) -> str | None:
+    if isinstance(op, alembic_ops.RenameTableOp):
+        return op.table_name
+    return getattr(op, "table_name", None)
+
+
+class Recorder:
+    """Reflects tables for, and keeps, the operations of one run."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.recording = Recording(dialect=connection.dialect.name)
+        self.internal = 0  # >0 while Alembic or we run SQL on the operation's behalf
+        self._created: set[str] = set()
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        self.internal += 1
+        try:
+            yield
+        finally:
+            self.internal -= 1
+
+    def reflect(self, name: str | None, schema: str | None = None) -> Any:
+        """The table as a SQLAlchemy ``Table``, or ``None`` if there is none."""
+        if not name:
+            return None
+        import sqlalchemy as sa
+
+        with self.quiet():
+            if not sa.inspect(self.connection).has_table(name, schema=schema):
+                return None
+            return sa.Table(name, sa.MetaData(), autoload_with=self.connection, schema=schema)
+
+    def table_holding_index(self, index_name: str, schema: str | None = None) -> str | None:
+        import sqlalchemy as sa
+
+        with self.quiet():
+            inspector = sa.inspect(self.connection)
+            for table in inspector.get_table_names(schema=schema):
+                if any(ix.get("name") == index_name for ix in inspector.get_indexes(table, schema=schema)):
+                    return table
+        return None
+
+    def run(self, op: Any, invoke: Any, batch: str | None = None, batch_before: Any = None) -> Any:
+        """Record ``op``, run it through Alembic's ``invoke``, reflect again."""
+        table = batch or _table_of(op)
+        if isinstance(op, alembic_ops.DropIndexOp) and not table:
+            table = self.table_holding_index(op.index_name, op.schema)
+        schema = getattr(op, "schema", None)
+        entry = Recorded(op, table, batch=batch)
+        entry.before = batch_before if batch else self.reflect(table, schema)
+        entry.created_here = bool(table) and table in self._created
+        self.recording.operations.append(entry)
+        with self.quiet():
+            result = invoke(op)
+        if isinstance(op, alembic_ops.CreateTableOp):
+            self._created.add(op.table_name)
+        if isinstance(op, alembic_ops.RenameTableOp) and op.table_name in self._created:
+            self._created.add(op.new_table_name)
+        if not batch:
+            entry.after = self.reflect(op.new_table_name if isinstance(op, alembic_ops.RenameTableOp) else table, schema)
+        return result
+
+    def on_sql(self, conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if self.internal:
+            return
+        if not statement.lstrip().upper().startswith(_READ_ONLY):
+            self.recording.direct_sql.append(" ".join(statement.split()))
+
+
+class RecordingBatchOperations(BatchOperations):
+    """A batch block's operations object that records what is queued in it."""
+
+    def __init__(self, migration_context: Any, impl: Any, recorder: Recorder, table: str, before: Any) -> None:
+        super().__init__(migration_context, impl=impl)
+        self._recorder = recorder
+        self._table = table
+        self._before = before
+        self.entries_start = len(recorder.recording.operations)
+
+    def invoke(self, operation: Any) -> Any:
+        return self._recorder.run(operation, super().invoke, batch=self._table, batch_before=self._before)
+
+
+class RecordingOperations(Operations):
+    """``Operations`` that records each operation (see module docstring)."""
+
+    def __init__(self, migration_context: Any, recorder: Recorder) -> None:
+        super().__init__(migration_context)
+        self._recorder = recorder
+
+    def invoke(self, operation: Any) -> Any:
+        return self._recorder.run(operation, super().invoke)
+
+    @contextlib.contextmanager
+    def batch_alter_table(self, table_name: str, schema: str | None = None, **kw: Any) -> Iterator[Any]:  # type: ignore[override]
+        recorder = self._recorder
+        before = recorder.reflect(table_name, schema)
+        flushing = False
+        try:
+            with super().batch_alter_table(table_name, schema, **kw) as batch_op:
+                recording = RecordingBatchOperations(
+                    batch_op.migration_context, batch_op.impl, recorder, table_name, before
+                )
+                yield recording
+                flushing = True  # Alembic runs the queued operations as the block closes
+                recorder.internal += 1
+        finally:
+            if flushing:
+                recorder.internal -= 1
+        after = recorder.reflect(table_name, schema)
+        for entry in recorder.recording.operations[recording.entries_start:]:
+            if entry.batch == table_name:
+                entry.after = after
+
+
+def load_revision_module(path: str | Path, name: str) -> Any:
+    """Execute a revision file into a new module of its own."""
+    spec = importlib.util.spec_from_file_location(name, str(path))
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def record_upgrade(module: Any, migration_context: Any) -> Recording:
+    """Run ``module.upgrade()`` on ``migration_context``'s connection, recording it."""
+    from sqlalchemy import event
+
+    connection = migration_context.connection
+    recorder = Recorder(connection)
+    operations = RecordingOperations(migration_context, recorder)
+    had_op = "op" in vars(module)
+    previous = vars(module).get("op")
+    module.op = operations
+    event.listen(connection, "before_cursor_execute", recorder.on_sql)
+    try:
+        module.upgrade()
+    finally:
+        event.remove(connection, "before_cursor_execute", recorder.on_sql)
+        if had_op:
+            module.op = previous
+    return recorder.recording

@@ -1,0 +1,445 @@
+"""Rows to migrate with, and proof that a downgrade kept them.
+
+Why: a downgrade can restore the schema exactly and still lose every row
+(drop the table, create it again).  So before each upgrade a few rows are
+generated for every empty table from its reflected columns (NOT NULL, primary
+and unique keys, foreign keys with parents filled first, enum labels and
+``col IN (...)`` checks respected), every row is fingerprinted, and after the
+downgrade each value the *upgrade* kept must be back unchanged.  Values the
+upgrade itself destroyed (a dropped column or table) cannot come back and are
+reported as such, not blamed on the downgrade.
+
+Rows are read without type processing and each value is reduced to a string
+(``1``, ``1.5``, ISO dates), so a column whose type went VARCHAR -> TEXT ->
+VARCHAR still compares equal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from .snapshot import SchemaDiff, Snapshot
+
+ROWS_PER_TABLE = 3
+MAX_PROBLEMS_PER_TABLE = 5
+
+
+# ------------------------------------------------------------------ seeding
+
+
+@dataclass
+class SeedResult:
+    """Rows inserted per table, and the tables that could not be seeded, with why."""
+
+    inserted: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def _in_list(table: Any) -> dict[str, list[str]]:
+    """Allowed values from CHECK constraints of the form ``col IN ('a', 'b')``."""
+    import sqlalchemy as sa
+
+    found: dict[str, list[str]] = {}
+    for constraint in table.constraints:
+        if not isinstance(constraint, sa.CheckConstraint):
+            continue
+        text = str(getattr(constraint.sqltext, "text", constraint.sqltext))
+        match = re.search(r"\(?\s*\"?(\w+)\"?\s*\)?\s+IN\s*\(([^)]*)\)", text, re.IGNORECASE)
+        if match:
+            found[match.group(1)] = re.findall(r"'((?:[^']|'')*)'", match.group(2))
+    return found
+
+
+def _auto_pk(table: Any, dialect: str) -> str | None:
+    """The single integer primary-key column the database numbers itself, if any."""
+    import sqlalchemy as sa
+
+    pk = list(table.primary_key.columns)
+    if len(pk) != 1 or not isinstance(pk[0].type, sa.Integer):
+        return None
+    col = pk[0]
+    if dialect == "sqlite":
+        return col.name if type(col.type).__name__.upper() == "INTEGER" else None
+    arg = getattr(col.server_default, "arg", None)
+    default = str(arg) if arg is not None else ""
+    if "nextval" in default or col.identity is not None or getattr(col, "autoincrement", None) is True:
+        return col.name
+    return None
+
+
+def _string(name: str, i: int, length: int | None) -> str:
+    text = f"{name}_{i + 1}"
+    if length and len(text) > length:
+        text = (str(i + 1) + "abcdefghij" * length)[:length]
+    return text
+
+
+def generate_value(column: Any, i: int, allowed: dict[str, list[str]]) -> Any:
+    """A plausible value for ``column`` in row ``i`` (distinct per row)."""
+    import sqlalchemy as sa
+
+    coltype = column.type
+    if column.name in allowed and allowed[column.name]:
+        return allowed[column.name][i % len(allowed[column.name])]
+    enums = getattr(coltype, "enums", None)
+    if enums:
+        return enums[i % len(enums)]
+    try:
+        python_type = coltype.python_type
+    except (NotImplementedError, AttributeError):
+        python_type = None
+    if isinstance(coltype, sa.Boolean) or python_type is bool:
+        return i % 2 == 0
+    if python_type is int:
+        return i + 1
+    if python_type is float:
+        return i + 1.5
+    if python_type is decimal.Decimal:
+        scale = getattr(coltype, "scale", None) or 0
+        precision = getattr(coltype, "precision", None)
+        whole = i + 1 if precision is None or precision - scale >= 1 else 0
+        value = decimal.Decimal(whole) + (decimal.Decimal("0.5") if scale else 0)
+        return value.quantize(decimal.Decimal(1).scaleb(-scale)) if scale else value
+    if python_type is dt.datetime:
+        tz = dt.timezone.utc if getattr(coltype, "timezone", False) else None
+        return dt.datetime(2024, 1, 1 + i, 12, 30, tzinfo=tz)
+    if python_type is dt.date:
+        return dt.date(2024, 1, 1 + i)
+    if python_type is dt.time:
+        return dt.time(12, i)
+    if python_type is dt.timedelta:
+        return dt.timedelta(hours=i + 1)
+    if python_type is bytes:
+        length = getattr(coltype, "length", None) or 4
+        return bytes([65 + i]) * min(length, 4)
+    if python_type is dict:
+        return {"n": i + 1}
+    if python_type is list:
+        return []
+    if python_type is uuid.UUID:
+        return uuid.UUID(int=i + 1)
+    return _string(column.name, i, getattr(coltype, "length", None))
+
+
+def _parent_rows(connection: Any, fk: Any) -> list[tuple[Any, ...]]:
+    import sqlalchemy as sa
+
+    referred = [el.column for el in fk.elements]
+    query = sa.select(*referred).limit(50)
+    return [tuple(r) for r in connection.execute(query)]
+
+
+def _rows_for(table: Any, connection: Any, rows: int, minimal: bool, dialect: str) -> list[dict[str, Any]] | str:
+    """Rows to insert, or why none can be made."""
+    import sqlalchemy as sa
+
+    allowed = _in_list(table)
+    auto = _auto_pk(table, dialect)
+    fk_values: dict[str, list[Any]] = {}
+    count = rows
+    unique_cols = {c.name for c in table.primary_key.columns}
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.UniqueConstraint):
+            unique_cols.update(c.name for c in constraint.columns)
+    for index in table.indexes:
+        if index.unique:
+            unique_cols.update(c.name for c in index.columns)
+    for fk in table.foreign_key_constraints:
+        local = [c.name for c in fk.columns]
+        nullable = all(table.c[name].nullable for name in local)
+        if fk.referred_table is table:
+            if nullable:
+                continue
+            return f"it has a NOT NULL foreign key to itself ({', '.join(local)})"
+        parents = _parent_rows(connection, fk)
+        if not parents:
+            if nullable:
+                continue
+            return f"its parent table {fk.referred_table.name} has no rows"
+        if unique_cols & set(local):
+            count = min(count, len(parents))
+        for pos, name in enumerate(local):
+            fk_values[name] = [parents[i % len(parents)][pos] for i in range(rows)]
+    out = []
+    for i in range(count):
+        row: dict[str, Any] = {}
+        for col in table.columns:
+            if col.name == auto or col.computed is not None or col.identity is not None:
+                continue
+            if col.name in fk_values:
+                row[col.name] = fk_values[col.name][i]
+                continue
+            if col.foreign_keys:  # nullable, and no parent row to point at
+                row[col.name] = None
+                continue
+            if col.nullable and col.name not in unique_cols and (minimal or i == rows - 1):
+                row[col.name] = None  # exercise NULLs too (last row), or avoid unknown CHECKs
+                continue
+            row[col.name] = generate_value(col, i, allowed)
+        out.append(row)
+    return out
+
+
+def seed_tables(connection: Any, names: Iterable[str], *, rows: int = ROWS_PER_TABLE) -> SeedResult:
+    """Insert ``rows`` generated rows into each of ``names`` that is empty.
+
+    Parents are filled before children.  Each table is inserted in a
+    savepoint; a table whose rows the database refuses (twice: once with
+    every column filled, once with nullable columns left NULL) is skipped
+    and the reason kept.
+    """
+    import sqlalchemy as sa
+
+    result = SeedResult()
+    wanted = set(names)
+    if not wanted:
+        return result
+    metadata = sa.MetaData()
+    try:
+        metadata.reflect(connection, only=sorted(wanted))
+    except Exception as exc:  # a table reflection chokes on: say so, seed none
+        for name in sorted(wanted):
+            result.skipped[name] = f"cannot reflect: {_first_line(exc)}"
+        return result
+    dialect = connection.dialect.name
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # FK cycles: sorted_tables still orders what it can
+        ordered = [t for t in metadata.sorted_tables if t.name in wanted]
+    for table in ordered:
+        if connection.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
+            continue
+        reason = ""
+        for minimal in (False, True):
+            made = _rows_for(table, connection, rows, minimal, dialect)
+            if isinstance(made, str):
+                reason = made
+                break
+            if not made:
+                reason = "no rows could be made"
+                break
+            try:
+                with connection.begin_nested():
+                    connection.execute(table.insert(), made)
+            except Exception as exc:  # the database said no: try simpler rows, then give up
+                reason = f"the database refused generated rows: {_first_line(exc)}"
+                continue
+            result.inserted[table.name] = len(made)
+            reason = ""
+            break
+        if reason:
+            result.skipped[table.name] = reason
+    return result
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# ------------------------------------------------------------ fingerprints
+
+
+def norm_value(value: Any) -> str | None:
+    """One value as comparable text: equal data compares equal across types."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        value = decimal.Decimal(repr(value))
+    if isinstance(value, decimal.Decimal):
+        text = format(value.normalize(), "f")
+        return text[:-2] if text.endswith(".0") else text
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return str(value)
+
+
+@dataclass
+class TableRows:
+    """Every row of one table: column names, key columns, normalised values."""
+
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    rows: list[tuple[str | None, ...]]
+
+    def project(self, columns: Iterable[str]) -> list[tuple[str | None, ...]]:
+        positions = [self.columns.index(c) for c in columns]
+        return [tuple(r[p] for p in positions) for r in self.rows]
+
+    def by_key(self, key: tuple[str, ...]) -> dict[tuple[str | None, ...], tuple[str | None, ...]]:
+        positions = [self.columns.index(c) for c in key]
+        return {tuple(r[p] for p in positions): r for r in self.rows}
+
+
+def fingerprint(connection: Any, snapshot: Snapshot) -> dict[str, TableRows]:
+    """All rows of every table in ``snapshot`` (keyed by primary key when there is one)."""
+    import sqlalchemy as sa
+
+    out: dict[str, TableRows] = {}
+    for name, info in snapshot.tables.items():
+        columns = info.column_names
+        table = sa.table(name, *[sa.column(c) for c in columns])
+        rows = [tuple(norm_value(v) for v in row) for row in connection.execute(sa.select(*table.c))]
+        key = info.primary_key.columns if info.primary_key else ()
+        out[name] = TableRows(columns, tuple(key), rows)
+    return out
+
+
+# ---------------------------------------------------------- round trip
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Data the downgrade lost or changed."""
+
+    table: str
+    problem: str
+    key: str = ""
+    detail: str = ""
+
+    def one_line(self) -> str:
+        where = f"{self.table} row {self.key}" if self.key else self.table
+        return f"{where}: {self.problem}{' (' + self.detail + ')' if self.detail else ''}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RowCheck:
+    problems: list[RowProblem] = field(default_factory=list)
+    lost_by_upgrade: list[str] = field(default_factory=list)
+    values_checked: int = 0
+
+
+def _fmt_key(key: tuple[str, ...], values: tuple[str | None, ...]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in zip(key, values))
+
+
+def check_round_trip(
+    before: dict[str, TableRows],
+    after_up: dict[str, TableRows],
+    after_down: dict[str, TableRows],
+    up_diff: SchemaDiff,
+) -> RowCheck:
+    """Which values the upgrade kept, and whether the downgrade brought them back.
+
+    A value is required back when, after the upgrade, the same row (same key)
+    of the same table (or the table it was renamed to) still held it in the
+    same column (or the one it was renamed to).
+    """
+    check = RowCheck()
+    for name, old in before.items():
+        if not old.rows:
+            continue
+        new_name = up_diff.renamed_tables.get(name, name)
+        up = after_up.get(new_name)
+        if up is None:
+            check.lost_by_upgrade.append(f"table {name} ({len(old.rows)} rows): the upgrade dropped it")
+            continue
+        mapping = {c: up_diff.column_after(name, c) for c in old.columns}
+        kept = [c for c in old.columns if mapping[c] in up.columns]
+        for c in old.columns:
+            if c not in kept:
+                check.lost_by_upgrade.append(f"column {name}.{c} ({len(old.rows)} values): the upgrade dropped it")
+        if not kept:
+            continue
+        down = after_down.get(name)
+        if old.key and all(k in kept for k in old.key):
+            _check_keyed(name, old, up, down, kept, mapping, check)
+        else:
+            _check_multiset(name, old, up, down, kept, mapping, check)
+    return check
+
+
+def _check_keyed(
+    name: str, old: TableRows, up: TableRows, down: TableRows | None,
+    kept: list[str], mapping: dict[str, str], check: RowCheck,
+) -> None:
+    up_rows = up.by_key(tuple(mapping[k] for k in old.key))
+    required: dict[tuple[str | None, ...], dict[str, str | None]] = {}
+    deleted = 0
+    for row in old.rows:
+        values = dict(zip(old.columns, row))
+        key = tuple(values[k] for k in old.key)
+        up_row = up_rows.get(key)
+        if up_row is None:
+            deleted += 1
+            continue
+        up_values = dict(zip(up.columns, up_row))
+        required[key] = {c: values[c] for c in kept if up_values.get(mapping[c]) == values[c]}
+    if deleted:
+        check.lost_by_upgrade.append(f"table {name}: the upgrade deleted {deleted} row(s)")
+    if not required:
+        return
+    check.values_checked += sum(len(v) for v in required.values())
+    if down is None:
+        check.problems.append(RowProblem(name, f"table is gone after the downgrade; {len(required)} row(s) lost"))
+        return
+    missing_cols = sorted({c for cells in required.values() for c in cells if c not in down.columns})
+    for col in missing_cols:
+        check.problems.append(RowProblem(name, f"column {col} is gone after the downgrade; its values are lost"))
+    if not all(k in down.columns for k in old.key):
+        return
+    down_rows = down.by_key(old.key)
+    problems = []
+    for key, cells in required.items():
+        row = down_rows.get(key)
+        label = _fmt_key(old.key, key)
+        if row is None:
+            problems.append(RowProblem(name, "row lost", label))
+            continue
+        values = dict(zip(down.columns, row))
+        changed = [f"{c}: {v!r} -> {values[c]!r}" for c, v in cells.items() if c in values and values[c] != v]
+        if changed:
+            problems.append(RowProblem(name, "row changed", label, "; ".join(changed)))
+    _add_capped(check, name, problems)
+
+
+def _check_multiset(
+    name: str, old: TableRows, up: TableRows, down: TableRows | None,
+    kept: list[str], mapping: dict[str, str], check: RowCheck,
+) -> None:
+    before_rows = Counter(old.project(kept))
+    survived = before_rows & Counter(up.project([mapping[c] for c in kept]))
+    if not survived:
+        return
+    check.values_checked += sum(survived.values()) * len(kept)
+    if down is None:
+        check.problems.append(
+            RowProblem(name, f"table is gone after the downgrade; {sum(survived.values())} row(s) lost")
+        )
+        return
+    present = [c for c in kept if c in down.columns]
+    if len(present) < len(kept):
+        for col in kept:
+            if col not in present:
+                check.problems.append(RowProblem(name, f"column {col} is gone after the downgrade; its values are lost"))
+        positions = [kept.index(c) for c in present]
+        survived = Counter({tuple(r[p] for p in positions): n for r, n in survived.items()})
+        kept = present
+    missing = survived - Counter(down.project(kept))
+    problems = [
+        RowProblem(name, "row lost" + (f" ({n} copies)" if n > 1 else ""), _fmt_key(tuple(kept), row))
+        for row, n in missing.items()
+    ]
+    _add_capped(check, name, problems)
+
+
+def _add_capped(check: RowCheck, name: str, problems: list[RowProblem]) -> None:
+    check.problems += problems[:MAX_PROBLEMS_PER_TABLE]
+    if len(problems) > MAX_PROBLEMS_PER_TABLE:
+        check.problems.append(RowProblem(name, f"and {len(problems) - MAX_PROBLEMS_PER_TABLE} more row(s)"))
