@@ -43,17 +43,38 @@ ENV_PY = """\
 import os
 import runpy
 
+import schemashift.autogen.hook
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 config = context.config
 target_metadata = runpy.run_path(os.path.join(os.path.dirname(__file__), "..", "models.py"))["metadata"]
+options = dict(
+    target_metadata=target_metadata,
+    render_as_batch={batch},
+    include_schemas={include_schemas},{extra}
+)
 
-engine = engine_from_config(config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool)
-with engine.connect() as connection:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch={batch})
+
+def run_offline():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True, **options)
     with context.begin_transaction():
         context.run_migrations()
+
+
+def run_online():
+    section = config.get_section(config.config_ini_section)
+    engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()
 """
 
 SCRIPT_MAKO = '''\
@@ -84,19 +105,40 @@ def downgrade():
 class RenameProject:
     """A throwaway Alembic project on ``url`` (SQLite projects render as batch, as usual)."""
 
-    def __init__(self, root: Path, url: str, *, naming_convention: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        url: str,
+        *,
+        naming_convention: bool = True,
+        env_hook: bool = False,
+        include_schemas: bool = False,
+        x_args: Sequence[str] = (),
+    ) -> None:
         self.root = Path(root)
         self.url = url
         self.batch = url.startswith("sqlite")
+        self.include_schemas = include_schemas
         self.naming_convention = NAMING_CONVENTION if naming_convention else None
         (self.root / "migrations" / "versions").mkdir(parents=True, exist_ok=True)
         (self.root / "alembic.ini").write_text(
             f"[alembic]\nscript_location = {self.root / 'migrations'}\nsqlalchemy.url = {url.replace('%', '%%')}\n"
         )
-        (self.root / "migrations" / "env.py").write_text(ENV_PY.format(batch=self.batch))
+        extra = (
+            "\n    process_revision_directives=schemashift.autogen.hook.process_revision_directives,"
+            if env_hook
+            else ""
+        )
+        (self.root / "migrations" / "env.py").write_text(
+            ENV_PY.format(batch=self.batch, include_schemas=include_schemas, extra=extra)
+        )
         (self.root / "migrations" / "script.py.mako").write_text(SCRIPT_MAKO)
         self.output = io.StringIO()
-        self.config = Config(str(self.root / "alembic.ini"), stdout=self.output)
+        from argparse import Namespace
+
+        self.config = Config(
+            str(self.root / "alembic.ini"), stdout=self.output, output_buffer=self.output, cmd_opts=Namespace(x=list(x_args))
+        )
         self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         self.last_upgrade: Any = None
         self.last_downgrade: Any = None
@@ -110,7 +152,7 @@ class RenameProject:
     def metadata(self) -> sa.MetaData:
         return runpy.run_path(str(self.root / "models.py"))["metadata"]
 
-    def revision(self, message: str = "rev", hook: Callable[..., None] | None = None) -> Any:
+    def revision(self, message: str = "rev", hook: Callable[..., None] | None = None, **kw: Any) -> Any:
         def record(context: Any, revision: Any, directives: list[Any]) -> None:
             if hook is not None:
                 hook(context, revision, directives)
@@ -118,7 +160,7 @@ class RenameProject:
                 self.last_upgrade = directives[0].upgrade_ops
                 self.last_downgrade = directives[0].downgrade_ops
 
-        return command.revision(self.config, message, autogenerate=True, process_revision_directives=record)
+        return command.revision(self.config, message, autogenerate=True, process_revision_directives=record, **kw)
 
     def upgrade(self, rev: str = "head") -> None:
         command.upgrade(self.config, rev)
@@ -139,7 +181,8 @@ class RenameProject:
 
     def drift(self) -> list[Any]:
         with self.engine.connect() as conn:
-            return compare_metadata(MigrationContext.configure(conn), self.metadata())
+            ctx = MigrationContext.configure(conn, opts={"include_schemas": self.include_schemas})
+            return compare_metadata(ctx, self.metadata())
 
     # -- data
 
