@@ -118,6 +118,7 @@ class CastPlan:
     lossy_using: str | None  # the same, mapping what cannot convert to NULL / truncating
     checks: tuple[tuple[str, str], ...] = ()  # (predicate, reason): rows where it is true lose data
     helpers: tuple[str, ...] = ()  # SQL to run before the checks (PostgreSQL pg_temp functions)
+    cleanup: tuple[str, ...] = ()  # SQL to run after converting (the helpers depend on the types)
     note: str = ""
 
     def loss_checks(self, table: str, column: str, schema: str | None = None) -> list[LossCheck]:
@@ -175,15 +176,19 @@ def same_storage(old: TypeInfo, new: TypeInfo) -> bool:
 # ------------------------------------------------------------------ PostgreSQL
 
 
-def try_cast_function(expr: str, old_sql: str, new_sql: str) -> tuple[str, str]:
-    """(name, CREATE statement) of a ``pg_temp`` function returning ``expr`` of ``v`` or NULL on error."""
+def try_cast_function(expr: str, old_sql: str, new_sql: str) -> tuple[str, str, str]:
+    """(name, CREATE, DROP) of a ``pg_temp`` function returning ``expr`` of ``v``, or NULL where it raises.
+
+    It must be dropped after the conversion: it depends on both types, and a
+    downgrade may drop one of them (an enum) in the same transaction.
+    """
     digest = hashlib.sha1(f"{expr}|{old_sql}|{new_sql}".encode()).hexdigest()[:12]
     name = f"pg_temp.schemashift_try_{digest}"
     create = (
         f"CREATE OR REPLACE FUNCTION {name}(v {old_sql}) RETURNS {new_sql} LANGUAGE plpgsql AS $schemashift$\n"
         f"BEGIN\n  RETURN {expr};\nEXCEPTION WHEN others THEN\n  RETURN NULL;\nEND\n$schemashift$"
     )
-    return name, create
+    return name, create, f"DROP FUNCTION IF EXISTS {name}({old_sql})"
 
 
 def substitute_column(expr: str, column: str, replacement: str) -> str:
@@ -229,7 +234,7 @@ def plan_postgresql(col: str, name: str, old: TypeInfo, new: TypeInfo, using: st
     if using is None:
         return CastPlan(None, None)
     fn_expr = substitute_column(using, name, "v")
-    fname, create = try_cast_function(fn_expr, old.sql, new.sql)
+    fname, create, drop = try_cast_function(fn_expr, old.sql, new.sql)
     checks: list[tuple[str, str]] = [(f"{col} IS NOT NULL AND {fname}({col}) IS NULL", f"cannot be converted to {new.sql}")]
     limit = _narrower_string(old, new)
     if limit is not None:
@@ -253,7 +258,7 @@ def plan_postgresql(col: str, name: str, old: TypeInfo, new: TypeInfo, using: st
         lossy = f"left({col}::text, {limit})::{new.sql}"
     elif old.family == "integer" and new.family == "boolean":
         lossy = using
-    return CastPlan(using, lossy, tuple(checks), (create,))
+    return CastPlan(using, lossy, tuple(checks), (create,), (drop,))
 
 
 # ------------------------------------------------------------------ SQLite
@@ -284,7 +289,10 @@ def _sqlite_affinity_cast(col: str, old: TypeInfo, new: TypeInfo, checks: list[t
     planned = f"CAST({col} AS {target})" if old.family != new.family else col
     lossy = planned
     exact = old.family in NUMBERS and not (target == "INTEGER" and old.family in ("float", "numeric"))
-    if target != "TEXT" and not exact:
+    if target == "INTEGER" and old.family in ("float", "numeric"):
+        checks.append((f"{nn}CAST({col} AS INTEGER) IS NOT {col}", "has a fractional part"))
+        lossy = f"CAST(round({col}) AS INTEGER)"  # like PostgreSQL: numbers are rounded
+    elif target != "TEXT" and not exact:
         word = "an integer" if target == "INTEGER" else "a number"
         checks.append((f"{nn}CAST({col} AS {target}) IS NOT {col}", f"is not {word}"))
         lossy = f"CASE WHEN CAST({col} AS {target}) = {col} THEN CAST({col} AS {target}) END"
@@ -376,22 +384,41 @@ def plan_cast(dialect: Any, column: str, old: TypeEngine | TypeInfo, new: TypeEn
 # ------------------------------------------------------------------ rendering
 
 
+_BARE_TYPE = re.compile(r"(?<![\w.])([A-Z][A-Za-z0-9_]*)\(")
+
+
+def _qualify_nested(text: str) -> str:
+    """``ARRAY(Integer())`` -> ``ARRAY(sa.Integer())``: nested SQLAlchemy types need the prefix too."""
+    import sqlalchemy.types as sa_types
+
+    def fix(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"sa.{name}(" if match.start() > 0 and hasattr(sa_types, name) else match.group(0)
+
+    return _BARE_TYPE.sub(fix, text)
+
+
 def render_type(type_: TypeEngine, autogen_context: Any) -> str:
     """Python source for ``type_`` in a migration file, adding the import it needs.
 
-    SQLAlchemy's types render as ``sa.X(...)``, dialect types as
-    ``postgresql.X(...)``, a project's own types (TypeDecorators) as
-    ``module.X(...)`` with ``import module``.
+    The dialect's own renderer goes first (Alembic's ``impl.render_type``:
+    PostgreSQL's JSONB, ARRAY, ...); otherwise SQLAlchemy's types render as
+    ``sa.X(...)``, dialect types as ``postgresql.X(...)``, a project's own
+    types (TypeDecorators) as ``module.X(...)`` with ``import module``.
     """
     imports = getattr(autogen_context, "imports", None)
     if isinstance(type_, type):
         type_ = type_()
     module = type(type_).__module__
-    text = repr(type_)
     match = re.match(r"sqlalchemy\.dialects\.(\w+)", module)
+    if match and imports is not None:
+        imports.add(f"from sqlalchemy.dialects import {match.group(1)}")
+    impl = getattr(getattr(autogen_context, "migration_context", None), "impl", None)
+    rendered = impl.render_type(type_, autogen_context) if impl is not None else False
+    if rendered:
+        return rendered
+    text = _qualify_nested(repr(type_))
     if match:
-        if imports is not None:
-            imports.add(f"from sqlalchemy.dialects import {match.group(1)}")
         return f"{match.group(1)}.{text}"
     if module.startswith("sqlalchemy."):
         return f"sa.{text}"

@@ -83,10 +83,26 @@ def quote(name: str) -> str:
 
 
 def normalize_sql(text: str) -> str:
-    """Whitespace- and quote-insensitive form of an expression, for matching."""
-    return " ".join(
-        t.ident.lower() if t.kind in ("quoted", "word") else t.text for t in tokenize(text)
-    )
+    """Whitespace-, quote- and outer-parenthesis-insensitive form of an expression, for matching.
+
+    PostgreSQL hands back ``CHECK ((grade > 0))`` for ``CHECK (grade > 0)``;
+    both normalize to ``grade > 0``.
+    """
+    tokens = [t.ident.lower() if t.kind in ("quoted", "word") else t.text for t in tokenize(text)]
+    while len(tokens) >= 2 and tokens[0] == "(" and tokens[-1] == ")" and _wraps(tokens):
+        tokens = tokens[1:-1]
+    return " ".join(tokens)
+
+
+def _wraps(tokens: list[str]) -> bool:
+    """Does the first ``(`` close at the last token?"""
+    depth = 0
+    for i, tok in enumerate(tokens):
+        depth += tok == "("
+        depth -= tok == ")"
+        if depth == 0:
+            return i == len(tokens) - 1
+    return False
 
 
 # ------------------------------------------------------------------ model

@@ -1,0 +1,344 @@
+"""Autogenerate hooks that make type and constraint changes run as written.
+
+Each is a ``process_revision_directives`` function (ops in, ops out) meant to
+run after env.py's own hook, in the order of ``HOOKS``:
+
+1. ``type_conversions`` (PostgreSQL): a column type change becomes
+   ``op.convert_column`` with its ``USING`` cast and a data check; a native
+   enum the new type needs is created first (``op.create_enum``), enums the
+   upgrade created are dropped at the end of the downgrade, and changed enum
+   values become ``op.alter_enum``.
+2. ``sqlite_rebuilds`` (SQLite): changes SQLite cannot make in place (type,
+   nullability, default, constraints, dropping columns) are folded, per
+   table, into one ``op.rebuild_table``, which keeps everything else; Alembic's
+   batch mode would rebuild from reflection and drop inline ``UNIQUE``s and
+   unnamed ``CHECK``s.  Column renames stay native (``RENAME COLUMN``, no copy).
+3. ``constraints.resolve_unnamed_constraints``: no ``drop_constraint(None)``.
+4. ``model_type_imports``: ``import module`` for the project's own types
+   (TypeDecorators) that the file renders as ``module.Type()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from alembic.operations import ops
+
+from .constraints import ALEMBIC_TYPES, KIND_OF_TYPE, resolve_unnamed_constraints
+from .type_ops import AlterEnumOp, ConvertColumnOp, CreateEnumOp, DropEnumOp
+from .types import describe_type, user_type_imports
+
+# ------------------------------------------------------------------ helpers
+
+
+def _metadata(context: Any) -> list[sa.MetaData]:
+    md = context.opts.get("target_metadata")
+    if md is None:
+        return []
+    return list(md) if isinstance(md, (list, tuple)) else [md]
+
+
+def _pg_enums(connection: Any) -> dict[str, tuple[str, ...]]:
+    if connection is None:
+        return {}
+    rows = connection.exec_driver_sql(
+        "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_type t "
+        "JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE n.nspname = current_schema() GROUP BY t.typname"
+    )
+    return {name: tuple(values) for name, values in rows}
+
+
+def _model_enums(metadata: Iterable[sa.MetaData], dialect: Any) -> dict[str, tuple[str, ...]]:
+    found: dict[str, tuple[str, ...]] = {}
+    for md in metadata:
+        for table in md.tables.values():
+            for column in table.columns:
+                info = describe_type(column.type, dialect)
+                if info.native_enum and info.enum_name:
+                    found.setdefault(info.enum_name, info.enum_values)
+    return found
+
+
+def _is_noop_alter(op: ops.AlterColumnOp) -> bool:
+    return (
+        op.modify_type is None
+        and op.modify_nullable is None
+        and op.modify_server_default is False
+        and op.modify_name is None
+        and op.modify_comment is False
+    )
+
+
+# ------------------------------------------------------------------ PostgreSQL types
+
+
+class _EnumState:
+    def __init__(self, existing: dict[str, tuple[str, ...]]) -> None:
+        self.existing = existing
+        self.created: dict[str, tuple[str, ...]] = {}
+
+    def needs_create(self, info: Any) -> bool:
+        return bool(info.native_enum and info.enum_name not in self.existing and info.enum_name not in self.created)
+
+
+def _convert_alters(table_ops: ops.ModifyTableOps, dialect: Any, enums: _EnumState, upgrade: bool) -> list[Any]:
+    """Split a table's ops: type changes become ConvertColumnOp; returns the enum ops to run first."""
+    before: list[Any] = []
+    kept: list[Any] = []
+    for sub in table_ops.ops:
+        if not isinstance(sub, ops.AlterColumnOp) or sub.modify_type is None or sub.existing_type is None:
+            kept.append(sub)
+            continue
+        info = describe_type(sub.modify_type, dialect)
+        if upgrade and enums.needs_create(info):
+            before.append(CreateEnumOp(info.enum_name, info.enum_values, schema=table_ops.schema))
+            enums.created[info.enum_name] = info.enum_values  # type: ignore[index]
+        kept.append(
+            ConvertColumnOp(
+                sub.table_name, sub.column_name, sub.modify_type, sub.existing_type,
+                nullable=sub.modify_nullable, existing_nullable=sub.existing_nullable, schema=sub.schema,
+            )
+        )
+        sub.modify_type = None
+        sub.modify_nullable = None
+        if not _is_noop_alter(sub):
+            kept.append(sub)
+    table_ops.ops = kept
+    return before
+
+
+def _created_by_tables(container: Any, dialect: Any, enums: _EnumState) -> None:
+    for op in container.ops:
+        if isinstance(op, ops.CreateTableOp):
+            for column in op.columns:
+                if isinstance(column, sa.Column):
+                    info = describe_type(column.type, dialect)
+                    if enums.needs_create(info):
+                        enums.created[info.enum_name] = info.enum_values  # type: ignore[index]
+
+
+def type_conversions(context: Any, revision: Any, directives: list[Any]) -> None:
+    """Hook: PostgreSQL type changes as ``convert_column``, with the enum types they need."""
+    if not directives or context.dialect.name != "postgresql":
+        return
+    script = directives[0]
+    dialect = context.dialect
+    connection = getattr(context, "connection", None)
+    existing = _pg_enums(connection)
+    for up, down in zip(script.upgrade_ops_list, script.downgrade_ops_list):
+        enums = _EnumState(existing)
+        changes = [
+            AlterEnumOp(name, values, existing[name])
+            for name, values in _model_enums(_metadata(context), dialect).items()
+            if name in existing and tuple(values) != existing[name]
+        ]
+        new_up: list[Any] = list(changes)
+        for op in up.ops:
+            if isinstance(op, ops.ModifyTableOps):
+                new_up.extend(_convert_alters(op, dialect, enums, upgrade=True))
+            new_up.append(op)
+        up.ops = new_up
+        _created_by_tables(up, dialect, enums)
+        for op in down.ops:
+            if isinstance(op, ops.ModifyTableOps):
+                _convert_alters(op, dialect, enums, upgrade=False)
+        down.ops = list(down.ops) + [DropEnumOp(n, v) for n, v in enums.created.items()]
+        down.ops += [c.reverse() for c in reversed(changes)]
+
+
+# ------------------------------------------------------------------ SQLite rebuilds
+
+
+def _sql_default(value: Any, dialect: Any) -> Any:
+    """An Alembic server default as SQL text (None: no default)."""
+    if value is None:
+        return None
+    arg = getattr(value, "arg", value)
+    if isinstance(arg, str):
+        return "'" + arg.replace("'", "''") + "'"
+    text = getattr(arg, "text", None)
+    if text is not None:
+        return text
+    return str(arg.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _constraint_sql(constraint: Any, dialect: Any) -> str:
+    return dialect.ddl_compiler(dialect, None).process(constraint)
+
+
+def _column_sql(column: sa.Column, dialect: Any) -> str:
+    from sqlalchemy.schema import CreateColumn
+
+    return str(CreateColumn(column).compile(dialect=dialect)).strip()
+
+
+def _needs_rebuild(op: Any) -> bool:
+    if isinstance(op, ops.AlterColumnOp):
+        return (
+            op.modify_type is not None
+            or op.modify_nullable is not None
+            or op.modify_server_default is not False
+        )
+    if isinstance(op, (ops.AddConstraintOp, ops.DropConstraintOp, ops.DropColumnOp)):
+        return True
+    if isinstance(op, ops.AddColumnOp):
+        col = op.column
+        default = col.server_default
+        return bool(
+            col.primary_key
+            or col.unique
+            or (not col.nullable and default is None)
+            or (default is not None and not isinstance(getattr(default, "arg", None), str))
+        )
+    return False
+
+
+def _rebuild_from(table_ops: ops.ModifyTableOps, members: list[Any], dialect: Any) -> Any:
+    from ..safety.rebuild import RebuildTableOp
+
+    rebuild = RebuildTableOp(table_ops.table_name, schema=table_ops.schema)
+    for op in members:
+        if isinstance(op, ops.AlterColumnOp):
+            change: dict[str, Any] = {}
+            if op.modify_type is not None:
+                change["type_"] = op.modify_type
+                change["existing_type"] = op.existing_type
+            if op.modify_nullable is not None:
+                change["nullable"] = op.modify_nullable
+                if op.existing_nullable is not None:
+                    change["existing_nullable"] = op.existing_nullable
+            if op.modify_server_default is not False:
+                change["server_default"] = _sql_default(op.modify_server_default, dialect)
+                change["existing_server_default"] = _sql_default(op.existing_server_default or None, dialect)
+            rebuild.alter_columns.setdefault(op.column_name, {}).update(change)
+        elif isinstance(op, ops.DropColumnOp):
+            rebuild.drop_columns.append(op.column_name)
+            try:
+                rebuild.restore_columns[op.column_name] = _column_sql(op.to_column(), dialect)
+            except Exception:  # no reverse information: the downgrade cannot re-add it
+                pass
+        elif isinstance(op, ops.AddColumnOp):
+            rebuild.add_columns.append(_column_sql(op.column, dialect))
+        elif isinstance(op, ops.AddConstraintOp):
+            rebuild.add_constraints.append(_constraint_sql(op.to_constraint(), dialect))
+        elif isinstance(op, ops.DropConstraintOp):
+            rebuild.drop_constraints.append(_drop_ref(op).as_dict())
+            restore = getattr(op, "_reverse", None)
+            if restore is not None:
+                rebuild.restore_constraints.append(_constraint_sql(restore.to_constraint(), dialect))
+    return rebuild
+
+
+def _drop_ref(op: ops.DropConstraintOp) -> Any:
+    from ..safety.sqlite_ddl import ConstraintRef
+    from .constraints import _ref_of_drop
+
+    kind = KIND_OF_TYPE.get(op.constraint_type or "", None)
+    if op.constraint_name is not None:
+        return ConstraintRef(kind=kind, name=str(op.constraint_name))
+    found = _ref_of_drop(op)
+    if found is None:
+        return ConstraintRef(kind=kind)
+    return found[0]
+
+
+def _fold(table_ops: ops.ModifyTableOps, dialect: Any) -> list[Any]:
+    """One table's ops: [native ops first] + [one rebuild] + [index creation after]."""
+    if not any(_needs_rebuild(op) for op in table_ops.ops):
+        return [table_ops]
+    before, members, after, renames = [], [], [], []
+    for op in table_ops.ops:
+        if _needs_rebuild(op):
+            if isinstance(op, ops.AlterColumnOp) and op.modify_name is not None:
+                renames.append(ops.AlterColumnOp(op.table_name, op.column_name, modify_name=op.modify_name, schema=op.schema))
+                op.column_name, op.modify_name = op.modify_name, None
+            members.append(op)
+        elif isinstance(op, ops.AlterColumnOp) and op.modify_name is not None:
+            renames.append(op)
+        elif isinstance(op, ops.CreateIndexOp):
+            after.append(op)
+        else:
+            before.append(op)
+    out: list[Any] = []
+    if before:
+        out.append(ops.ModifyTableOps(table_ops.table_name, before, schema=table_ops.schema))
+    out.extend(renames)  # top level, so rendered as plain op.alter_column: RENAME COLUMN in place
+    out.append(_rebuild_from(table_ops, members, dialect))
+    if after:
+        out.append(ops.ModifyTableOps(table_ops.table_name, after, schema=table_ops.schema))
+    return out
+
+
+def _pull_renames(table_ops: ops.ModifyTableOps) -> list[Any]:
+    """Column renames out of the batch block (batch would rebuild the table for them)."""
+    renames = [op for op in table_ops.ops if isinstance(op, ops.AlterColumnOp) and op.modify_name is not None and _is_rename_only(op)]
+    if not renames:
+        return [table_ops]
+    rest = [op for op in table_ops.ops if op not in renames]
+    out: list[Any] = list(renames)
+    if rest:
+        out.append(ops.ModifyTableOps(table_ops.table_name, rest, schema=table_ops.schema))
+    return out
+
+
+def _is_rename_only(op: ops.AlterColumnOp) -> bool:
+    return op.modify_type is None and op.modify_nullable is None and op.modify_server_default is False
+
+
+def sqlite_rebuilds(context: Any, revision: Any, directives: list[Any]) -> None:
+    """Hook: on SQLite, fold changes that need a table rebuild into ``op.rebuild_table``."""
+    if not directives or context.dialect.name != "sqlite":
+        return
+    script = directives[0]
+    for container in list(script.upgrade_ops_list) + list(script.downgrade_ops_list):
+        new: list[Any] = []
+        for op in container.ops:
+            if isinstance(op, ops.ModifyTableOps):
+                for part in _fold(op, context.dialect):
+                    new.extend(_pull_renames(part) if isinstance(part, ops.ModifyTableOps) else [part])
+            else:
+                new.append(op)
+        container.ops = new
+
+
+# ------------------------------------------------------------------ imports
+
+
+def _types_in(op: Any) -> Iterable[Any]:
+    if isinstance(op, (ops.ModifyTableOps, ops.UpgradeOps, ops.DowngradeOps)):
+        for sub in op.ops:
+            yield from _types_in(sub)
+    elif isinstance(op, ops.CreateTableOp):
+        for col in op.columns:
+            if isinstance(col, sa.Column):
+                yield col.type
+    elif isinstance(op, ops.AddColumnOp):
+        yield op.column.type
+    elif isinstance(op, ops.AlterColumnOp):
+        yield op.modify_type
+        yield op.existing_type
+    elif isinstance(op, ConvertColumnOp):
+        yield op.type_
+        yield op.existing_type
+    else:
+        for change in getattr(op, "alter_columns", {}).values():
+            yield change.get("type_")
+            yield change.get("existing_type")
+
+
+def model_type_imports(context: Any, revision: Any, directives: list[Any]) -> None:
+    """Hook: add ``import module`` for every project-defined type the migration renders."""
+    if not directives:
+        return
+    script = directives[0]
+    for container in list(script.upgrade_ops_list) + list(script.downgrade_ops_list):
+        for type_ in _types_in(container):
+            script.imports.update(user_type_imports(type_))
+
+
+#: The order to run them in (after env.py's own hook).
+HOOKS = (type_conversions, sqlite_rebuilds, resolve_unnamed_constraints, model_type_imports)
+
+__all__ = ["HOOKS", "type_conversions", "sqlite_rebuilds", "model_type_imports", "ALEMBIC_TYPES"]

@@ -1,0 +1,397 @@
+"""Migration operations for type changes: ``op.convert_column`` and PostgreSQL enums.
+
+Each is a data object registered with Alembic's own hooks
+(``Operations.register_operation``, ``implementation_for``,
+``renderers.dispatch_for``) and knows its ``reverse()``, so autogenerate can
+render it and write the downgrade.  A migration file that uses them imports
+this module (the renderers add that import).
+
+- ``convert_column``: change a column's type keeping its data.  Before
+  converting, the rows whose value would not survive are counted
+  (``safety.precheck``) and the migration refuses unless ``allow_loss=True``.
+  PostgreSQL runs ``ALTER COLUMN ... TYPE ... USING``; SQLite a rebuild.
+- ``create_enum`` / ``drop_enum``: ``CREATE TYPE ... AS ENUM`` and ``DROP TYPE``
+  (autogenerate never creates the type a changed column needs, nor drops the
+  one a dropped table leaves behind).
+- ``alter_enum``: new values with ``ALTER TYPE ... ADD VALUE``; removed or
+  reordered values by swapping in a new type, after checking no row still
+  uses a removed value.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from alembic.autogenerate import renderers
+from alembic.operations import MigrateOperation, Operations
+
+from ..errors import SchemashiftError
+from ..safety.precheck import LossCheck, refuse_if_lossy
+from .types import compile_type, plan_cast, render_type, substitute_column
+
+OPS_IMPORT = "import schemashift.autogen.type_ops  # noqa: F401  (op.convert_column, op.*_enum)"
+
+
+class EnumError(SchemashiftError):
+    """An enum type cannot be changed as asked."""
+
+
+# ------------------------------------------------------------------ convert_column
+
+
+@Operations.register_operation("convert_column")
+class ConvertColumnOp(MigrateOperation):
+    """Change ``column_name``'s type from ``existing_type`` to ``type_`` keeping every value."""
+
+    def __init__(
+        self,
+        table_name: str,
+        column_name: str,
+        type_: Any,
+        existing_type: Any,
+        *,
+        postgresql_using: str | None = None,
+        allow_loss: bool = False,
+        nullable: bool | None = None,
+        existing_nullable: bool | None = None,
+        schema: str | None = None,
+    ) -> None:
+        self.table_name = table_name
+        self.column_name = column_name
+        self.type_ = type_
+        self.existing_type = existing_type
+        self.postgresql_using = postgresql_using
+        self.allow_loss = allow_loss
+        self.nullable = nullable
+        self.existing_nullable = existing_nullable
+        self.schema = schema
+
+    @classmethod
+    def convert_column(
+        cls,
+        operations: Any,
+        table_name: str,
+        column_name: str,
+        type_: Any,
+        existing_type: Any,
+        *,
+        postgresql_using: str | None = None,
+        allow_loss: bool = False,
+        nullable: bool | None = None,
+        existing_nullable: bool | None = None,
+        schema: str | None = None,
+    ) -> Any:
+        """Convert a column to ``type_``; refuses if any value would be lost, unless ``allow_loss``."""
+        return operations.invoke(
+            cls(
+                table_name,
+                column_name,
+                type_,
+                existing_type,
+                postgresql_using=postgresql_using,
+                allow_loss=allow_loss,
+                nullable=nullable,
+                existing_nullable=existing_nullable,
+                schema=schema,
+            )
+        )
+
+    def reverse(self) -> "ConvertColumnOp":
+        return ConvertColumnOp(
+            self.table_name,
+            self.column_name,
+            self.existing_type,
+            self.type_,
+            nullable=self.existing_nullable,
+            existing_nullable=self.nullable,
+            schema=self.schema,
+        )
+
+
+def _column_default(connection: Any, table: str, column: str, schema: str | None) -> str | None:
+    return connection.exec_driver_sql(
+        "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d "
+        "JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
+        "WHERE d.adrelid = to_regclass(%(t)s) AND a.attname = %(c)s",
+        {"t": _qualified(connection.dialect, table, schema), "c": column},
+    ).scalar()
+
+
+def _qualified(dialect: Any, name: str, schema: str | None) -> str:
+    quote = dialect.identifier_preparer.quote
+    return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
+
+
+@Operations.implementation_for(ConvertColumnOp)
+def _convert_column(operations: Any, op: ConvertColumnOp) -> None:
+    context = operations.migration_context
+    dialect = context.dialect
+    if dialect.name == "sqlite":
+        from ..safety.rebuild import RebuildTableOp
+
+        change: dict[str, Any] = {"type_": op.type_, "existing_type": op.existing_type}
+        if op.nullable is not None:
+            change["nullable"] = op.nullable
+        operations.invoke(
+            RebuildTableOp(op.table_name, alter_columns={op.column_name: change}, allow_loss=op.allow_loss, schema=op.schema)
+        )
+        return
+    if dialect.name != "postgresql":
+        operations.alter_column(
+            op.table_name, op.column_name, type_=op.type_, existing_type=op.existing_type,
+            nullable=op.nullable, existing_nullable=op.existing_nullable, schema=op.schema,
+        )
+        return
+    plan = plan_cast(dialect, op.column_name, op.existing_type, op.type_, using=op.postgresql_using)
+    using = plan.using
+    default = None
+    if plan.using is not None:
+        for sql in plan.helpers:
+            operations.execute(sql)
+        if not context.as_sql:
+            connection = operations.get_bind()
+            lost = refuse_if_lossy(
+                connection, plan.loss_checks(op.table_name, op.column_name, op.schema), allow_loss=op.allow_loss
+            )
+            if lost:
+                using = plan.lossy_using
+            default = _column_default(connection, op.table_name, op.column_name, op.schema)
+    if default is not None:
+        operations.alter_column(op.table_name, op.column_name, server_default=None, schema=op.schema)
+    operations.alter_column(
+        op.table_name,
+        op.column_name,
+        type_=op.type_,
+        existing_type=op.existing_type,
+        postgresql_using=using,
+        nullable=op.nullable,
+        existing_nullable=op.existing_nullable,
+        schema=op.schema,
+    )
+    for sql in plan.cleanup:
+        operations.execute(sql)
+    if default is not None:
+        from sqlalchemy import text
+
+        converted = substitute_column(using, op.column_name, f"({default})") if using else default
+        operations.alter_column(op.table_name, op.column_name, server_default=text(converted), schema=op.schema)
+
+
+@renderers.dispatch_for(ConvertColumnOp)
+def _render_convert_column(autogen_context: Any, op: ConvertColumnOp) -> str:
+    autogen_context.imports.add(OPS_IMPORT)
+    args = [
+        repr(op.table_name),
+        repr(op.column_name),
+        render_type(op.type_, autogen_context),
+        render_type(op.existing_type, autogen_context),
+    ]
+    dialect = autogen_context.dialect
+    using = op.postgresql_using
+    if using is None and dialect is not None and dialect.name == "postgresql":
+        using = plan_cast(dialect, op.column_name, op.existing_type, op.type_).using
+    if using:
+        args.append(f"postgresql_using={using!r}")
+    if op.nullable is not None:
+        args.append(f"nullable={op.nullable!r}")
+    if op.existing_nullable is not None:
+        args.append(f"existing_nullable={op.existing_nullable!r}")
+    if op.schema:
+        args.append(f"schema={op.schema!r}")
+    args.append(f"allow_loss={op.allow_loss!r}")
+    return f"op.convert_column({', '.join(args)})"
+
+
+# ------------------------------------------------------------------ enums
+
+
+def _enum_sql_values(values: Sequence[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+@Operations.register_operation("create_enum")
+class CreateEnumOp(MigrateOperation):
+    """``CREATE TYPE name AS ENUM (...)`` (PostgreSQL; a no-op elsewhere)."""
+
+    def __init__(self, name: str, values: Sequence[str], *, schema: str | None = None) -> None:
+        self.name = name
+        self.values = list(values)
+        self.schema = schema
+
+    @classmethod
+    def create_enum(cls, operations: Any, name: str, values: Sequence[str], *, schema: str | None = None) -> Any:
+        """Create enum type ``name`` with ``values`` (PostgreSQL)."""
+        return operations.invoke(cls(name, values, schema=schema))
+
+    def reverse(self) -> "DropEnumOp":
+        return DropEnumOp(self.name, self.values, schema=self.schema)
+
+
+@Operations.register_operation("drop_enum")
+class DropEnumOp(MigrateOperation):
+    """``DROP TYPE name`` (PostgreSQL; a no-op elsewhere).  ``values`` are kept for the reverse."""
+
+    def __init__(self, name: str, values: Sequence[str] = (), *, schema: str | None = None) -> None:
+        self.name = name
+        self.values = list(values)
+        self.schema = schema
+
+    @classmethod
+    def drop_enum(cls, operations: Any, name: str, values: Sequence[str] = (), *, schema: str | None = None) -> Any:
+        """Drop enum type ``name`` (PostgreSQL)."""
+        return operations.invoke(cls(name, values, schema=schema))
+
+    def reverse(self) -> CreateEnumOp:
+        return CreateEnumOp(self.name, self.values, schema=self.schema)
+
+
+@Operations.implementation_for(CreateEnumOp)
+def _create_enum(operations: Any, op: CreateEnumOp) -> None:
+    dialect = operations.migration_context.dialect
+    if dialect.name == "postgresql":
+        operations.execute(
+            f"CREATE TYPE {_qualified(dialect, op.name, op.schema)} AS ENUM ({_enum_sql_values(op.values)})"
+        )
+
+
+@Operations.implementation_for(DropEnumOp)
+def _drop_enum(operations: Any, op: DropEnumOp) -> None:
+    dialect = operations.migration_context.dialect
+    if dialect.name == "postgresql":
+        operations.execute(f"DROP TYPE {_qualified(dialect, op.name, op.schema)}")
+
+
+@Operations.register_operation("alter_enum")
+class AlterEnumOp(MigrateOperation):
+    """Change enum type ``name`` from ``existing_values`` to ``values`` (PostgreSQL)."""
+
+    def __init__(
+        self,
+        name: str,
+        values: Sequence[str],
+        existing_values: Sequence[str],
+        *,
+        allow_loss: bool = False,
+        schema: str | None = None,
+    ) -> None:
+        self.name = name
+        self.values = list(values)
+        self.existing_values = list(existing_values)
+        self.allow_loss = allow_loss
+        self.schema = schema
+
+    @classmethod
+    def alter_enum(
+        cls,
+        operations: Any,
+        name: str,
+        values: Sequence[str],
+        existing_values: Sequence[str],
+        *,
+        allow_loss: bool = False,
+        schema: str | None = None,
+    ) -> Any:
+        """Give enum ``name`` the ``values``; refuses to drop a value rows still use, unless ``allow_loss``."""
+        return operations.invoke(cls(name, values, existing_values, allow_loss=allow_loss, schema=schema))
+
+    def reverse(self) -> "AlterEnumOp":
+        return AlterEnumOp(self.name, self.existing_values, self.values, schema=self.schema)
+
+    @property
+    def only_adds(self) -> bool:
+        """True when every old value stays, in the same order (``ADD VALUE`` suffices)."""
+        kept = [v for v in self.values if v in self.existing_values]
+        return kept == self.existing_values
+
+
+def enum_columns(connection: Any, name: str, schema: str | None) -> list[tuple[str, str, str]]:
+    """(schema, table, column) of every table column whose type is the enum."""
+    rows = connection.exec_driver_sql(
+        "SELECT n.nspname, c.relname, a.attname FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE a.atttypid = to_regtype(%(t)s) AND c.relkind IN ('r', 'p') AND NOT a.attisdropped "
+        "ORDER BY 1, 2, a.attnum",
+        {"t": _qualified(connection.dialect, name, schema)},
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+@Operations.implementation_for(AlterEnumOp)
+def _alter_enum(operations: Any, op: AlterEnumOp) -> None:
+    context = operations.migration_context
+    dialect = context.dialect
+    if dialect.name != "postgresql":
+        return
+    type_name = _qualified(dialect, op.name, op.schema)
+    if op.only_adds:
+        for i, value in enumerate(op.values):
+            if value in op.existing_values:
+                continue
+            # values are added in order, so the one before this exists by now
+            if i > 0:
+                where = f" AFTER {_enum_sql_values([op.values[i - 1]])}"
+            else:
+                where = f" BEFORE {_enum_sql_values([op.existing_values[0]])}" if op.existing_values else ""
+            operations.execute(f"ALTER TYPE {type_name} ADD VALUE {_enum_sql_values([value])}{where}")
+        return
+    if context.as_sql:
+        raise EnumError(f"alter_enum({op.name!r}) removes values; it reads the columns using it and cannot run with --sql")
+    connection = operations.get_bind()
+    quote = dialect.identifier_preparer.quote
+    columns = enum_columns(connection, op.name, op.schema)
+    gone = [v for v in op.existing_values if v not in op.values]
+    checks = [
+        LossCheck(table, column, f"{quote(column)}::text IN ({_enum_sql_values(gone)})", f"uses a value {op.name} loses", schema)
+        for schema, table, column in columns
+    ] if gone else []
+    lossy = bool(refuse_if_lossy(connection, checks, allow_loss=op.allow_loss))
+    old_name = f"{op.name}__schemashift_old"
+    operations.execute(f"ALTER TYPE {type_name} RENAME TO {quote(old_name)}")
+    operations.execute(f"CREATE TYPE {type_name} AS ENUM ({_enum_sql_values(op.values)})")
+    for schema, table, column in columns:
+        col = quote(column)
+        using = f"{col}::text::{type_name}"
+        if lossy:
+            using = f"CASE WHEN {col}::text IN ({_enum_sql_values(op.values)}) THEN {using} END"
+        target = f"{quote(schema)}.{quote(table)}"
+        default = _column_default(connection, table, column, schema)
+        if default is not None:
+            operations.execute(f"ALTER TABLE {target} ALTER COLUMN {col} DROP DEFAULT")
+        operations.execute(f"ALTER TABLE {target} ALTER COLUMN {col} TYPE {type_name} USING {using}")
+        if default is not None:
+            operations.execute(f"ALTER TABLE {target} ALTER COLUMN {col} SET DEFAULT ({default})::text::{type_name}")
+    old_qualified = f"{quote(op.schema)}.{quote(old_name)}" if op.schema else quote(old_name)
+    operations.execute(f"DROP TYPE {old_qualified}")
+
+
+def _enum_args(name: str, values: Sequence[str], schema: str | None) -> list[str]:
+    args = [repr(name), repr(list(values))]
+    if schema:
+        args.append(f"schema={schema!r}")
+    return args
+
+
+@renderers.dispatch_for(CreateEnumOp)
+def _render_create_enum(autogen_context: Any, op: CreateEnumOp) -> str:
+    autogen_context.imports.add(OPS_IMPORT)
+    return f"op.create_enum({', '.join(_enum_args(op.name, op.values, op.schema))})"
+
+
+@renderers.dispatch_for(DropEnumOp)
+def _render_drop_enum(autogen_context: Any, op: DropEnumOp) -> str:
+    autogen_context.imports.add(OPS_IMPORT)
+    return f"op.drop_enum({', '.join(_enum_args(op.name, op.values, op.schema))})"
+
+
+@renderers.dispatch_for(AlterEnumOp)
+def _render_alter_enum(autogen_context: Any, op: AlterEnumOp) -> str:
+    autogen_context.imports.add(OPS_IMPORT)
+    args = [repr(op.name), repr(op.values), repr(op.existing_values)]
+    if op.schema:
+        args.append(f"schema={op.schema!r}")
+    if not op.only_adds:
+        args.append(f"allow_loss={op.allow_loss!r}")
+    return f"op.alter_enum({', '.join(args)})"
+
+
+__all__ = ["ConvertColumnOp", "CreateEnumOp", "DropEnumOp", "AlterEnumOp", "compile_type"]
