@@ -86,7 +86,8 @@ def _server_default(column: Any) -> Any:
     arg = getattr(default, "arg", None)
     if arg is None:
         return None
-    return arg if not isinstance(arg, str) else sa.text(arg)
+    # a DefaultClause, so Alembic renders it as sa.text(...) in alter_column too
+    return sa.DefaultClause(arg if not isinstance(arg, str) else sa.text(arg))
 
 
 def _fresh_type(coltype: Any) -> Any:
@@ -106,7 +107,7 @@ def _column(col: Any, dialect: str, *, in_table: bool = False) -> Any:
     server_default = _server_default(col)
     args: list[Any] = []
     kw: dict[str, Any] = {}
-    if server_default is not None and "nextval(" in str(server_default) and col.primary_key:
+    if server_default is not None and "nextval(" in str(server_default.arg) and col.primary_key:
         server_default = None  # a SERIAL key: CREATE TABLE makes its sequence again
         kw["autoincrement"] = True
     if col.identity is not None:
@@ -434,7 +435,8 @@ def _grouped(items: list[Any]) -> list[Any]:
             current = None
             continue
         if isinstance(item, _TABLE_LEVEL):
-            table, schema = item.table_name, getattr(item, "schema", None)
+            table = getattr(item, "table_name", None) or getattr(item, "source_table", None)
+            schema = getattr(item, "schema", None) or getattr(item, "source_schema", None)
             if current is None or current.table_name != table:
                 current = ops.ModifyTableOps(table, [], schema=schema)
                 out.append(current)

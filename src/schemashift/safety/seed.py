@@ -50,10 +50,14 @@ def _in_list(table: Any) -> dict[str, list[str]]:
         if not isinstance(constraint, sa.CheckConstraint):
             continue
         text = str(getattr(constraint.sqltext, "text", constraint.sqltext))
-        match = re.search(r"\(?\s*\"?(\w+)\"?\s*\)?\s+IN\s*\(([^)]*)\)", text, re.IGNORECASE)
+        match = _IN_LIST.search(text) or _ANY_ARRAY.search(text)  # SQLite keeps IN, PostgreSQL says = ANY
         if match:
             found[match.group(1)] = re.findall(r"'((?:[^']|'')*)'", match.group(2))
     return found
+
+
+_IN_LIST = re.compile(r"\(?\s*\"?(\w+)\"?\s*\)?\s+IN\s*\(([^)]*)\)", re.IGNORECASE)
+_ANY_ARRAY = re.compile(r"\(*\"?(\w+)\"?\)*(?:::[\w ]+)?\s*=\s*ANY\s*\(+ARRAY\[(.*?)\]", re.IGNORECASE)
 
 
 def _auto_pk(table: Any, dialect: str) -> str | None:

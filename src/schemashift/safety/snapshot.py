@@ -51,7 +51,8 @@ def norm_sql(text: Any) -> str | None:
     if text is None:
         return None
     value = " ".join(str(getattr(text, "text", text)).split())
-    value = re.sub(r"\s*([(),])\s*", r"\1", value)
+    value = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", value))
+    value = re.sub(r"\s*,\s*", ", ", value)
     return _strip_parens(value)
 
 
@@ -493,8 +494,12 @@ def _pair_renames(removed: dict[str, Any], added: dict[str, Any], same: Any) -> 
     return pairs
 
 
-def _table_shape(table: TableInfo) -> tuple[Any, ...]:
-    return tuple(sorted((c.name, c.type, c.nullable) for c in table.columns))
+def _similar_tables(a: TableInfo, b: TableInfo) -> bool:
+    """Most columns alike (name, type): the same table under another name,
+    possibly with a column renamed or changed as well."""
+    mine = {(c.name, c.type) for c in a.columns}
+    theirs = {(c.name, c.type) for c in b.columns}
+    return len(mine & theirs) * 2 > max(len(mine), len(theirs))
 
 
 def _column_changes(before: ColumnInfo, after: ColumnInfo) -> tuple[str, ...]:
@@ -594,7 +599,7 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> SchemaDiff:
     diff = SchemaDiff()
     removed = {n: before.tables[n] for n in before.tables.keys() - after.tables.keys()}
     added = {n: after.tables[n] for n in after.tables.keys() - before.tables.keys()}
-    renames = _pair_renames(removed, added, lambda a, b: _table_shape(a) == _table_shape(b))
+    renames = _pair_renames(removed, added, _similar_tables)
     for old, new in sorted(renames.items()):
         diff.renamed_tables[old] = new
         diff.changes.append(Change("renamed", "table", old, before=old, after=new))
