@@ -181,3 +181,66 @@ def school(tmp_path, db_url, backend) -> SchoolProject:
     project.write_models()
     yield project
     forget_project_modules()
+
+
+CHAIN_REVISION = '''"""step {i}
+
+Revision ID: {rev}
+Revises: {down}
+Create Date: 2026-01-01 00:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = {rev!r}
+down_revision = {down_repr}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+{upgrade}
+
+
+def downgrade() -> None:
+{downgrade}
+'''
+
+
+def chain_rev(i: int) -> str:
+    return f"c{i:04d}"
+
+
+def chain_step(i: int) -> tuple[str, str]:
+    """Migration i: a table t_i with rows and an index, so a kill can land mid-step."""
+    up = f"""    t = op.create_table('t_{i}', sa.Column('id', sa.Integer, primary_key=True), sa.Column('v', sa.String(40)))
+    op.bulk_insert(t, [{{'id': k, 'v': 'row %d' % k}} for k in range(200)])
+    op.create_index('ix_t_{i}_v', 't_{i}', ['v'])"""
+    down = f"""    op.drop_index('ix_t_{i}_v', table_name='t_{i}')
+    op.drop_table('t_{i}')"""
+    return up, down
+
+
+def write_chain(versions: Path, count: int, start: int = 0, step=chain_step) -> list[str]:
+    """Write revisions start..start+count-1 as a linear chain; return their ids."""
+    ids = []
+    for i in range(start, start + count):
+        up, down = step(i)
+        rev = chain_rev(i)
+        prev = chain_rev(i - 1) if i else None
+        (versions / f"{rev}_step_{i}.py").write_text(
+            CHAIN_REVISION.format(i=i, rev=rev, down=prev or "", down_repr=repr(prev), upgrade=up, downgrade=down)
+        )
+        ids.append(rev)
+    return ids
+
+
+@pytest.fixture
+def chain(tmp_path, db_url, backend) -> SchoolProject:
+    """A project with no models and an empty versions folder, for generated chains."""
+    root = tmp_path / "chain"
+    api.init(root, url=db_url)
+    project = SchoolProject(root, db_url, backend)
+    yield project
+    forget_project_modules()

@@ -182,13 +182,14 @@ class MigrationRun:
 
     def _write_ledger(self, connection: Any, step: Any, direction: str, duration_ms: int) -> None:
         if direction == "stamp":
-            added = set(step.destination_revision_ids) - set(step.source_revision_ids)
-            removed = set(step.source_revision_ids) - set(step.destination_revision_ids)
-            for rev in step.up_revisions:
-                if rev.revision in added:
-                    self.ledger.record(connection, rev.revision, ledger_mod.STAMP, path=rev.path)
-            for rev_id in sorted(removed):
-                self.ledger.record(connection, rev_id, ledger_mod.DOWN, path=None)
+            if step.is_upgrade:  # stamped forward: the destinations are now in place
+                added = set(step.destination_revision_ids) - set(step.source_revision_ids)
+                for rev in step.up_revisions:
+                    if rev.revision in added:
+                        self.ledger.record(connection, rev.revision, ledger_mod.STAMP, path=rev.path)
+            else:  # stamped backward: the sources are no longer applied
+                for rev_id in sorted(set(step.source_revision_ids) - set(step.destination_revision_ids)):
+                    self.ledger.record(connection, rev_id, ledger_mod.DOWN, path=None)
             return
         for rev in step.up_revisions:
             kind = ledger_mod.UP if direction == "up" else ledger_mod.DOWN

@@ -1,0 +1,120 @@
+"""Concurrent upgrades are serialised; a process killed mid-upgrade never leaves a lie behind."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import sqlalchemy as sa
+
+from fixtures_projects import chain_rev, write_chain
+from schemashift.errors import LockTimeout
+from schemashift.safety import lock as lock_mod
+
+PROCESSES = 8
+KILL_TRIALS = int(os.environ.get("SCHEMASHIFT_KILL_TRIALS", "20"))
+CHAIN = 50
+
+
+def spawn(project, *args):
+    env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_URL"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "schemashift", *args], cwd=project.root, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def ups(project) -> Counter:
+    with project.engine().connect() as conn:
+        return Counter(r[0] for r in conn.execute(sa.text("SELECT revision FROM schemashift_ledger WHERE direction = 'up'")))
+
+
+def test_eight_processes_apply_each_revision_once(chain):
+    ids = write_chain(chain.versions, 12)
+    procs = [spawn(chain, "upgrade", "head") for _ in range(PROCESSES)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, err
+    assert ups(chain) == Counter({rev: 1 for rev in ids})
+    assert chain.version() == {ids[-1]}
+    applied_lines = sum(out.count("Upgraded") for out, _ in outputs)
+    assert applied_lines == len(ids)  # the waiters found nothing left to do
+    with chain.engine().connect() as conn:
+        for i in range(12):
+            assert conn.execute(sa.text(f"SELECT count(*) FROM t_{i}")).scalar() == 200
+
+
+def test_lock_wait_times_out_with_a_clear_error(chain):
+    write_chain(chain.versions, 1)
+    engine = chain.engine()
+    with engine.connect() as holder:
+        release = lock_mod.acquire(holder, lock_mod.LockSpec("alembic_version", 5))
+        try:
+            before = chain.state()
+            start = time.monotonic()
+            result = chain.cli("upgrade", "head", "--lock-timeout", "0.5", ok=False)
+            assert time.monotonic() - start < 30
+            assert result.code == LockTimeout.exit_code
+            assert "another migration has held the lock" in result.error_line and "--lock-timeout" in result.error_line
+            assert chain.state() == before
+        finally:
+            if release:
+                release()
+    engine.dispose()
+    chain.cli("upgrade", "head", "--lock-timeout", "5")
+    assert chain.version() == {chain_rev(0)}
+
+
+def expected_state(project, version: int) -> None:
+    """The schema and rows match the recorded version exactly."""
+    tables = project.tables()
+    assert not [t for t in tables if t.startswith("_alembic_tmp")]
+    present = {int(t[2:]) for t in tables if t.startswith("t_")}
+    assert present == set(range(version + 1)), (version, sorted(present))
+    with project.engine().connect() as conn:
+        for i in present:
+            assert conn.execute(sa.text(f"SELECT count(*) FROM t_{i}")).scalar() == 200
+        if "schemashift_ledger" in tables:
+            recorded = [r[0] for r in conn.execute(sa.text("SELECT revision FROM schemashift_ledger ORDER BY id"))]
+            assert recorded == [chain_rev(i) for i in range(version + 1)]
+
+
+def test_sigkill_at_random_points_never_leaves_a_half_applied_migration(chain):
+    rng = random.Random(int(os.environ.get("SCHEMASHIFT_KILL_SEED", "4")))
+    write_chain(chain.versions, CHAIN)
+    # how long a full upgrade takes here, to spread the kills over it
+    start = time.monotonic()
+    chain.cli("upgrade", "head")
+    full = time.monotonic() - start
+    start = time.monotonic()
+    chain.cli("upgrade", "head")  # nothing to do: the start-up cost alone
+    startup = time.monotonic() - start
+
+    def back_to_base() -> None:  # without replaying 50 downgrades
+        with chain.engine().begin() as conn:
+            for i in range(CHAIN):
+                conn.execute(sa.text(f"DROP TABLE t_{i}"))
+            conn.execute(sa.text("DELETE FROM alembic_version"))
+            conn.execute(sa.text("DELETE FROM schemashift_ledger"))
+
+    back_to_base()
+    stopped_mid_run = 0
+    for trial in range(KILL_TRIALS):
+        proc = spawn(chain, "upgrade", "head")
+        time.sleep(rng.uniform(startup * 0.8, full))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        version = chain.version()
+        reached = int(next(iter(version))[1:]) if version else -1
+        expected_state(chain, reached)
+        if -1 < reached < CHAIN - 1:
+            stopped_mid_run += 1
+        chain.cli("upgrade", "head")  # a re-run finishes the job
+        expected_state(chain, CHAIN - 1)
+        back_to_base()
+    assert stopped_mid_run >= KILL_TRIALS // 4, "the kills should land inside the run, not only before or after it"
