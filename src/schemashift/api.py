@@ -284,11 +284,14 @@ def _with_applied(info: RevisionInfo, when: str) -> RevisionInfo:
 # ---------------------------------------------------------- write commands
 
 
-def _options(atomic: str, lock_timeout: float | None, ignore_checksums: bool, project: Project) -> RunOptions:
+def _options(
+    atomic: str, lock_timeout: float | None, ignore_checksums: bool, project: Project, notice: Any = None
+) -> RunOptions:
     return RunOptions(
         atomic=atomic,
         lock_timeout=lock_timeout_for(project, lock_timeout),
         ignore_checksums=ignore_checksums,
+        notice=notice,
     )
 
 
@@ -303,6 +306,7 @@ def upgrade(
     atomic: str = "step",
     lock_timeout: float | None = None,
     ignore_checksums: bool = False,
+    notice: Callable[[str], None] | None = None,
 ) -> MigrateResult:
     """Upgrade to ``revision`` (id, partial id, ``head``, ``heads``, ``+N``, ``rev+N``).
 
@@ -311,7 +315,7 @@ def upgrade(
     ``atomic="run"``.  Refused while an applied file's checksum changed,
     unless ``ignore_checksums``.
     """
-    options = _options(atomic, lock_timeout, ignore_checksums, project)
+    options = _options(atomic, lock_timeout, ignore_checksums, project, notice)
     return migrate_mod.migrate(
         project, "up", revision, sql=sql, tag=tag, progress=progress, output=output, options=options
     )
@@ -327,9 +331,10 @@ def downgrade(
     output: Any = None,
     atomic: str = "step",
     lock_timeout: float | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> MigrateResult:
     """Downgrade to ``revision`` (id, partial id, ``base``, ``-N``, ``rev-N``)."""
-    options = _options(atomic, lock_timeout, False, project)
+    options = _options(atomic, lock_timeout, False, project, notice)
     return migrate_mod.migrate(
         project, "down", revision, sql=sql, tag=tag, progress=progress, output=output, options=options
     )

@@ -127,7 +127,7 @@ def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: st
     fn = api.upgrade if direction == "up" else api.downgrade
     result = fn(
         project, revision, sql=sql, tag=tag, progress=None if sql else _print_step,
-        output=out.file if sql else None, **kw,
+        output=out.file if sql else None, notice=lambda text: note(f"note: {text}", style="yellow"), **kw,
     )
     if sql:
         return

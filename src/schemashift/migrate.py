@@ -66,6 +66,7 @@ class RunOptions:
     lock_timeout: float = lock_mod.DEFAULT_TIMEOUT
     ignore_checksums: bool = False
     ledger: bool = True
+    notice: Callable[[str], None] | None = None  # told things before they happen (e.g. no rollback possible)
 
     def __post_init__(self) -> None:
         if self.atomic not in ("step", "run"):
@@ -116,6 +117,11 @@ class MigrationRun:
     def _take_lock(self, connection: Any, env: Any) -> Callable[[], None] | None:
         self._external = connection.in_transaction()
         self.state.transactional = connection.dialect.name in TRANSACTIONAL_DDL
+        if not self.state.transactional and self.options.notice:
+            self.options.notice(
+                f"{connection.dialect.name} commits each DDL statement at once: a migration that fails "
+                "half way cannot be rolled back; schemashift will list the statements that ran"
+            )
         spec = lock_mod.LockSpec(self._lock_name(env), self.options.lock_timeout)
         return lock_mod.acquire(connection, spec)
 
