@@ -242,7 +242,8 @@ def test_plan_lists_the_statements_without_running_them(sqlite_url):
     statements = plan.statements()
     assert statements[0].startswith('CREATE TABLE "_schemashift_new_t"')
     assert 'CONSTRAINT "uq_t_a" UNIQUE ("a")' in statements[0]
-    assert statements[1] == 'INSERT INTO "_schemashift_new_t" ("id", "a") SELECT "id", "a" FROM "t"'
+    # naming a constraint changes no stored value: one INSERT ... SELECT * (SQLite's transfer optimization)
+    assert statements[1] == 'INSERT INTO "_schemashift_new_t" SELECT * FROM "t"'
     assert "PRAGMA legacy_alter_table=ON" in statements
     assert stored_sql(engine, "t") == "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT UNIQUE)"
 
@@ -310,3 +311,17 @@ def test_parser_reads_and_renders_every_clause():
     conn.execute(rendered)  # valid SQL
     names = {r[0] for r in conn.execute("SELECT name FROM pragma_table_info('s')")}
     assert names == {"id", "name", "grade", "email", "pid", "price", "weird col"}
+
+
+def test_secure_delete_setting_is_restored(sqlite_url):
+    """The drop of the old copy skips page zeroing only when no value is deleted."""
+    engine = make_engine(sqlite_url)
+    setup(engine, "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);\nINSERT INTO t VALUES (1, 'x', 'y')")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")
+        ops = Operations(MigrationContext.configure(conn))
+        ops.rebuild_table("t", alter_columns={"a": {"nullable": False}})
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+        ops.rebuild_table("t", drop_columns=["b"])
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    assert run(engine, "SELECT * FROM t") == [(1, "x")]

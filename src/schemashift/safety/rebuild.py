@@ -48,7 +48,7 @@ from alembic.operations import MigrateOperation, Operations
 
 from ..errors import Refused, SchemashiftError
 from .precheck import LossCheck, refuse_if_lossy, refuse_nulls
-from .sqlite_ddl import ConstraintRef, TableDef, parse_create_table, quote
+from .sqlite_ddl import ConstraintRef, TableDef, parse_create_table, quote, storage_signature
 
 CHUNK_ROWS = 200_000
 TEMP_PREFIX = "_schemashift_new_"
@@ -120,8 +120,13 @@ class RebuildPlan:
     becoming_not_null: list[str]
     allow_loss: bool
     definition: TableDef
+    transfer: bool = False  # same columns, values unchanged: one INSERT ... SELECT *
+    drops_columns: bool = False
 
     def copy_sql(self, where: str | None = None) -> str:
+        if self.transfer and where is None:
+            # SQLite's transfer optimization copies such rows (and checks) without decoding them
+            return f"INSERT INTO {quote(self.temp_name)} SELECT * FROM {quote(self.table)}"
         cols = ", ".join(quote(c) for c in self.insert_columns)
         exprs = ", ".join(self.select_exprs)
         if self.copy_rowid:
@@ -261,6 +266,9 @@ def plan_rebuild(connection: Any, spec: RebuildSpec) -> RebuildPlan:
     has_fks = any(c.kind == "foreign" for _, c in new.constraints()) or any(
         c.kind == "foreign" for _, c in definition.constraints()
     )
+    copy_rowid = "WITHOUT ROWID" not in new.options.upper() and not _is_rowid_alias(definition)
+    same_columns = [c.name for c in definition.columns] == insert_columns == [c.name for c in new.columns]
+    plain = all(expr == quote(col) for col, expr in zip(insert_columns, exprs))
     return RebuildPlan(
         table=definition.name if definition.name.lower() == spec.table.lower() else spec.table,
         temp_name=temp,
@@ -268,7 +276,7 @@ def plan_rebuild(connection: Any, spec: RebuildSpec) -> RebuildPlan:
         new_sql=new.render(temp),
         insert_columns=insert_columns,
         select_exprs=exprs,
-        copy_rowid="WITHOUT ROWID" not in new.options.upper() and not _is_rowid_alias(definition),
+        copy_rowid=copy_rowid,
         dependents=_dependents(connection, spec.table, dropped),
         referencing=referencing_tables(connection, spec.table),
         has_foreign_keys=has_fks,
@@ -276,6 +284,10 @@ def plan_rebuild(connection: Any, spec: RebuildSpec) -> RebuildPlan:
         becoming_not_null=becoming_not_null,
         allow_loss=spec.allow_loss,
         definition=new,
+        # one statement only where SQLite will likely transfer records as they are;
+        # otherwise rowid ranges, so progress can be reported
+        transfer=same_columns and plain and not copy_rowid and storage_signature(definition) == storage_signature(new),
+        drops_columns=bool(spec.drop_columns),
     )
 
 
@@ -289,15 +301,27 @@ def _fk_violations(connection: Any, tables: Iterable[str]) -> set[tuple]:
     return found
 
 
-def _copy(connection: Any, plan: RebuildPlan, progress: Callable[[RebuildProgress], None] | None, chunk: int) -> int:
+def _copy(
+    connection: Any, plan: RebuildPlan, progress: Callable[[RebuildProgress], None] | None, chunk: int, total: int
+) -> int:
+    """Copy the rows: in rowid ranges (progress after each), or in one statement.
+
+    One statement when no value changes (SQLite's transfer optimization then
+    copies records without decoding them, about twice as fast; progress is
+    reported once, at the end), for WITHOUT ROWID tables, or when asked.
+    """
     start = time.perf_counter()
-    if "WITHOUT ROWID" in plan.definition.options.upper() or (progress is None and chunk <= 0):
-        return connection.exec_driver_sql(plan.copy_sql()).rowcount
+    if plan.transfer or "WITHOUT ROWID" in plan.definition.options.upper() or chunk <= 0:
+        copied = connection.exec_driver_sql(plan.copy_sql()).rowcount
+        if progress:
+            progress(RebuildProgress(plan.table, copied, copied, time.perf_counter() - start))
+        return copied
     src = quote(plan.table)
-    lo, hi = connection.exec_driver_sql(f"SELECT min(rowid), max(rowid) FROM {src}").one()
+    # two statements: SQLite answers a lone min() or max() of the rowid from the b-tree's ends
+    lo = _scalar(connection, f"SELECT min(rowid) FROM {src}")
+    hi = _scalar(connection, f"SELECT max(rowid) FROM {src}")
     if lo is None:
         return 0
-    total = _scalar(connection, f"SELECT count(*) FROM {src}") if progress else 0
     copied = 0
     step = chunk if chunk > 0 else (hi - lo + 1)
     at = lo
@@ -310,6 +334,25 @@ def _copy(connection: Any, plan: RebuildPlan, progress: Callable[[RebuildProgres
     return copied
 
 
+def _drop_old(connection: Any, plan: RebuildPlan, *, deletes_values: bool) -> None:
+    """Drop the old table (step 6).
+
+    With ``PRAGMA secure_delete`` on (Debian's SQLite default) the drop
+    zeroes every freed page, which costs as much as the copy.  When the
+    rebuild deletes no value (every one is in the new table), zeroing the old
+    copy hides nothing, so it is skipped for this one statement; a rebuild
+    that drops a column or loses values keeps the setting.
+    """
+    secure = 0 if deletes_values else _scalar(connection, "PRAGMA secure_delete")
+    if secure:
+        connection.exec_driver_sql("PRAGMA secure_delete=OFF")
+    try:
+        connection.exec_driver_sql(f"DROP TABLE {quote(plan.table)}")
+    finally:
+        if secure:
+            connection.exec_driver_sql(f"PRAGMA secure_delete={int(secure)}")
+
+
 def execute_plan(
     connection: Any,
     plan: RebuildPlan,
@@ -318,7 +361,7 @@ def execute_plan(
     chunk_rows: int = CHUNK_ROWS,
 ) -> int:
     """Run a planned rebuild on ``connection`` (inside its transaction); return rows copied."""
-    refuse_if_lossy(connection, plan.checks, allow_loss=plan.allow_loss)
+    lossy = refuse_if_lossy(connection, plan.checks, allow_loss=plan.allow_loss)
     for column in plan.becoming_not_null:
         refuse_nulls(connection, plan.table, column)
     enforced = bool(_scalar(connection, "PRAGMA foreign_keys"))
@@ -338,10 +381,10 @@ def execute_plan(
         sequence = _scalar(connection, "SELECT seq FROM sqlite_sequence WHERE name = ?", plan.table)
 
     connection.exec_driver_sql(plan.new_sql)
-    copied = _copy(connection, plan, progress, chunk_rows)
+    copied = _copy(connection, plan, progress, chunk_rows, count_before)
     if copied != count_before:
         raise RebuildError(f"rebuild of {plan.table} copied {copied} of {count_before} rows")
-    connection.exec_driver_sql(f"DROP TABLE {quote(plan.table)}")
+    _drop_old(connection, plan, deletes_values=plan.drops_columns or bool(lossy))
     legacy = _scalar(connection, "PRAGMA legacy_alter_table")
     connection.exec_driver_sql("PRAGMA legacy_alter_table=ON")
     try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterable
 
 from ..errors import SchemashiftError
 
@@ -609,5 +608,26 @@ def _inline_to_table(column: ColumnDef, cons: Constraint) -> Constraint:
     raise DDLParseError(f"cannot move {cons.kind} constraint of column {column.name} to the table")
 
 
-def columns_of(defs: Iterable[ColumnDef]) -> list[str]:
-    return [c.name for c in defs]
+def affinity(declared: str) -> str:
+    """SQLite's column affinity for a declared type (https://www.sqlite.org/datatype3.html#determination_of_column_affinity)."""
+    upper = declared.upper()
+    if "INT" in upper:
+        return "INTEGER"
+    if any(k in upper for k in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in upper or not upper:
+        return "BLOB"
+    if any(k in upper for k in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
+def storage_signature(table: TableDef) -> tuple:
+    """What SQLite's transfer optimization compares between two tables (approximately):
+    per column its affinity, NOT NULL and collation, and the CHECK expressions in order."""
+    columns = []
+    for col in table.columns:
+        collate = col.find("collate")
+        columns.append((col.name.lower(), affinity(col.type_sql), not col.nullable, normalize_sql(collate.text) if collate else ""))
+    checks = [normalize_sql(c.check or "") for _, c in table.constraints() if c.kind == "check"]
+    return tuple(columns), tuple(checks)
