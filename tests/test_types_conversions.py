@@ -240,3 +240,59 @@ def test_project_type_decorator_renders_with_its_import(backend, schema_project,
     assert proj.sql("SELECT email FROM people") == [("a@example.com",)]
     proj.downgrade("-1")
     assert proj.sql("SELECT email FROM people") == [("a@example.com",)]
+
+
+DEFAULT_MODEL = '''
+class Counter(Base):
+    __tablename__ = "counters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hits = mapped_column({type_}, server_default=sa.text("0"), nullable=True)
+'''
+
+
+def test_postgresql_column_default_is_converted_with_the_column(schema_project, pg_url):
+    """ALTER ... TYPE ... USING fails on a default it cannot cast; convert_column drops
+    the default, converts, and sets the default again through the same cast."""
+    proj = schema_project(pg_url)
+    proj.models(DEFAULT_MODEL.format(type_="sa.Integer()"))
+    proj.revision("create")
+    proj.upgrade()
+    proj.sql("INSERT INTO counters (id, hits) VALUES (1, 1)")
+    proj.models(DEFAULT_MODEL.format(type_="sa.Boolean()"))
+    proj.revision("hits: boolean")
+    proj.upgrade()
+    proj.sql("INSERT INTO counters (id) VALUES (2)")
+    assert proj.sql("SELECT id, hits FROM counters ORDER BY id") == [(1, True), (2, False)]
+    proj.downgrade("-1")
+    proj.sql("INSERT INTO counters (id) VALUES (3)")
+    assert proj.sql("SELECT id, hits FROM counters ORDER BY id") == [(1, 1), (2, 0), (3, 0)]
+
+
+def test_sqlite_timestamp_timezone_change_needs_no_conversion(schema_project, sqlite_url):
+    """SQLite stores both as the same text: autogenerate sees nothing and no rebuild runs."""
+    pair = PAIRS["timestamp_to_timestamptz"]
+    proj, _path, text = prepared(schema_project, sqlite_url, pair, pair.good)
+    assert "rebuild_table" not in text and "convert_column" not in text
+    proj.upgrade()
+    assert read(proj, pair.old) == pair.good
+
+
+def test_sqlite_enum_values_change(schema_project, sqlite_url):
+    """A non-native enum is a VARCHAR: dropping a value rows use is refused, adding one converts."""
+    proj = schema_project(sqlite_url)
+    proj.models(ENUM_MODEL.format(values='"draft", "published"'))
+    proj.revision("posts")
+    proj.upgrade()
+    proj.sql("INSERT INTO posts (id, status) VALUES (1, 'draft'), (2, 'published')")
+    proj.models(ENUM_MODEL.format(values='"draft", "published", "needs_review"'))
+    assert "op.rebuild_table('posts'" in proj.revision("add needs_review").read_text()
+    proj.upgrade()
+    proj.sql("INSERT INTO posts (id, status) VALUES (3, 'needs_review')")
+    proj.models(ENUM_MODEL.format(values='"draft", "published", "x"'))
+    proj.revision("drop needs_review")
+    with pytest.raises(ConversionWouldLoseData, match="1 row of posts.status is not one of draft, published, x"):
+        proj.upgrade()
+    # and the downgrade of the first change (VARCHAR(12) -> VARCHAR(9)) would truncate row 3
+    with pytest.raises(ConversionWouldLoseData, match="1 row of posts.status is longer than 9 characters"):
+        proj.downgrade("-1")
+    assert proj.sql("SELECT id, status FROM posts ORDER BY id")[-1] == (3, "needs_review")

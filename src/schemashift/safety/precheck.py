@@ -53,8 +53,8 @@ class ConversionWouldLoseData(Refused):
         super().__init__(
             f"conversion would lose data in {total} row{'s' if total != 1 else ''}: "
             + "; ".join(r.one_line() for r in self.reports),
-            hint="fix those rows first, or pass allow_loss=True to the operation "
-            "(their values become NULL or are truncated)",
+            hint="fix those rows first, or set allow_loss=True on the operation in the migration "
+            "(what cannot convert then becomes NULL, or is truncated or rounded)",
         )
 
     @property
