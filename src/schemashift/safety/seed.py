@@ -131,11 +131,17 @@ def generate_value(column: Any, i: int, allowed: dict[str, list[str]]) -> Any:
     return _string(column.name, i, getattr(coltype, "length", None))
 
 
+def _target(fk: Any) -> tuple[str, list[str]]:
+    """(referred table, referred columns) of a foreign key, without resolving it."""
+    table = fk.elements[0].target_fullname.rsplit(".", 1)[0]
+    return table.rsplit(".", 1)[-1], [el.target_fullname.rsplit(".", 1)[1] for el in fk.elements]
+
+
 def _parent_rows(connection: Any, fk: Any) -> list[tuple[Any, ...]]:
     import sqlalchemy as sa
 
-    referred = [el.column for el in fk.elements]
-    query = sa.select(*referred).limit(50)
+    table, columns = _target(fk)
+    query = sa.select(*[sa.column(c) for c in columns]).select_from(sa.table(table)).limit(50)
     return [tuple(r) for r in connection.execute(query)]
 
 
@@ -157,7 +163,8 @@ def _rows_for(table: Any, connection: Any, rows: int, minimal: bool, dialect: st
     for fk in table.foreign_key_constraints:
         local = [c.name for c in fk.columns]
         nullable = all(table.c[name].nullable for name in local)
-        if fk.referred_table is table:
+        parent = _target(fk)[0]
+        if parent == table.name:
             if nullable:
                 continue
             return f"it has a NOT NULL foreign key to itself ({', '.join(local)})"
@@ -165,7 +172,7 @@ def _rows_for(table: Any, connection: Any, rows: int, minimal: bool, dialect: st
         if not parents:
             if nullable:
                 continue
-            return f"its parent table {fk.referred_table.name} has no rows"
+            return f"its parent table {parent} has no rows"
         if unique_cols & set(local):
             count = min(count, len(parents))
         for pos, name in enumerate(local):
@@ -190,6 +197,22 @@ def _rows_for(table: Any, connection: Any, rows: int, minimal: bool, dialect: st
     return out
 
 
+def _parents_first(tables: list[Any]) -> list[Any]:
+    """Order tables so each comes after the tables it references (cycles: by name)."""
+    names = {t.name for t in tables}
+    needs = {t.name: {_target(fk)[0] for fk in t.foreign_key_constraints} & names - {t.name} for t in tables}
+    by_name = {t.name: t for t in tables}
+    ordered: list[Any] = []
+    while needs:
+        ready = sorted(n for n, deps in needs.items() if not deps) or [sorted(needs)[0]]
+        for name in ready:
+            ordered.append(by_name[name])
+            del needs[name]
+        for deps in needs.values():
+            deps.difference_update(ready)
+    return ordered
+
+
 def seed_tables(connection: Any, names: Iterable[str], *, rows: int = ROWS_PER_TABLE) -> SeedResult:
     """Insert ``rows`` generated rows into each of ``names`` that is empty.
 
@@ -201,25 +224,21 @@ def seed_tables(connection: Any, names: Iterable[str], *, rows: int = ROWS_PER_T
     import sqlalchemy as sa
 
     result = SeedResult()
-    wanted = set(names)
-    if not wanted:
+    empty = [
+        name for name in sorted(set(names))
+        if connection.execute(sa.select(sa.literal(1)).select_from(sa.table(name)).limit(1)).first() is None
+    ]
+    if not empty:
         return result
     metadata = sa.MetaData()
-    try:
-        metadata.reflect(connection, only=sorted(wanted))
+    try:  # only the empty tables; parents are read by name, not reflected
+        metadata.reflect(connection, only=empty, resolve_fks=False)
     except Exception as exc:  # a table reflection chokes on: say so, seed none
-        for name in sorted(wanted):
+        for name in empty:
             result.skipped[name] = f"cannot reflect: {_first_line(exc)}"
         return result
     dialect = connection.dialect.name
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # FK cycles: sorted_tables still orders what it can
-        ordered = [t for t in metadata.sorted_tables if t.name in wanted]
-    for table in ordered:
-        if connection.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
-            continue
+    for table in _parents_first([metadata.tables[name] for name in empty]):
         reason = ""
         for minimal in (False, True):
             made = _rows_for(table, connection, rows, minimal, dialect)
@@ -288,17 +307,26 @@ class TableRows:
         return {tuple(r[p] for p in positions): r for r in self.rows}
 
 
-def fingerprint(connection: Any, snapshot: Snapshot) -> dict[str, TableRows]:
-    """All rows of every table in ``snapshot`` (keyed by primary key when there is one)."""
-    import sqlalchemy as sa
-
+def fingerprint(connection: Any, snapshot: Snapshot, only: Iterable[str] | None = None) -> dict[str, TableRows]:
+    """All rows of every table in ``snapshot`` (or of ``only`` those), keyed by
+    primary key when there is one.  Plain SQL, values as the driver returns them."""
+    quote = connection.dialect.identifier_preparer.quote
+    names = snapshot.tables if only is None else [n for n in only if n in snapshot.tables]
     out: dict[str, TableRows] = {}
-    for name, info in snapshot.tables.items():
-        columns = info.column_names
-        table = sa.table(name, *[sa.column(c) for c in columns])
-        rows = [tuple(norm_value(v) for v in row) for row in connection.execute(sa.select(*table.c))]
-        key = info.primary_key.columns if info.primary_key else ()
-        out[name] = TableRows(columns, tuple(key), rows)
+    cursor = connection.connection.cursor()  # the driver's own: hundreds of reads per walk
+    try:
+        for name in names:
+            info = snapshot.tables[name]
+            columns = info.column_names
+            cursor.execute(f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(name)}")
+            rows = [
+                tuple(v if v is None or type(v) is str else norm_value(v) for v in row)
+                for row in cursor.fetchall()
+            ]
+            key = info.primary_key.columns if info.primary_key else ()
+            out[name] = TableRows(columns, tuple(key), rows)
+    finally:
+        cursor.close()
     return out
 
 

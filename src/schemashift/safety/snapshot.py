@@ -18,6 +18,7 @@ thus reflects each table about as often as a migration touches it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
@@ -322,6 +323,18 @@ def _index_columns(ix: dict[str, Any]) -> list[tuple[str | None, str | None]]:
 
 
 _SQLITE_RAW = "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+_SQLITE_LITERAL = re.compile(r"('(?:[^']|'')*')")
+
+
+@functools.lru_cache(maxsize=8192)
+def _sqlite_text(sql: str) -> str:
+    """DDL text without identifier quotes and spacing noise; string literals untouched."""
+    parts = _SQLITE_LITERAL.split(sql)
+    for i in range(0, len(parts), 2):  # even parts are outside literals
+        text = re.sub(r'["`\[\]]', "", parts[i])
+        text = re.sub(r"\s+", " ", text)
+        parts[i] = re.sub(r"\s*([(),])\s*", r"\1", text)
+    return "".join(parts).strip()
 
 _PG_RAW = """
 SELECT c.relname, c.relkind,
@@ -350,7 +363,10 @@ def raw_fingerprints(connection: Any) -> dict[str, tuple[str, Any]] | None:
         grouped: dict[str, list[tuple[str, str, str]]] = {}
         kinds: dict[str, str] = {}
         for kind, obj, table, sql in connection.exec_driver_sql(_SQLITE_RAW):
-            grouped.setdefault(table, []).append((kind, obj, sql))
+            # SQLite keeps the text as written; batch mode writes it again with
+            # quoted names and other spacing.  Identifiers are case-insensitive
+            # in SQLite, so quotes and spacing never change what the text means.
+            grouped.setdefault(table, []).append((kind, obj, _sqlite_text(sql)))
             if obj == table:
                 kinds[table] = kind
         return {t: (kinds.get(t, "table"), tuple(sorted(rows))) for t, rows in grouped.items() if t in kinds}
@@ -367,7 +383,8 @@ class Snapshotter:
 
     def __init__(self, exclude: Iterable[str] = ()) -> None:
         self.exclude = tuple(exclude)
-        self._cache: dict[str, tuple[Any, TableInfo]] = {}
+        self._cache: dict[tuple[str, Any], TableInfo] = {}  # (name, fingerprint) -> table
+        self.last_raw: dict[str, Any] = {}  # catalog fingerprints seen by the latest take()
         self.tables_reflected = 0  # for tests and the benchmark
 
     def take(self, connection: Any) -> Snapshot:
@@ -383,19 +400,25 @@ class Snapshotter:
             table_names = [n for n, (kind, _) in raw.items() if kind == "table"]
             view_names = [n for n, (kind, _) in raw.items() if kind == "view"]
         tables: dict[str, TableInfo] = {}
+        self.last_raw = {}
+        if len(self._cache) > 10_000:
+            self._cache.clear()
         for name in sorted(table_names):
             if is_bookkeeping(name, self.exclude):
                 continue
             key = raw[name] if raw is not None else None
-            cached = self._cache.get(name)
-            if key is not None and cached is not None and cached[0] == key:
-                tables[name] = cached[1]
+            self.last_raw[name] = key
+            # keyed by the text too: a downgrade that restores a table's DDL
+            # finds the table as it was reflected before the upgrade
+            cached = self._cache.get((name, key)) if key is not None else None
+            if cached is not None:
+                tables[name] = cached
                 continue
             info = reflect_table(inspector, name, dialect)
             self.tables_reflected += 1
             tables[name] = info
             if key is not None:
-                self._cache[name] = (key, info)
+                self._cache[(name, key)] = info
         views = {}
         for name in sorted(view_names):
             if not is_bookkeeping(name, self.exclude):
@@ -547,6 +570,8 @@ def _diff_objects(kind: str, table: str, before: Iterable[Any], after: Iterable[
 
 def diff_tables(before: TableInfo, after: TableInfo, diff: SchemaDiff, label: str | None = None) -> None:
     """Append to ``diff`` what differs inside one table (same or renamed)."""
+    if before is after or (label is None and before == after):
+        return
     table = label or after.name
     old_cols = {c.name: c for c in before.columns}
     new_cols = {c.name: c for c in after.columns}

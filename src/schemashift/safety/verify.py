@@ -31,7 +31,7 @@ from ..config import Project
 from ..errors import MigrationFailed, RevisionError, SchemashiftError
 from .scratch import PlannedStep, Scratch, run_steps, scratch_database, scratch_project
 from .seed import RowProblem, TableRows, check_round_trip, fingerprint, seed_tables
-from .snapshot import Change, Snapshot, Snapshotter, diff_snapshots
+from .snapshot import Change, SchemaDiff, Snapshot, Snapshotter, diff_snapshots
 
 CHECKS = (
     "each upgrade runs with rows present",
@@ -209,6 +209,53 @@ class _State:
     rows: dict[str, TableRows]
 
 
+class _Rows:
+    """Row fingerprints that skip tables which cannot have changed.
+
+    On SQLite, ``total_changes()`` counts every row the connection inserted,
+    updated or deleted (triggers and foreign-key actions included); when it
+    has not moved and a table's DDL text is the same, its rows are the same.
+    Elsewhere every table is read each time.
+    """
+
+    def __init__(self, snapshotter: Snapshotter) -> None:
+        self.snapshotter = snapshotter
+        self.cache: dict[str, tuple[Any, TableRows]] = {}
+        self.changes: int | None = None
+
+    def reset(self) -> None:
+        self.cache.clear()
+        self.changes = None
+
+    def _total_changes(self, conn: Any) -> int | None:
+        if conn.dialect.name != "sqlite":
+            return None
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute("SELECT total_changes()")
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+
+    def take(self, conn: Any, snapshot: Snapshot) -> dict[str, TableRows]:
+        changes = self._total_changes(conn)
+        if changes is None or changes != self.changes:
+            self.cache.clear()
+        raw = self.snapshotter.last_raw
+        stale = [n for n in snapshot.tables if n not in self.cache or self.cache[n][0] != raw.get(n)]
+        for name, rows in fingerprint(conn, snapshot, only=stale).items():
+            self.cache[name] = (raw.get(name), rows)
+        self.changes = changes
+        return {name: self.cache[name][1] for name in snapshot.tables}
+
+    def wrote(self, conn: Any, tables: Any) -> None:
+        """We inserted into ``tables`` ourselves: forget only those."""
+        for name in tables:
+            self.cache.pop(name, None)
+        if self.changes is not None:
+            self.changes = self._total_changes(conn)
+
+
 class _Walk:
     """The per-step callback of one or more scratch runs (see module docstring)."""
 
@@ -217,17 +264,20 @@ class _Walk:
         self.fail_fast = fail_fast
         self.progress = progress
         self.snapshotter = Snapshotter()
+        self.rows = _Rows(self.snapshotter)
         self.plan: list[PlannedStep] = []
         self.done = 0
         self.clean = True
         self._started: dict[str, float] = {}
         self._before: _State | None = None
         self._after_up: _State | None = None
+        self._up_diff = SchemaDiff()
 
     def begin(self, plan: list[PlannedStep], dialect: str) -> None:
         self.plan = plan
         self.done = 0
         self.clean = False
+        self.rows.reset()
         self._before = self._after_up = None
         if not plan or plan[0].phase != "setup":
             self._before = _State(Snapshot(dialect, {}), {})  # a fresh scratch database is empty
@@ -270,18 +320,24 @@ class _Walk:
     def _prepare(self, conn: Any, revision: str, snapshot: Snapshot) -> None:
         self._started[revision] = time.perf_counter()
         result = self.results[revision]
-        seeded = seed_tables(conn, snapshot.tables)
+        rows = self.rows.take(conn, snapshot)
+        seeded = seed_tables(conn, [name for name, table in rows.items() if not table.rows])
         result.seeded.update(seeded.inserted)
         result.seed_skipped.update(seeded.skipped)
-        self._before = _State(snapshot, fingerprint(conn, snapshot))
+        if seeded.inserted:
+            self.rows.wrote(conn, seeded.inserted)
+            rows = self.rows.take(conn, snapshot)
+        self._before = _State(snapshot, rows)
 
     def _upgraded(self, conn: Any, revision: str) -> None:
         assert self._before is not None
         snapshot = self.snapshotter.take(conn)
-        self._after_up = _State(snapshot, fingerprint(conn, snapshot))
-        up_diff = diff_snapshots(self._before.snapshot, snapshot)
-        new = [t for t in snapshot.tables if t not in self._before.snapshot.tables and t not in up_diff.renamed_tables.values()]
+        self._after_up = _State(snapshot, self.rows.take(conn, snapshot))
+        self._up_diff = diff_snapshots(self._before.snapshot, snapshot)
+        renamed = set(self._up_diff.renamed_tables.values())
+        new = [t for t in snapshot.tables if t not in self._before.snapshot.tables and t not in renamed]
         seeded = seed_tables(conn, new)
+        self.rows.wrote(conn, seeded.inserted)
         result = self.results[revision]
         result.seeded.update(seeded.inserted)
         result.seed_skipped.update(seeded.skipped)
@@ -291,8 +347,7 @@ class _Walk:
         result = self.results[revision]
         snapshot = self.snapshotter.take(conn)
         result.schema_diff = diff_snapshots(self._before.snapshot, snapshot).changes
-        up_diff = diff_snapshots(self._before.snapshot, self._after_up.snapshot)
-        rows = check_round_trip(self._before.rows, self._after_up.rows, fingerprint(conn, snapshot), up_diff)
+        rows = check_round_trip(self._before.rows, self._after_up.rows, self.rows.take(conn, snapshot), self._up_diff)
         result.row_problems = rows.problems
         result.lost_by_upgrade = rows.lost_by_upgrade
         result.values_checked = rows.values_checked
