@@ -6,8 +6,6 @@ keep acting, after the upgrade and after the downgrade, with every row kept.
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 import sqlalchemy as sa
 
@@ -26,15 +24,19 @@ class Child(Base):
     parent_id: Mapped[int] = mapped_column(sa.ForeignKey("parents.id", ondelete="CASCADE"))
 '''
 
+# Registered once per process however often env.py re-imports the models
+# (a plain @event.listens_for would add one more listener per import).
 FOREIGN_KEYS_ON = '''
-from sqlalchemy import event
+import sqlalchemy
 from sqlalchemy.engine import Engine
 
+if getattr(sqlalchemy, "_test_foreign_keys_on", None) is None:
+    def _foreign_keys_on(dbapi, _record):
+        if type(dbapi).__module__.startswith("sqlite3"):
+            dbapi.execute("PRAGMA foreign_keys=ON")
 
-@event.listens_for(Engine, "connect")
-def _foreign_keys_on(dbapi, _record):
-    if type(dbapi).__module__.startswith("sqlite3"):
-        dbapi.execute("PRAGMA foreign_keys=ON")
+    sqlalchemy._test_foreign_keys_on = _foreign_keys_on
+    sqlalchemy.event.listen(Engine, "connect", _foreign_keys_on)
 '''
 
 
@@ -102,6 +104,7 @@ def test_sqlite_refuses_a_rebuild_while_the_models_enforce_foreign_keys(sqlite_u
         assert "children reference" in err.value.one_line() and "\n" not in err.value.one_line()
         assert proj.sql("SELECT count(*) FROM children") == [(3,)]
     finally:
-        for name, module in list(sys.modules.items()):
-            if name.startswith("models_") and hasattr(module, "_foreign_keys_on"):
-                sa.event.remove(sa.engine.Engine, "connect", module._foreign_keys_on)
+        hook = getattr(sa, "_test_foreign_keys_on", None)
+        if hook is not None:
+            sa.event.remove(sa.engine.Engine, "connect", hook)
+            del sa._test_foreign_keys_on
