@@ -184,3 +184,15 @@ def test_filled_project_passes_a_full_verify(tmp_path, db_url):
 
     report = verify(example.reload())
     assert [r.status for r in report.revisions] == ["ok", "ok", "ok"], report.lines()
+
+
+def test_table_with_an_enum_type_is_dropped_with_its_type(tmp_path, db_url, backend):
+    result, text = fill(tmp_path, db_url, "fill_enum", """
+        op.create_table("moods", sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("mood", sa.Enum("sad", "ok", "happy", name="mood"), nullable=False))
+        op.execute("SELECT 1")
+    """)
+    proven(result)
+    assert result.irreversible == []  # a SELECT only reads
+    if backend == "postgresql":
+        assert "op.execute('DROP TYPE \"mood\"')" in text

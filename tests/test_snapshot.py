@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
+from schemashift.safety.seed import fingerprint
 from schemashift.safety.snapshot import (
     ColumnInfo,
     IndexInfo,
@@ -92,13 +93,17 @@ def test_batch_round_trip_on_sqlite_gives_no_false_differences(sqlite_url):
     engine = sa.create_engine(sqlite_url)
     with engine.begin() as conn:
         build(conn)
+        conn.exec_driver_sql("INSERT INTO users (id, name, score, active) VALUES (1, 'ann', 2.5, 1), (2, 'bob', 0, 0)")
         before = take_snapshot(conn)
+        rows = fingerprint(conn, before)
         op = Operations(MigrationContext.configure(conn))
         with op.batch_alter_table("users", recreate="always") as batch:
             batch.add_column(sa.Column("extra", sa.Integer))
         with op.batch_alter_table("users", recreate="always") as batch:
             batch.drop_column("extra")
-        assert diff_snapshots(before, take_snapshot(conn)).changes == []
+        after = take_snapshot(conn)
+        assert diff_snapshots(before, after).changes == []
+        assert fingerprint(conn, after) == rows  # and the rows came through the copies
 
 
 def test_each_kind_of_change_is_named(engine):

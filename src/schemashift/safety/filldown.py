@@ -34,8 +34,8 @@ from alembic.operations import ops
 
 from ..config import Project
 from ..errors import Refused, RevisionError
-from .recording import Recorded, Recording, load_revision_module, record_upgrade
-from .scratch import PlannedStep, run_steps, scratch_database, scratch_project
+from .recording import Recorded, Recording, record_upgrade
+from .scratch import PlannedStep, load_revision_module, run_steps, scratch_database, scratch_project
 
 HEADER = "# Written by `schemashift revision --fill-downgrade`: upgrade()'s operations, reversed."
 
@@ -75,6 +75,13 @@ class FillResult:
 
 class _Barrier:
     """Ends a batch block: what follows must run after it (SQLite copies the table)."""
+
+
+@dataclass
+class _Raw:
+    """A statement to render as ``op.execute(...)`` (no Alembic operation fits)."""
+
+    sql: str
 
 
 def _server_default(column: Any) -> Any:
@@ -332,6 +339,13 @@ def _pg_dialect() -> Any:
 
 def reverse_one(rec: Recorded, dialect: str, created: set[str]) -> Reversal:
     """The operations that undo one recorded operation (see module docstring)."""
+    reversal = _reverse_op(rec, dialect, created)
+    for name in rec.enums_created:  # after the table that used it is gone
+        reversal.ops.append(_Raw('DROP TYPE "{}"'.format(name.replace('"', '""'))))
+    return reversal
+
+
+def _reverse_op(rec: Recorded, dialect: str, created: set[str]) -> Reversal:
     op = rec.op
     schema = getattr(op, "schema", None)
     if isinstance(op, ops.CreateTableOp):
@@ -396,6 +410,8 @@ def reverse_one(rec: Recorded, dialect: str, created: set[str]) -> Reversal:
         return Reversal(f"bulk insert into {name}", irreversible=f"op.bulk_insert into {name}: a data change")
     if isinstance(op, ops.ExecuteSQLOp):
         sql = " ".join(str(op.sqltext).split())
+        if sql.upper().startswith(("SELECT ", "SHOW ", "EXPLAIN ")):
+            return Reversal(f"execute {sql[:60]}", notes=[f"op.execute({sql[:60]!r}) only reads"])
         return Reversal(f"execute {sql[:60]}", irreversible=f"op.execute({sql[:80]!r}): raw SQL; its effect is unknown")
     try:
         back = op.reverse()
@@ -481,6 +497,10 @@ def render_body(reversals: list[Reversal], *, batch: bool, migration_context: An
             flush()
             schema = f", schema={item.schema!r}" if item.schema else ""
             code.append(f"    op.rename_table({item.table_name!r}, {item.new_table_name!r}{schema})")
+            continue
+        if isinstance(item, _Raw):
+            flush()
+            code.append(f"    op.execute({item.sql!r})")
             continue
         using = _using(item)
         if using is None:

@@ -23,9 +23,7 @@ unchanged; Alembic's own modules and proxies are not touched.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 
 from alembic.operations import BatchOperations, Operations
@@ -48,7 +46,7 @@ class Recorded:
     before: Any = None
     after: Any = None
     batch: str | None = None
-    created_here: bool = False
+    enums_created: tuple[str, ...] = ()  # PostgreSQL types the operation created on the side
 
 
 @dataclass
@@ -73,7 +71,6 @@ class Recorder:
         self.connection = connection
         self.recording = Recording(dialect=connection.dialect.name)
         self.internal = 0  # >0 while Alembic or we run SQL on the operation's behalf
-        self._created: set[str] = set()
 
     @contextlib.contextmanager
     def quiet(self) -> Iterator[None]:
@@ -94,6 +91,15 @@ class Recorder:
                 return None
             return sa.Table(name, sa.MetaData(), autoload_with=self.connection, schema=schema)
 
+    def enum_names(self) -> set[str]:
+        """PostgreSQL enum types (a CREATE TABLE may create them on the side)."""
+        if self.recording.dialect != "postgresql":
+            return set()
+        import sqlalchemy as sa
+
+        with self.quiet():
+            return {e["name"] for e in sa.inspect(self.connection).get_enums()}
+
     def table_holding_index(self, index_name: str, schema: str | None = None) -> str | None:
         import sqlalchemy as sa
 
@@ -112,14 +118,11 @@ class Recorder:
         schema = getattr(op, "schema", None)
         entry = Recorded(op, table, batch=batch)
         entry.before = batch_before if batch else self.reflect(table, schema)
-        entry.created_here = bool(table) and table in self._created
         self.recording.operations.append(entry)
+        enums = self.enum_names()
         with self.quiet():
             result = invoke(op)
-        if isinstance(op, alembic_ops.CreateTableOp):
-            self._created.add(op.table_name)
-        if isinstance(op, alembic_ops.RenameTableOp) and op.table_name in self._created:
-            self._created.add(op.new_table_name)
+        entry.enums_created = tuple(sorted(self.enum_names() - enums))
         if not batch:
             entry.after = self.reflect(op.new_table_name if isinstance(op, alembic_ops.RenameTableOp) else table, schema)
         return result
@@ -159,6 +162,7 @@ class RecordingOperations(Operations):
     def batch_alter_table(self, table_name: str, schema: str | None = None, **kw: Any) -> Iterator[Any]:  # type: ignore[override]
         recorder = self._recorder
         before = recorder.reflect(table_name, schema)
+        enums = recorder.enum_names()
         flushing = False
         try:
             with super().batch_alter_table(table_name, schema, **kw) as batch_op:
@@ -172,19 +176,11 @@ class RecordingOperations(Operations):
             if flushing:
                 recorder.internal -= 1
         after = recorder.reflect(table_name, schema)
-        for entry in recorder.recording.operations[recording.entries_start:]:
-            if entry.batch == table_name:
-                entry.after = after
-
-
-def load_revision_module(path: str | Path, name: str) -> Any:
-    """Execute a revision file into a new module of its own."""
-    spec = importlib.util.spec_from_file_location(name, str(path))
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+        entries = [e for e in recorder.recording.operations[recording.entries_start:] if e.batch == table_name]
+        for entry in entries:
+            entry.after = after
+        if entries:  # the queued operations ran together as the block closed
+            entries[0].enums_created = tuple(sorted(recorder.enum_names() - enums))
 
 
 def record_upgrade(module: Any, migration_context: Any) -> Recording:

@@ -10,13 +10,17 @@ connection hook refuses to run any migration if env.py connected anywhere else
 
 ``run_steps`` runs an explicit list of up/down steps in one env.py run, each in
 its own transaction, calling back after each step with the live connection.
-One run for many steps matters: Alembic imports every revision file on each
-run, which costs far more than the steps themselves on a long history.
+One run for many steps matters: each env.py run configures logging, builds an
+engine and reads the revision map, which costs more than most steps.  What a
+run would otherwise carry from step to step is reset, so each step behaves as
+a separate ``alembic upgrade``: the revision file is executed afresh, and
+Alembic's memo of the PostgreSQL types it created is cleared.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import tempfile
@@ -286,6 +290,13 @@ def run_steps(
     def after_step(*, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
         index = done[0]
         done[0] += 1
+        # Alembic's DDL runner remembers which PostgreSQL types it created
+        # during a run and will not create them again; each step must start as
+        # a separate `alembic upgrade` would (a type dropped by a downgrade is
+        # created again by the re-upgrade).
+        memo = getattr(ctx.impl, "memo", None)
+        if isinstance(memo, dict):
+            memo.clear()
         if on_step is not None:
             on_step(index, plan[index], ctx)
 
@@ -294,9 +305,12 @@ def run_steps(
         rmap = script.revision_map
         out = []
         for planned in plan:
-            step = RevisionStep(rmap, script.get_revision(planned.revision), planned.upgrade)
+            script_rev = script.get_revision(planned.revision)
+            step = RevisionStep(rmap, script_rev, planned.upgrade)
             if planned.run is not None:
                 step.migration_fn = _runner(planned.run, state)
+            else:
+                step.migration_fn = _fresh(script_rev.path, planned)
             out.append(step)
         return out
 
@@ -314,3 +328,31 @@ def _runner(run: Callable[[Any], None], state: RunState) -> Callable[..., None]:
         run(state.env.context.get_context())  # type: ignore[union-attr]
 
     return migration_fn
+
+
+def load_revision_module(path: str | Path, name: str) -> Any:
+    """Execute a revision file into a new module of its own."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, str(path))
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fresh(path: str, planned: PlannedStep) -> Callable[..., None]:
+    """The step's function from a fresh copy of its file, as a separate
+    ``alembic upgrade`` would run it: module-level objects (a shared
+    ``sa.Enum``, a cached ``Table``) are not carried from step to step."""
+    counter = next(_LOADS)
+
+    def migration_fn(**kw: Any) -> None:
+        module = load_revision_module(path, f"schemashift_step_{planned.revision}_{counter}")
+        getattr(module, "upgrade" if planned.upgrade else "downgrade")(**kw)
+
+    return migration_fn
+
+
+_LOADS = itertools.count()

@@ -13,7 +13,8 @@ For each revision, base to head, on a scratch database (see ``scratch``):
    kept must be back;
 4. upgrade again; the schema must equal (2).
 
-All steps of a walk run in one env.py run (revision files are imported once);
+All steps of a walk run in one env.py run (each step still gets a fresh copy of
+its revision file, as a separate ``alembic upgrade`` would; see ``scratch``);
 after a failure the scratch database is rebuilt up to the failing revision and
 the walk goes on, so one run reports every broken revision.  Then the script
 heads are counted and the models are compared with the scratch database at
