@@ -48,7 +48,15 @@ from alembic.operations import MigrateOperation, Operations
 
 from ..errors import Refused, SchemashiftError
 from .precheck import LossCheck, refuse_if_lossy, refuse_nulls
-from .sqlite_ddl import ConstraintRef, TableDef, parse_create_table, quote, storage_signature
+from .sqlite_ddl import (
+    ConstraintRef,
+    TableDef,
+    parse_column,
+    parse_create_table,
+    parse_table_constraint,
+    quote,
+    storage_signature,
+)
 
 CHUNK_ROWS = 200_000
 TEMP_PREFIX = "_schemashift_new_"
@@ -223,11 +231,9 @@ def apply_spec(definition: TableDef, spec: RebuildSpec) -> TableDef:
         if change.default is not KEEP:
             new.set_default(col, change.default)
     if spec.add_columns:
-        from .sqlite_ddl import _parse_column, tokenize
-
         at = max((i for i, item in enumerate(new.items) if item in new.columns), default=-1) + 1
         for ddl in spec.add_columns:
-            new.items.insert(at, _parse_column(ddl, tokenize(ddl)))
+            new.items.insert(at, parse_column(ddl))
             at += 1
     for sql in spec.add_constraints:
         new.add_constraint(sql)
@@ -562,6 +568,8 @@ class RebuildTableOp(MigrateOperation):
 @Operations.implementation_for(RebuildTableOp)
 def _rebuild(operations: Any, operation: "RebuildTableOp") -> None:
     context = operations.migration_context
+    if operation.schema not in (None, "main"):
+        raise RebuildError(f"rebuild_table works on the main database only, not schema {operation.schema!r}")
     if context.as_sql:
         raise RebuildError(
             f"rebuild_table({operation.table_name!r}) reads the table from the database; it cannot run with --sql"
@@ -618,15 +626,11 @@ def _swap(change: dict[str, Any]) -> dict[str, Any]:
 
 
 def _column_name(ddl: str) -> str:
-    from .sqlite_ddl import tokenize
-
-    return tokenize(ddl)[0].ident
+    return parse_column(ddl).name
 
 
 def _ref_of_sql(sql: str) -> ConstraintRef:
-    from .sqlite_ddl import _parse_table_constraint, tokenize
-
-    cons = _parse_table_constraint(sql, tokenize(sql))
+    cons = parse_table_constraint(sql)
     if cons.name:
         return ConstraintRef(kind=cons.kind, name=cons.name)
     return ConstraintRef(kind=cons.kind, columns=cons.columns, check=cons.check if cons.kind == "check" else None)

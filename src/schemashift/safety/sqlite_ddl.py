@@ -231,8 +231,7 @@ class TableDef:
 
     def add_constraint(self, sql: str) -> Constraint:
         """Append a table constraint given as SQL (``CONSTRAINT n UNIQUE (a)``)."""
-        tokens = tokenize(sql)
-        cons = _parse_table_constraint(sql, tokens)
+        cons = parse_table_constraint(sql)
         self.items.append(cons)
         return cons
 
@@ -446,6 +445,16 @@ def parse_create_table(sql: str) -> TableDef:
 
 def _text(sql: str, first: Token, last: Token) -> str:
     return sql[first.start : last.end]
+
+
+def parse_column(ddl: str) -> ColumnDef:
+    """One column definition (``"c" INTEGER NOT NULL DEFAULT 0``)."""
+    return _parse_column(ddl, tokenize(ddl))
+
+
+def parse_table_constraint(sql: str) -> Constraint:
+    """One table constraint (``CONSTRAINT uq_t_c UNIQUE (c)``)."""
+    return _parse_table_constraint(sql, tokenize(sql))
 
 
 def _parse_table_constraint(sql: str, part: list[Token]) -> Constraint:
