@@ -296,3 +296,18 @@ def test_sqlite_enum_values_change(schema_project, sqlite_url):
     with pytest.raises(ConversionWouldLoseData, match="1 row of posts.status is longer than 9 characters"):
         proj.downgrade("-1")
     assert proj.sql("SELECT id, status FROM posts ORDER BY id")[-1] == (3, "needs_review")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_run_wide_allow_loss_override(backend, schema_project, request):
+    """``config.attributes['schemashift.allow_loss']`` (for ``upgrade --allow-loss``) overrides the file's False."""
+    from schemashift import api
+    from schemashift.safety.precheck import ALLOW_LOSS_ATTRIBUTE
+
+    pair = PAIRS["text_to_integer"]
+    proj, path, _text = prepared(schema_project, url_for(request, backend), pair, pair.good + pair.bad)
+    assert "allow_loss=False" in path.read_text()
+    project = proj.project
+    project.config.attributes[ALLOW_LOSS_ATTRIBUTE] = True
+    api.upgrade(project, "head")
+    assert read(proj, pair.new) == pair.converted + pair.lossy

@@ -26,7 +26,7 @@ from alembic.autogenerate import renderers
 from alembic.operations import MigrateOperation, Operations
 
 from ..errors import SchemashiftError
-from ..safety.precheck import LossCheck, refuse_if_lossy
+from ..safety.precheck import LossCheck, loss_allowed, refuse_if_lossy
 from .types import compile_type, plan_cast, render_type, substitute_column
 
 OPS_IMPORT = "import schemashift.autogen.type_ops  # noqa: F401  (op.convert_column, op.*_enum)"
@@ -151,7 +151,9 @@ def _convert_column(operations: Any, op: ConvertColumnOp) -> None:
         if not context.as_sql:
             connection = operations.get_bind()
             lost = refuse_if_lossy(
-                connection, plan.loss_checks(op.table_name, op.column_name, op.schema), allow_loss=op.allow_loss
+                connection,
+                plan.loss_checks(op.table_name, op.column_name, op.schema),
+                allow_loss=loss_allowed(context, op.allow_loss),
             )
             if lost:
                 using = plan.lossy_using
@@ -344,7 +346,7 @@ def _alter_enum(operations: Any, op: AlterEnumOp) -> None:
         LossCheck(table, column, f"{quote(column)}::text IN ({_enum_sql_values(gone)})", f"uses a value {op.name} loses", schema)
         for schema, table, column in columns
     ] if gone else []
-    lossy = bool(refuse_if_lossy(connection, checks, allow_loss=op.allow_loss))
+    lossy = bool(refuse_if_lossy(connection, checks, allow_loss=loss_allowed(context, op.allow_loss)))
     old_name = f"{op.name}__schemashift_old"
     operations.execute(f"ALTER TYPE {type_name} RENAME TO {quote(old_name)}")
     operations.execute(f"CREATE TYPE {type_name} AS ENUM ({_enum_sql_values(op.values)})")

@@ -18,6 +18,14 @@ from typing import Any, Iterable, Sequence
 from ..errors import Refused
 
 EXAMPLES = 3
+#: ``config.attributes`` key: a run-wide ``allow_loss`` (``schemashift upgrade --allow-loss``).
+ALLOW_LOSS_ATTRIBUTE = "schemashift.allow_loss"
+
+
+def loss_allowed(migration_context: Any, allow_loss: bool) -> bool:
+    """The operation's own ``allow_loss``, or the run's override set by the command line."""
+    config = getattr(migration_context, "config", None)
+    return bool(allow_loss or (config is not None and config.attributes.get(ALLOW_LOSS_ATTRIBUTE)))
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from alembic.autogenerate import renderers
 from alembic.operations import MigrateOperation, Operations
 
 from ..errors import Refused, SchemashiftError
-from .precheck import LossCheck, refuse_if_lossy, refuse_nulls
+from .precheck import LossCheck, loss_allowed, refuse_if_lossy, refuse_nulls
 from .sqlite_ddl import (
     ConstraintRef,
     TableDef,
@@ -550,11 +550,12 @@ class RebuildTableOp(MigrateOperation):
             restore_constraints=list(self.add_constraints),
         )
 
-    def to_spec(self, dialect: Any) -> RebuildSpec:
+    def to_spec(self, dialect: Any, *, allow_loss: bool | None = None) -> RebuildSpec:
+        allow = self.allow_loss if allow_loss is None else allow_loss
         return RebuildSpec(
             table=self.table_name,
             alter_columns={
-                col: _column_change(dialect, self.table_name, col, change, self.allow_loss)
+                col: _column_change(dialect, self.table_name, col, change, allow)
                 for col, change in self.alter_columns.items()
             },
             drop_columns=list(self.drop_columns),
@@ -562,8 +563,9 @@ class RebuildTableOp(MigrateOperation):
             add_constraints=list(self.add_constraints),
             drop_constraints=[ConstraintRef.from_value(r) for r in self.drop_constraints],
             name_constraints=[(ConstraintRef.from_value(r), n) for r, n in self.name_constraints],
-            allow_loss=self.allow_loss,
+            allow_loss=allow,
         )
+
 
 @Operations.implementation_for(RebuildTableOp)
 def _rebuild(operations: Any, operation: "RebuildTableOp") -> None:
@@ -576,7 +578,8 @@ def _rebuild(operations: Any, operation: "RebuildTableOp") -> None:
         )
     connection = operations.get_bind()
     progress = context.config.attributes.get("schemashift.rebuild_progress") if context.config else None
-    rebuild_table(connection, operation.to_spec(connection.dialect), progress=progress)
+    allow = loss_allowed(context, operation.allow_loss)
+    rebuild_table(connection, operation.to_spec(connection.dialect, allow_loss=allow), progress=progress)
 
 @renderers.dispatch_for(RebuildTableOp)
 def _render(autogen_context: Any, operation: "RebuildTableOp") -> str:
