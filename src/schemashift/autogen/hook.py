@@ -95,6 +95,26 @@ class DatabaseView:
         self.connection = context.connection
         self.dialect = context.dialect
         self.render_as_batch = bool(context.opts.get("render_as_batch", False))
+        self.opts = context.opts
+        #: compare renamed tables from autogenerate's own reflection where possible
+        #: (False: always ask Alembic to diff them again)
+        self.direct = True
+
+    def compare_column(self, key: rn.Key, db_col: sa.Column, model_col: sa.Column) -> ops.AlterColumnOp | None:
+        """What differs between a renamed column in the database and in the models, besides
+        the name, judged as autogenerate judges it: the ``compare_type`` option (False, a
+        callable, or Alembic's dialect comparison), nullability, comments."""
+        user = self.opts.get("compare_type", True)
+        type_changed = False
+        no_type = isinstance(db_col.type, sa.types.NullType) or isinstance(model_col.type, sa.types.NullType)
+        if user is not False and not no_type:
+            verdict = None
+            if callable(user):
+                verdict = user(self.context, db_col, model_col, db_col.type, model_col.type)
+            type_changed = bool(verdict) if verdict is not None else bool(self.context.impl.compare_type(db_col, model_col))
+        return rn.alter_column_op(
+            key, db_col, model_col, type_changed=type_changed, compare_comment=bool(self.dialect.supports_comments)
+        )
 
     def reflect(self, key: rn.Key) -> rn.TableFacts | None:
         """Facts of a database table autogenerate did not report dropped (chains, swaps)."""
@@ -216,8 +236,11 @@ def run_pipeline(
     plan = rn.build_plan(sv, table_renames, col_renames, scopes)
     if not plan:
         return None
-    world = rn.old_world_metadata(plan, model)
-    diff_ops = db.diff(world)
+    opts = getattr(db, "opts", {}) or {}
+    inplace = rn.inplace_tables(plan, sv, compare_server_default=bool(opts.get("compare_server_default")))
+    direct = rn.direct_tables(plan, sv, dialect_name=dialect.name, opts=opts) if getattr(db, "direct", True) else {}
+    world = rn.old_world_metadata(plan, model, skip=set(inplace) | set(direct))
+    diff_ops = db.diff(world) if world.copies else []
     names: dict[rn.Key, rn.DbNames] = {}
     for key in plan.affected:
         old_key = plan.table_old(key) or key
@@ -234,6 +257,9 @@ def run_pipeline(
         diff_ops=diff_ops,
         db_names=names,
         render_as_batch=bool(getattr(db, "render_as_batch", False)),
+        inplace=inplace,
+        direct=direct,
+        compare_column=getattr(db, "compare_column", None),
     )
     report.applied_tables.extend(plan.tables)
     report.applied_columns.extend(plan.columns)
@@ -257,6 +283,7 @@ def apply_renames(
     cli_renames: Sequence[str] = (),
     report: RenameReport | None = None,
     db: Any = None,
+    full_compare: bool = False,
 ) -> RenameReport:
     """Run the pipeline on every not-yet-processed UpgradeOps of ``directives`` in place
     (upgrade rewritten, downgrade rebuilt as its reverse)."""
@@ -266,7 +293,9 @@ def apply_renames(
         return report
     if declared is None:
         declared = declare(target_metadata, cli_renames)
-    db = db if db is not None else DatabaseView(context)
+    if db is None:
+        db = DatabaseView(context)
+        db.direct = not full_compare
     for script in directives:
         ups = list(script.upgrade_ops_list)
         downs = list(script.downgrade_ops_list)
@@ -279,14 +308,27 @@ def apply_renames(
             _PROCESSED.add(up)
             if new_up is None:
                 continue
-            up.ops[:] = new_up.ops
             if i < len(downs):
-                up.reverse_into(downs[i])
+                downs[i].ops[:] = _downgrade(up, downs[i], new_up)
+            up.ops[:] = new_up.ops
     return report
 
 
+def _downgrade(old_up: ops.UpgradeOps, old_down: ops.DowngradeOps, new_up: ops.UpgradeOps) -> list[Any]:
+    """The reverse of ``new_up``, re-using Alembic's reverse of every op left untouched."""
+    cache: dict[int, Any] = {}
+    if len(old_down.ops) == len(old_up.ops):
+        n = len(old_up.ops)
+        cache = {id(op): old_down.ops[n - 1 - i] for i, op in enumerate(old_up.ops)}
+    return [cache[id(op)] if id(op) in cache else op.reverse() for op in reversed(new_up.ops)]
+
+
 def build_rename_hook(
-    *, questioner: Questioner, cli_renames: Sequence[str] = (), strict: bool = False
+    *,
+    questioner: Questioner,
+    cli_renames: Sequence[str] = (),
+    strict: bool = False,
+    full_compare: bool = False,
 ) -> tuple[HookFn, RenameReport]:
     """A ``process_revision_directives`` hook and the report it fills.
 
@@ -294,7 +336,9 @@ def build_rename_hook(
     ``scholars.name=full_name``); they are parsed now, so a bad spec fails
     before anything runs.  With ``strict`` the hook raises ``UnresolvedRenames``
     (no revision file is written) when candidates are left undecided;
-    ``report.unresolved`` lists them either way.
+    ``report.unresolved`` lists them either way.  ``full_compare``: always let
+    Alembic diff renamed tables again under their old names (slower; by default
+    the hook compares them from autogenerate's own reflection when it safely can).
     """
     from .declared import with_cli_renames
 
@@ -305,7 +349,9 @@ def build_rename_hook(
         target_metadata = context.opts.get("target_metadata")
         declared = declare(target_metadata, ())
         declared = DeclaredRenames({**declared.tables, **parsed.tables}, {**declared.columns, **parsed.columns})
-        apply_renames(context, directives, questioner=questioner, declared=declared, report=report)
+        apply_renames(
+            context, directives, questioner=questioner, declared=declared, report=report, full_compare=full_compare
+        )
         if strict:
             report.raise_for_unresolved()
 
@@ -355,8 +401,13 @@ def process_revision_directives(
         report.raise_for_unresolved()
 
 
-def non_interactive_hook(*, accept_renames: bool = False, cli_renames: Iterable[str] = (), strict: bool = False) -> tuple[HookFn, RenameReport]:
+def non_interactive_hook(
+    *, accept_renames: bool = False, cli_renames: Iterable[str] = (), strict: bool = False, full_compare: bool = False
+) -> tuple[HookFn, RenameReport]:
     """Shorthand for CI and ``schemashift check``."""
     return build_rename_hook(
-        questioner=NonInteractiveQuestioner(accept_unambiguous=accept_renames), cli_renames=tuple(cli_renames), strict=strict
+        questioner=NonInteractiveQuestioner(accept_unambiguous=accept_renames),
+        cli_renames=tuple(cli_renames),
+        strict=strict,
+        full_compare=full_compare,
     )

@@ -35,8 +35,8 @@ from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.default import DefaultDialect
 
-from ..errors import Refused, SchemashiftError
-from .declared import SOURCE_CLI, SOURCE_MODEL, DeclaredRenames
+from ..errors import Refused
+from .declared import SOURCE_CLI, DeclaredRenames
 
 Key = tuple  # (schema, table)
 
@@ -330,13 +330,18 @@ def default_text(server_default: Any) -> str | None:
 class ColumnFacts:
     name: str
     affinity: str
-    type_sql: str
     nullable: bool
     default: str | None
     primary_key: bool
     position: int
     comment: str | None = None
     column: Any = field(default=None, compare=False, hash=False, repr=False)
+    dialect: Any = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def type_sql(self) -> str:
+        """The type as the dialect renders it (computed when a column pair is scored)."""
+        return type_sql(self.column.type if self.column is not None else None, self.dialect)
 
 
 @dataclass(frozen=True)
@@ -368,6 +373,7 @@ class TableFacts:
     uniques: tuple[IndexFacts, ...] = ()
     checks: tuple[str, ...] = ()
     sequences: tuple[tuple[str, str], ...] = ()  # (column, sequence name), PostgreSQL
+    comment: str | None = None
 
     @property
     def key(self) -> Key:
@@ -412,13 +418,13 @@ def column_facts(col: sa.Column, position: int, dialect: Dialect | None = None) 
     return ColumnFacts(
         name=col.name,
         affinity=type_affinity(col.type),
-        type_sql=type_sql(col.type, dialect),
         nullable=bool(col.nullable),
         default=default_text(col.server_default),
         primary_key=bool(col.primary_key),
         position=position,
         comment=col.comment,
         column=col,
+        dialect=dialect,
     )
 
 
@@ -493,6 +499,7 @@ def table_facts(
         indexes=idx,
         uniques=uniques,
         checks=checks,
+        comment=table.comment,
     )
 
 
@@ -553,6 +560,7 @@ def survey(upgrade_ops: ops.UpgradeOps, model: Mapping[Key, sa.Table], dialect: 
     """Step 1: dropped/created tables and added/dropped columns, as facts."""
     dropped_tables: dict[Key, ops.DropTableOp] = {}
     dropped_indexes: dict[Key, list[IndexFacts]] = {}
+    dropped_index_ops: dict[Key, list[ops.DropIndexOp]] = {}
     created: dict[Key, TableFacts] = {}
     changed: dict[Key, ChangedTable] = {}
     for op in _walk(upgrade_ops):
@@ -584,10 +592,14 @@ def survey(upgrade_ops: ops.UpgradeOps, model: Mapping[Key, sa.Table], dialect: 
                     )
                     ch.dropped[sub.column_name] = column_facts(col, pos, dialect)
                 elif isinstance(sub, ops.DropIndexOp):
-                    try:
-                        dropped_indexes.setdefault(key, []).append(index_facts(sub.to_index()))
-                    except Exception:
-                        pass
+                    dropped_index_ops.setdefault(key, []).append(sub)
+    for key, index_ops in dropped_index_ops.items():
+        if key in dropped_tables:  # the indexes of a dropped table: part of its facts
+            for sub in index_ops:
+                try:
+                    dropped_indexes.setdefault(key, []).append(index_facts(sub.to_index()))
+                except Exception:
+                    pass
     dropped = {}
     for key, op in dropped_tables.items():
         table = op.to_table()
@@ -1378,7 +1390,7 @@ def _copy_column(col: sa.Column, name: str) -> sa.Column:
     return sa.Column(name, type_, **kw)
 
 
-def old_world_metadata(plan: RenamePlan, model: Mapping[Key, sa.Table]) -> OldWorld:
+def old_world_metadata(plan: RenamePlan, model: Mapping[Key, sa.Table], skip: Iterable[Key] = ()) -> OldWorld:
     """Step 6: copies of the affected model tables carrying their *old* table and column
     names, every other detail (types, defaults, index and constraint names) kept.
 
@@ -1390,12 +1402,16 @@ def old_world_metadata(plan: RenamePlan, model: Mapping[Key, sa.Table]) -> OldWo
     by_copy: dict[Key, Key] = {}
     fresh = {(s, t, c) for s, t, c in plan.fresh_columns}
     skipped: dict[Key, set[str]] = {}
-    col_old: dict[Key, dict[str, str]] = {}
+    col_old: dict[Key, dict[str, str]] = {
+        key: {v: k for k, v in plan.columns_of(key).items()} for key in plan.affected
+    }
+    skip = set(skip)
     for key in plan.affected:
+        if key in skip:
+            continue
         table = model[key]
         old_key = plan.table_old(key) or key
-        new2old = {v: k for k, v in plan.columns_of(key).items()}
-        col_old[key] = new2old
+        new2old = col_old[key]
         cols = [
             _copy_column(c, new2old.get(c.name, c.name))
             for c in table.columns
@@ -1421,7 +1437,7 @@ def old_world_metadata(plan: RenamePlan, model: Mapping[Key, sa.Table]) -> OldWo
         name = ref_table.name
         while (rkey[0], name) in by_copy or sa.schema._get_table_key(name, rkey[0]) in md.tables:
             name = name + STUB_SUFFIX
-        stub = sa.Table(name, md, *[sa.Column(c.name, sa.types.NullType()) for c in ref_table.columns], schema=ref_table.schema)
+        stub = sa.Table(name, md, schema=ref_table.schema)
         stubs[rkey] = stub
         if name != ref_table.name:
             aliases[(ref_table.schema, name)] = rkey
@@ -1464,11 +1480,17 @@ def old_world_metadata(plan: RenamePlan, model: Mapping[Key, sa.Table]) -> OldWo
             for k, t in model.items():
                 if t is targets[0].table:
                     rkey = k
-            ref_map = col_old.get(rkey, {})
+            ref_map = col_old.get(rkey, {})  # a table renaming columns: still the old names
             refcols = []
+            is_copy = any(ref is c for c in copies.values())
             for t in targets:
                 cname = ref_map.get(t.name, t.name)
-                refcols.append(ref.c[t.key] if ref in copies.values() and t.key in ref.c else ref.c[cname])
+                if is_copy:
+                    refcols.append(ref.c[t.key] if t.key in ref.c else ref.c[cname])
+                else:
+                    if cname not in ref.c:
+                        ref.append_column(sa.Column(cname, sa.types.NullType()))
+                    refcols.append(ref.c[cname])
             copy.append_constraint(
                 sa.ForeignKeyConstraint(
                     local,
@@ -1884,17 +1906,27 @@ def _pair_away(
     *,
     keep_unique_renames: bool = False,
     rebuilt: set[str] | None = None,
+    new_world: bool = False,
 ) -> list[Any]:
     """Cancel drop/create pairs that describe the same index/constraint once renames
-    are taken into account; record a derived rename when only the name differs."""
+    are taken into account; record a derived rename when only the name differs.
+
+    ``new_world``: the creates are already in new names (an original autogenerate
+    ModifyTableOps) and only the drops (from the database) are mapped; otherwise
+    both sides are in old names (Alembic's diff of the old-world copies)."""
     result = list(mops)
     rebuilt = rebuilt if rebuilt is not None else set()
-    # indexes (only within a renamed table's diff: both sides are in old names)
+
+    def drop_cols(cols: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(maps.col(key, c) if isinstance(c, str) else c for c in cols) if new_world else tuple(cols)
+
+    # indexes and unique constraints (only within a table whose columns are renamed)
     if key is not None:
         for d in [o for o in result if isinstance(o, ops.DropIndexOp)]:
             dspec = _drop_index_spec(d)
             if dspec is None or None in dspec[0]:
                 continue
+            dspec = (drop_cols(dspec[0]), dspec[1])
             for c in [o for o in result if isinstance(o, ops.CreateIndexOp)]:
                 if _create_index_spec(c) == dspec:
                     result.remove(d)
@@ -1908,7 +1940,7 @@ def _pair_away(
                                 key[1],
                                 str(d.index_name),
                                 str(c.index_name),
-                                tuple(maps.col(key, n) for n in dspec[0] if n),
+                                tuple(n if new_world else maps.col(key, n) for n in dspec[0] if n),
                                 dspec[1],
                                 model_index=idx,
                             )
@@ -1920,7 +1952,7 @@ def _pair_away(
             except Exception:
                 continue
             for c in [o for o in result if isinstance(o, ops.CreateUniqueConstraintOp)]:
-                if list(c.columns) == list(rev.columns):
+                if list(c.columns) == list(drop_cols(rev.columns)):
                     renamed = d.constraint_name and c.constraint_name and str(d.constraint_name) != str(c.constraint_name)
                     if renamed and keep_unique_renames:
                         rebuilt.add(str(d.constraint_name))
@@ -1943,7 +1975,7 @@ def _pair_away(
             continue
         dspec = _map_fk_spec(_fk_spec_from_create(create), maps)
         for c in [o for o in result if isinstance(o, ops.CreateForeignKeyOp)]:
-            cspec = _map_fk_spec(_fk_spec_from_create(c), maps)
+            cspec = _fk_spec_from_create(c) if new_world else _map_fk_spec(_fk_spec_from_create(c), maps)
             if (dspec[2:6], dspec[6]) == (cspec[2:6], cspec[6]):
                 result.remove(d)
                 result.remove(c)
@@ -1953,6 +1985,271 @@ def _pair_away(
                     )
                 break
     return result
+
+
+def basic_compare_column(dialect: Dialect | None) -> Callable[[Key, sa.Column, sa.Column], Any]:
+    """Type (as rendered), nullability and comment of a database column vs a model column.
+
+    The hook uses Alembic's own type comparison instead (``DatabaseView.compare_column``);
+    this one serves tests and callers without a database."""
+
+    def compare(key: Key, db_col: sa.Column, model_col: sa.Column) -> ops.AlterColumnOp | None:
+        changed_type = type_sql(db_col.type, dialect) != type_sql(model_col.type, dialect)
+        return alter_column_op(key, db_col, model_col, type_changed=changed_type)
+
+    return compare
+
+
+def alter_column_op(
+    key: Key, db_col: sa.Column, model_col: sa.Column, *, type_changed: bool, compare_comment: bool = True
+) -> ops.AlterColumnOp | None:
+    """The AlterColumnOp (on the new column name) for what differs besides the name, or None."""
+    modify_nullable = bool(model_col.nullable) if bool(db_col.nullable) != bool(model_col.nullable) else None
+    modify_comment: Any = False
+    if compare_comment and (db_col.comment or None) != (model_col.comment or None):
+        modify_comment = model_col.comment
+    if not type_changed and modify_nullable is None and modify_comment is False:
+        return None
+    return ops.AlterColumnOp(
+        key[1],
+        model_col.name,
+        schema=key[0],
+        existing_type=db_col.type,
+        existing_nullable=bool(db_col.nullable),
+        existing_server_default=db_col.server_default if db_col.server_default is not None else False,
+        existing_comment=db_col.comment,
+        modify_type=model_col.type if type_changed else None,
+        modify_nullable=modify_nullable,
+        modify_comment=modify_comment,
+    )
+
+
+def inplace_tables(plan: RenamePlan, survey: Survey, *, compare_server_default: bool = False) -> set[Key]:
+    """Tables whose only renames are simple column renames autogenerate already saw as
+    drop + add: rewritten in place, without diffing them again (the common case, and
+    cheaper).  Chains, swaps, re-used names and server-default comparison go the long way."""
+    if compare_server_default:
+        return set()
+    renamed = {r.new_key for r in plan.tables} | {r.old_key for r in plan.tables}
+    fresh = {(s, t) for s, t, _c in plan.fresh_columns}
+    out = set()
+    for key in {c.table_key for c in plan.columns}:
+        ch = survey.changed.get(key)
+        if key in renamed or key in fresh or ch is None:
+            continue
+        cols = [c for c in plan.columns if c.table_key == key]
+        simple = all(c.old in ch.dropped and c.new in ch.added for c in cols)
+        plain_defaults = all(
+            not isinstance(getattr(f.column, "server_default", None), (sa.Computed, sa.Identity))
+            for f in [*(ch.dropped[c.old] for c in cols if c.old in ch.dropped), *(ch.added[c.new] for c in cols if c.new in ch.added)]
+        )
+        if simple and plain_defaults:
+            out.add(key)
+    return out
+
+
+def _inplace_ops(
+    op: ops.ModifyTableOps,
+    key: Key,
+    plan: RenamePlan,
+    maps: _Maps,
+    table: sa.Table,
+    derived: list[DerivedRename],
+    notes: list[str],
+    compare_column: Callable[[Key, sa.Column, sa.Column], Any],
+    *,
+    new_world_batch: bool,
+    rebuilt: set[str],
+) -> list[Any]:
+    """Autogenerate's ops for a table with renamed columns, rewritten where they stand:
+    the drop + add pairs go (the rename ops replace them), what else differs between
+    the old and the new column is added, drops coming from the database are moved to
+    the new column names (so their reverse is right), derived names are paired away."""
+    renames = {c.old: c for c in plan.columns if c.table_key == key}
+    news = {c.new for c in renames.values()}
+    db_cols: dict[str, Any] = {}
+    kept = []
+    for o in op.ops:
+        if isinstance(o, ops.DropColumnOp) and o.column_name in renames:
+            db_cols[o.column_name] = o.to_column()
+            continue
+        if isinstance(o, ops.AddColumnOp) and o.column.name in news:
+            continue
+        kept.append(o)
+    kept = _pair_away(
+        kept, maps, key, table, derived, notes, new_world=True, keep_unique_renames=new_world_batch, rebuilt=rebuilt
+    )
+    out = []
+    for o in kept:
+        if isinstance(o, (ops.DropIndexOp, ops.DropConstraintOp)):
+            m = _retarget(o, key, key[1], maps, table)
+            out.append(m if m is not None else o)
+        else:
+            out.append(o)
+    alters = []
+    for old, c in renames.items():
+        db_col = db_cols.get(old)
+        if db_col is None and c.existing is not None:
+            db_col = c.existing.column
+        model_col = next((col for col in table.columns if col.name == c.new), None)
+        if db_col is None or model_col is None:
+            continue
+        alter = compare_column(key, db_col, model_col)
+        if alter is not None:
+            alters.append(alter)
+    return alters + out
+
+
+#: dialects whose reflection the direct comparison of a renamed table is known to match
+DIRECT_DIALECTS = frozenset({"sqlite", "postgresql"})
+
+
+def direct_tables(
+    plan: RenamePlan,
+    survey: Survey,
+    *,
+    dialect_name: str,
+    opts: Mapping[str, Any],
+) -> dict[Key, TableFacts]:
+    """Renamed tables that can be compared from what autogenerate already reflected
+    (the dropped table) instead of asking Alembic to diff them again: the common case
+    on SQLite and PostgreSQL.  Anything unusual takes Alembic's own comparison: object
+    or name filters, server-default comparison, computed/identity columns, expression
+    indexes, dialect-specific index options, chains and swaps."""
+    if dialect_name not in DIRECT_DIALECTS:
+        return {}
+    if opts.get("include_object") or opts.get("include_name") or opts.get("compare_server_default"):
+        return {}
+    if opts.get("autogenerate_plugins") not in (None, ["alembic.autogenerate.*"]):
+        return {}
+    out: dict[Key, TableFacts] = {}
+    fresh = {(s, t) for s, t, _c in plan.fresh_columns}
+    news = {r.new_key for r in plan.tables}
+    for r in plan.tables:
+        old = survey.dropped.get(r.old_key)
+        table = survey.model.get(r.new_key)
+        if old is None or table is None or r.new_key in fresh or r.old_key in news:
+            continue
+        cols = [c.column for c in old.columns] + list(table.columns)
+        if any(isinstance(getattr(c, "server_default", None), (sa.Computed, sa.Identity)) for c in cols):
+            continue
+        if any(None in i.columns for i in old.indexes):
+            continue
+        if any(
+            i.dialect_kwargs or not all(isinstance(e, sa.Column) for e in i.expressions) for i in table.indexes
+        ):
+            continue
+        out[r.new_key] = old
+    return out
+
+
+def _direct_ops(
+    key: Key,
+    old: TableFacts,
+    table: sa.Table,
+    maps: _Maps,
+    derived: list[DerivedRename],
+    notes: list[str],
+    compare_column: Callable[[Key, sa.Column, sa.Column], Any],
+    *,
+    keep_unique_renames: bool,
+    rebuilt: set[str],
+    supports_comments: bool,
+) -> list[Any]:
+    """The differences between a renamed table in the database (``old``, as autogenerate
+    reflected it) and in the models, as ops on the new names."""
+    schema, new = key
+    out: list[Any] = []
+    db_cols = {maps.col(key, c.name): c.column for c in old.columns}
+    model_cols = {c.name: c for c in table.columns}
+    for name, col in model_cols.items():
+        if name not in db_cols:
+            out.append(ops.AddColumnOp.from_column_and_tablename(schema, new, col))
+    for name, col in model_cols.items():
+        if name in db_cols:
+            alter = compare_column(key, db_cols[name], col)
+            if alter is not None:
+                out.append(alter)
+    # indexes: the database's (new column names) against the model's
+    db_idx = [(i, (tuple(maps.col(key, c) for c in i.columns if c), i.unique)) for i in old.indexes]
+    model_idx = [(i, (tuple(e.name for e in i.expressions), bool(i.unique))) for i in table.indexes]
+    for dbi, spec in db_idx:
+        match = next((mi for mi, mspec in model_idx if mspec == spec), None)
+        if match is not None:
+            model_idx = [(mi, ms) for mi, ms in model_idx if mi is not match]
+            if dbi.name and match.name and str(dbi.name) != str(match.name):
+                derived.append(DerivedRename("index", schema, new, str(dbi.name), str(match.name), spec[0], spec[1], model_index=match))
+        elif dbi.name:
+            rebuilt_idx = ops.CreateIndexOp(dbi.name, new, list(spec[0]), schema=schema, unique=spec[1])
+            out.append(ops.DropIndexOp.from_index(rebuilt_idx.to_index()))
+    for mi, _spec in sorted(model_idx, key=lambda t: str(t[0].name)):
+        out.append(ops.CreateIndexOp.from_index(mi))
+    # unique constraints
+    model_uq = [
+        c for c in table.constraints if isinstance(c, sa.UniqueConstraint) and not isinstance(c, sa.PrimaryKeyConstraint)
+    ]
+    for u in old.uniques:
+        cols = [maps.col(key, c) for c in u.columns if c]
+        match = next((m for m in model_uq if [c.name for c in m.columns] == cols), None)
+        if match is not None:
+            model_uq = [m for m in model_uq if m is not match]
+            if u.name and isinstance(match.name, str) and str(u.name) != str(match.name):
+                if keep_unique_renames:
+                    rebuilt.add(str(u.name))
+                    notes.append(
+                        f"unique constraint {u.name} of table {new} is renamed to {match.name} by a batch "
+                        "rebuild (this database cannot rename constraints)"
+                    )
+                    old_uq = ops.CreateUniqueConstraintOp(u.name, new, cols, schema=schema)
+                    out.append(ops.DropConstraintOp.from_constraint(old_uq.to_constraint()))
+                    out.append(ops.CreateUniqueConstraintOp.from_constraint(match))
+                else:
+                    derived.append(DerivedRename("unique", schema, new, str(u.name), str(match.name)))
+        elif u.name:
+            c = ops.CreateUniqueConstraintOp(u.name, new, cols, schema=schema)
+            out.append(ops.DropConstraintOp.from_constraint(c.to_constraint()))
+    for m in model_uq:
+        if isinstance(m.name, str):
+            out.append(ops.CreateUniqueConstraintOp.from_constraint(m))
+    # foreign keys
+    model_fks = [(fkc, fk_facts(fkc)) for fkc in table.foreign_key_constraints]
+    for f in old.foreign_keys:
+        src_cols = tuple(maps.col(key, c) for c in f.columns)
+        ref = maps.table(f.ref_schema, f.ref_table)
+        ref_cols = tuple(maps.col(ref, c) for c in f.ref_columns)
+        match = next(
+            (
+                fkc
+                for fkc, mf in model_fks
+                if mf is not None
+                and mf.columns == src_cols
+                and (mf.ref_schema, mf.ref_table) == ref
+                and mf.ref_columns == ref_cols
+                and mf.options == f.options
+            ),
+            None,
+        )
+        if match is not None:
+            model_fks = [(fkc, mf) for fkc, mf in model_fks if fkc is not match]
+            if f.name and isinstance(match.name, str) and str(f.name) != str(match.name):
+                derived.append(DerivedRename("foreign_key", schema, new, str(f.name), str(match.name)))
+        elif f.name:
+            kw = dict(f.options)
+            c = ops.CreateForeignKeyOp(
+                f.name, new, ref[1], list(src_cols), list(ref_cols), source_schema=schema, referent_schema=ref[0], **kw
+            )
+            out.append(ops.DropConstraintOp.from_constraint(c.to_constraint()))
+    for fkc, _mf in model_fks:
+        out.append(ops.CreateForeignKeyOp.from_constraint(fkc))
+    if supports_comments and (old_comment := getattr(old, "comment", None)) != (table.comment or None):
+        if table.comment:
+            out.append(ops.CreateTableCommentOp(new, table.comment, schema=schema, existing_comment=old_comment))
+        else:
+            out.append(ops.DropTableCommentOp(new, schema=schema, existing_comment=old_comment))
+    for name, col in db_cols.items():
+        if name not in model_cols:
+            out.append(ops.DropColumnOp.from_column_and_tablename(schema, new, col))
+    return out
 
 
 def rewrite(
@@ -1965,6 +2262,9 @@ def rewrite(
     diff_ops: Sequence[Any] = (),
     db_names: Mapping[Key, DbNames] | None = None,
     render_as_batch: bool = False,
+    inplace: Iterable[Key] = (),
+    direct: Mapping[Key, TableFacts] | None = None,
+    compare_column: Callable[[Key, sa.Column, sa.Column], Any] | None = None,
 ) -> RewriteResult:
     """Step 7: the upgrade with renames instead of drop + add.
 
@@ -1980,8 +2280,10 @@ def rewrite(
     derived: list[DerivedRename] = []
     if not plan:
         return RewriteResult(upgrade_ops, derived, notes)
-    affected = set(plan.affected)
+    inplace = set(inplace)
+    affected = set(plan.affected) - inplace
     old_keys = {r.old_key for r in plan.tables}
+    compare_column = compare_column or basic_compare_column(dialect)
     fresh_tables = set(plan.fresh_tables)
 
     # the re-diffed renamed tables, moved to the new names
@@ -2022,6 +2324,19 @@ def rewrite(
             replaced[key] = moved
         else:
             notes.append(f"unexpected {type(op).__name__} in the rename diff ignored")
+    for key, old_facts in (direct or {}).items():
+        replaced[key] = _direct_ops(
+            key,
+            old_facts,
+            model[key],
+            maps,
+            derived,
+            notes,
+            compare_column,
+            keep_unique_renames=render_as_batch and dialect.name not in CONSTRAINT_RENAME_DIALECTS,
+            rebuilt=rebuilt,
+            supports_comments=bool(getattr(dialect, "supports_comments", False)),
+        )
     for (schema, table_name, col_name) in plan.fresh_columns:
         key = (schema, table_name)
         col = model[key].c[col_name] if col_name in model[key].c else None
@@ -2065,6 +2380,10 @@ def rewrite(
             slot(key)
         elif isinstance(op, ops.DropTableOp) and key in old_keys:
             continue
+        elif isinstance(op, ops.ModifyTableOps) and key in inplace:
+            moved = _inplace_ops(op, key, plan, maps, model[key], derived, notes, compare_column, new_world_batch=render_as_batch and dialect.name not in CONSTRAINT_RENAME_DIALECTS, rebuilt=rebuilt)
+            if moved:
+                rest.append(ops.ModifyTableOps(op.table_name, moved, schema=op.schema))
         elif isinstance(op, ops.ModifyTableOps) and (key in affected or key in old_keys):
             if key in affected:
                 slot(key)
@@ -2090,7 +2409,8 @@ def rewrite(
         else:
             rest.append(op)
     for key in plan.affected:
-        slot(key)
+        if key not in inplace:
+            slot(key)
     for key in fresh_tables:
         slot(("fresh",) + key)
 
@@ -2158,17 +2478,6 @@ def rewrite(
     return RewriteResult(new_ops, done, notes)
 
 
-# --------------------------------------------------------------------------
-# Reverse: the downgrade
-
-
-def reverse_ops(upgrade_ops: ops.UpgradeOps, downgrade_ops: ops.DowngradeOps | None = None) -> ops.DowngradeOps:
-    """The downgrade of ``upgrade_ops``: every op reversed, in reverse order."""
-    if downgrade_ops is None:
-        return upgrade_ops.reverse()
-    return upgrade_ops.reverse_into(downgrade_ops)
-
-
 __all__ = [
     "AMBIGUITY_MARGIN",
     "COLUMN_MIN_SCORE",
@@ -2194,5 +2503,3 @@ __all__ = [
     "survey",
     "table_candidates",
 ]
-
-_ = (SchemashiftError, SOURCE_MODEL)
