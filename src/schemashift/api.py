@@ -425,6 +425,40 @@ def _alembic_call(project: Project, fn: Callable[..., Any], *args: Any, **kw: An
             raise revision_error(exc) from exc
 
 
+class CreatedRevisions(list):  # list[RevisionInfo], plus what the rename pipeline did
+    """The revision files written, and ``renames``: the rename report (or None)."""
+
+    renames: Any = None
+
+
+def autogenerate_hooks(
+    *,
+    renames: Sequence[str] = (),
+    accept_renames: bool = False,
+    strict: bool = False,
+    questioner: Any = None,
+    conversions: bool = True,
+) -> tuple[list[Callable[..., None]], Any]:
+    """The steps schemashift adds after env.py's own hook, in order, and the rename report.
+
+    bookkeeping tables out -> renames (declared, --rename, detected and asked)
+    -> type conversions, SQLite rebuilds, unnamed constraints, imports.
+    """
+    from .autogen.conversions import HOOKS
+    from .autogen.hook import build_rename_hook
+    from .autogen.questioner import default_questioner
+
+    rename_hook, report = build_rename_hook(
+        questioner=questioner or default_questioner(accept_unambiguous=accept_renames),
+        cli_renames=tuple(renames),
+        strict=strict,
+    )
+    hooks: list[Callable[..., None]] = [drop_bookkeeping_ops, rename_hook]
+    if conversions:
+        hooks.extend(HOOKS)
+    return hooks, report
+
+
 def revision(
     project: Project,
     message: str | None = None,
@@ -436,12 +470,33 @@ def revision(
     branch_label: str | None = None,
     version_path: str | None = None,
     depends_on: str | None = None,
+    renames: Sequence[str] = (),
+    accept_renames: bool = False,
+    strict: bool = False,
+    questioner: Any = None,
     directives_hooks: Sequence[Callable[..., None]] = (),
-) -> list[RevisionInfo]:
-    """Create a revision file (empty, or ``autogenerate``d from the models)."""
+    default_hooks: bool = True,
+) -> CreatedRevisions:
+    """Create a revision file (empty, or ``autogenerate``d from the models).
+
+    Autogenerate recognises renamed tables and columns (``renamed_from`` in
+    the models, ``renames`` such as ``students=scholars``, or detected and
+    confirmed by ``questioner``; ``accept_renames`` accepts every clear
+    candidate, ``strict`` refuses to write while one is undecided), renders
+    data-preserving type conversions, and never drops the ledger.
+    ``directives_hooks`` run last; ``default_hooks=False`` runs only them.
+    """
     if rev_id is not None and not re.fullmatch(r"[\w-]+", rev_id):
         raise RevisionError(f"--rev-id {rev_id!r} is not a valid revision id", hint="use letters, digits, _ or -")
-    hooks = [drop_bookkeeping_ops, *directives_hooks]
+    if renames and not autogenerate:
+        raise RevisionError("--rename only applies with --autogenerate", hint="add --autogenerate")
+    report = None
+    hooks: list[Callable[..., None]] = []
+    if autogenerate and default_hooks:
+        hooks, report = autogenerate_hooks(
+            renames=renames, accept_renames=accept_renames, strict=strict, questioner=questioner
+        )
+    hooks.extend(directives_hooks)
 
     def chained(context: Any, rev: Any, directives: list[Any]) -> None:
         for hook in hooks:
@@ -460,7 +515,9 @@ def revision(
         depends_on=depends_on,
         process_revision_directives=chained,
     )
-    return _scripts(created)
+    result = CreatedRevisions(_scripts(created))
+    result.renames = report
+    return result
 
 
 def merge(
@@ -484,20 +541,39 @@ def merge(
 @dataclass
 class CheckResult:
     differences: list[str]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def drift(self) -> bool:
         return bool(self.differences)
 
 
-def check(project: Project, *, directives_hooks: Sequence[Callable[..., None]] = ()) -> CheckResult:
-    """Compare the models with the database; ``differences`` lists what differs."""
+def check(
+    project: Project,
+    *,
+    renames: Sequence[str] = (),
+    accept_renames: bool = False,
+    directives_hooks: Sequence[Callable[..., None]] = (),
+) -> CheckResult:
+    """Compare the models with the database; ``differences`` lists what differs.
+
+    Renames are recognised as in ``revision`` (never asked: only declared,
+    ``renames``, or with ``accept_renames`` the clear candidates), so a renamed
+    table reads as one rename, not as a drop and an add.
+    """
     from .autogen.describe import describe_ops
+    from .autogen.questioner import NonInteractiveQuestioner
 
     found: list[str] = []
+    hooks, report = autogenerate_hooks(
+        renames=renames,
+        questioner=NonInteractiveQuestioner(accept_unambiguous=accept_renames),
+        conversions=False,
+    )
+    hooks.extend(directives_hooks)
 
     def capture(context: Any, rev: Any, directives: list[Any]) -> None:
-        for hook in (drop_bookkeeping_ops, *directives_hooks):
+        for hook in hooks:
             hook(context, rev, directives)
         for script in directives:
             for ops in script.upgrade_ops_list:
@@ -513,7 +589,7 @@ def check(project: Project, *, directives_hooks: Sequence[Callable[..., None]] =
                 hint="run 'schemashift upgrade head' first",
             ) from exc
         raise
-    return CheckResult(found)
+    return CheckResult(found, report.warnings() if report else [])
 
 
 def discard(project: Project, rev: str) -> Path:

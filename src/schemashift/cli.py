@@ -92,10 +92,20 @@ def init(directory: Path, metadata: str, db_url: str | None, naming_convention: 
 @click.option("--branch-label", help="Branch label to apply")
 @click.option("--version-path", help="Directory to write the file in")
 @click.option("--depends-on", help="Revisions this one depends on")
+@click.option("--rename", "renames", multiple=True, metavar="OLD=NEW",
+              help="A rename autogenerate cannot know: students=scholars or scholars.name=full_name (repeatable)")
+@click.option("--accept-renames", is_flag=True, help="Accept every clear rename candidate without asking")
+@click.option("--strict", is_flag=True, help="Write nothing while a possible rename is undecided")
 @pass_globals
 def revision(g: Globals, message: str | None, autogenerate: bool, rev_id: str | None, head: str, splice: bool,
-             branch_label: str | None, version_path: str | None, depends_on: str | None) -> None:
-    """Create a new revision file (manual, or --autogenerate from the models)."""
+             branch_label: str | None, version_path: str | None, depends_on: str | None,
+             renames: tuple[str, ...], accept_renames: bool, strict: bool) -> None:
+    """Create a new revision file (manual, or --autogenerate from the models).
+
+    Autogenerate recognises renamed tables and columns: declared in the models
+    with info={"renamed_from": "old"}, given with --rename, or detected and
+    asked about on a terminal ("Was table students renamed to scholars? [y/N]").
+    """
     from . import api
 
     created = api.revision(
@@ -108,7 +118,13 @@ def revision(g: Globals, message: str | None, autogenerate: bool, rev_id: str | 
         branch_label=branch_label,
         version_path=version_path,
         depends_on=depends_on,
+        renames=renames,
+        accept_renames=accept_renames,
+        strict=strict,
     )
+    if created.renames is not None:
+        for line in created.renames.lines():
+            note(line, style="yellow" if line.startswith("warning") else "cyan")
     for info in created:
         say(f"Generating {info.path} ... done")
 
@@ -120,10 +136,14 @@ def _print_step(event: Any) -> None:
     say(event.one_line())
 
 
-def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: str | None, **kw: Any) -> None:
+def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: str | None,
+                   allow_loss: bool = False, **kw: Any) -> None:
     from . import api
 
     project = g.project()
+    if allow_loss:
+        project.config.attributes["schemashift.allow_loss"] = True
+    project.config.attributes["schemashift.rebuild_progress"] = _rebuild_progress
     fn = api.upgrade if direction == "up" else api.downgrade
     result = fn(
         project, revision, sql=sql, tag=tag, progress=None if sql else _print_step,
@@ -138,6 +158,12 @@ def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: st
         note(f"Now at {', '.join(result.after) or 'base'}.", style="green")
 
 
+def _rebuild_progress(event: Any) -> None:
+    """Rows copied by a SQLite table rebuild; shown for large tables only."""
+    if event.total and event.total >= 100_000:
+        note(f"  rebuilding {event.table}: {event.copied:,}/{event.total:,} rows ({event.seconds:.1f} s)")
+
+
 def _report_bookkeeping(result: Any) -> None:
     if result.adopted:
         note(f"Adopted {result.adopted} revision(s) applied before schemashift into the ledger.")
@@ -146,6 +172,10 @@ def _report_bookkeeping(result: Any) -> None:
 
 
 _sql = click.option("--sql", is_flag=True, help="Print the SQL instead of running it")
+_allow_loss = click.option(
+    "--allow-loss", is_flag=True,
+    help="Run type conversions even where some values cannot convert (they become NULL or are cut)",
+)
 _lock_timeout = click.option(
     "--lock-timeout", type=float, metavar="SECONDS",
     help="How long to wait for another migration's lock (default 300, or schemashift.lock_timeout)",
@@ -164,11 +194,12 @@ _atomic = click.option(
 @_atomic
 @_lock_timeout
 @click.option("--ignore-checksums", is_flag=True, help="Run even though applied files changed since they ran")
+@_allow_loss
 @pass_globals
 def upgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str, lock_timeout: float | None,
-            ignore_checksums: bool) -> None:
+            ignore_checksums: bool, allow_loss: bool) -> None:
     """Upgrade the database to REVISION (id, partial id, head, heads, +N, rev+N)."""
-    _run_migration(g, "up", revision, sql, tag, atomic=atomic, lock_timeout=lock_timeout,
+    _run_migration(g, "up", revision, sql, tag, allow_loss, atomic=atomic, lock_timeout=lock_timeout,
                    ignore_checksums=ignore_checksums)
 
 
@@ -178,10 +209,12 @@ def upgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str, 
 @_tag
 @_atomic
 @_lock_timeout
+@_allow_loss
 @pass_globals
-def downgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str, lock_timeout: float | None) -> None:
+def downgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str, lock_timeout: float | None,
+              allow_loss: bool) -> None:
     """Revert the database to REVISION (id, partial id, base, -N, rev-N)."""
-    _run_migration(g, "down", revision, sql, tag, atomic=atomic, lock_timeout=lock_timeout)
+    _run_migration(g, "down", revision, sql, tag, allow_loss, atomic=atomic, lock_timeout=lock_timeout)
 
 
 @app.command()
@@ -301,12 +334,16 @@ def merge(g: Globals, revisions: tuple[str, ...], message: str | None, rev_id: s
 
 
 @app.command()
+@click.option("--rename", "renames", multiple=True, metavar="OLD=NEW", help="A rename to take as known")
+@click.option("--accept-renames", is_flag=True, help="Read every clear rename candidate as a rename")
 @pass_globals
-def check(g: Globals) -> None:
+def check(g: Globals, renames: tuple[str, ...], accept_renames: bool) -> None:
     """Compare the models with the database; exit 1 when they differ."""
     from . import api
 
-    result = api.check(g.project())
+    result = api.check(g.project(), renames=renames, accept_renames=accept_renames)
+    for warning in result.warnings:
+        note(f"warning: {warning}", style="yellow")
     if not result.drift:
         say("No differences: the database matches the models.")
         return
@@ -315,6 +352,26 @@ def check(g: Globals) -> None:
         say(f"  - {line}")
     note('Run \'schemashift revision --autogenerate -m "..."\' to create a migration for them.')
     raise click.exceptions.Exit(1)
+
+
+@app.command("name-constraints")
+@click.option("--message", "-m", help="Message of the revision")
+@click.option("--rev-id", help="Use this revision id")
+@pass_globals
+def name_constraints(g: Globals, message: str | None, rev_id: str | None) -> None:
+    """Write a migration giving every unnamed constraint its naming-convention name."""
+    from .autogen.constraints import name_constraints as run
+
+    result = run(g.project(), message, rev_id=rev_id)
+    for naming in result.named:
+        old = naming.constraint.name or "(unnamed)"
+        say(f"{naming.constraint.describe()}: {old} -> {naming.new_name}")
+    for constraint, why in result.skipped:
+        note(f"skipped {constraint.describe()}: {why}", style="yellow")
+    if result.revision is None:
+        say("Nothing to name: every constraint already has its convention name.")
+    else:
+        say(f"Generating {result.revision.path} ... done")
 
 
 @app.command()

@@ -25,6 +25,7 @@ from .runner import REVISION_ERRORS, RunPolicy, RunState, revision_error, run_en
 from .safety import ledger as ledger_mod
 from .safety import lock as lock_mod
 from .safety.atomic import sqlite_transactional_ddl
+from .safety.rebuild import sqlite_foreign_keys_off
 
 TRANSACTIONAL_DDL = {"sqlite", "postgresql", "mssql"}
 
@@ -110,7 +111,8 @@ class MigrationRun:
     def policy(self) -> RunPolicy:
         return RunPolicy(
             on_version_apply=[self._on_apply],
-            connection_hooks=[self._take_lock, sqlite_transactional_ddl, self._record_statements],
+            # foreign keys off before any BEGIN (SQLite ignores the pragma inside one)
+            connection_hooks=[self._take_lock, sqlite_foreign_keys_off, sqlite_transactional_ddl, self._record_statements],
             transaction_per_migration=self.options.atomic == "step",
         )
 

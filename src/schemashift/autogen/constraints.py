@@ -537,6 +537,7 @@ def name_constraints(
         autogenerate=True,
         rev_id=rev_id,
         directives_hooks=[naming_directives(plan)],
+        default_hooks=False,  # this migration is the naming plan alone: no rename questions
     )
     return NamingResult(infos[0] if infos else None, plan.namings, plan.skipped)
 
