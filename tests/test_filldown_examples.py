@@ -196,3 +196,9 @@ def test_table_with_an_enum_type_is_dropped_with_its_type(tmp_path, db_url, back
     assert result.irreversible == []  # a SELECT only reads
     if backend == "postgresql":
         assert "op.execute('DROP TYPE \"mood\"')" in text
+
+
+def test_first_revision_of_a_project_is_filled_from_an_empty_database(tmp_path, db_url):
+    example = make_project(tmp_path, "fill_first", [Rev("r1", 'op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))')], url=db_url, base=False)
+    result = fill_downgrade(example.project, "r1")
+    assert result.verified and "op.drop_table('t')" in result.code

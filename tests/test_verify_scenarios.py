@@ -292,6 +292,7 @@ def test_json_report_for_ci(tmp_path, db_url):
     seen = []
     report = run(example, progress=lambda result: seen.append((result.revision, result.status)))
     assert seen == [("r0", "ok"), ("r1", "failed")]
+    assert report.revisions[1].one_line().startswith("FAIL  r1 r1 [re-upgrade after downgrade] (")
     data = json.loads(report.to_json())
     assert data["ok"] is False
     assert data["dialect"] == ("postgresql" if "postgresql" in db_url else "sqlite")
@@ -319,3 +320,21 @@ def test_two_heads_and_model_drift_are_reported(tmp_path, db_url):
     report = run(single)
     assert report.drift and any("ix_users_name" in line for line in report.drift)
     assert not report.ok
+
+
+def test_upgrade_that_cannot_run_at_all_stops_the_walk(tmp_path, db_url):
+    example = make_project(
+        tmp_path,
+        "broken_upgrade",
+        [
+            Rev("r1", 'op.create_index("ix_ghost", "ghosts", ["name"])', 'op.drop_index("ix_ghost", table_name="ghosts")'),
+            Rev("r2", INDEX_ON_NAME, 'op.drop_index("ix_users_name", table_name="users")'),
+        ],
+        url=db_url,
+    )
+    report = run(example)
+    r1, r2 = report.revisions[1:]
+    assert (r1.status, r1.failed_step) == ("failed", "upgrade")
+    assert "ghosts" in r1.error
+    assert r2.status == "not checked"
+    assert report.drift is None and not report.ok

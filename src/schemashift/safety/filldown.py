@@ -63,6 +63,23 @@ class FillResult:
     def irreversible(self) -> list[str]:
         return [r.irreversible for r in self.reversals if r.irreversible]
 
+    def lines(self) -> list[str]:
+        """What was written, for the command line."""
+        out = [f"{'Wrote' if self.written else 'Would write'} downgrade() of {self.revision} in {self.path}:"]
+        for reversal in self.reversals:
+            mark = "cannot undo" if reversal.irreversible else "undone"
+            out.append(f"  {mark}: {reversal.description}" + (f" ({reversal.irreversible})" if reversal.irreversible else ""))
+        if self.irreversible:
+            out.append("  downgrade() raises NotImplementedError until the above is written by hand")
+        if self.verify is not None:
+            outcome = self.verify.revisions[0] if self.verify.revisions else None
+            if outcome is not None and outcome.status == "ok":
+                out.append(f"  verify {self.revision}: ok (schema and rows round-trip)")
+            elif outcome is not None:
+                out.append(f"  verify {self.revision}: {outcome.status}")
+                out += [f"    {line}" for line in outcome.problems()]
+        return out
+
     @property
     def verified(self) -> bool | None:
         if self.verify is None:

@@ -77,6 +77,12 @@ class RevisionResult:
     def ok(self) -> bool:
         return self.status in ("ok", "irreversible")
 
+    def one_line(self) -> str:
+        """``ok   ae10f3 add users (0.04s)`` (for progress output)."""
+        label = {"ok": "ok", "failed": "FAIL", "irreversible": "irrev", "not checked": "skip"}[self.status]
+        extra = f" [{self.failed_step}]" if self.status == "failed" and self.failed_step else ""
+        return f"{label:5} {self.revision} {self.doc}{extra} ({self.seconds:.2f}s)"
+
     def problems(self) -> list[str]:
         """Every finding as one line (empty when the revision passed)."""
         out = [c.one_line(DOWNGRADE_WORDS) for c in self.schema_diff]
