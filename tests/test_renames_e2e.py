@@ -161,7 +161,15 @@ SCENARIOS = [
         unresolved=("students=scholars",),
         lossy=True,
     ),
-    S("table-undecided-strict", STUDENTS, scholars(), STUDENT_ROWS, strict=True, error=UnresolvedRenames),
+    S(
+        "table-undecided-strict",
+        STUDENTS,
+        scholars(),
+        STUDENT_ROWS,
+        strict=True,
+        error=UnresolvedRenames,
+        match="students=scholars",
+    ),
     S(
         "table-renamed-from-list",
         STUDENTS,
@@ -627,6 +635,15 @@ Table("t", metadata, Column("id", Integer, primary_key=True), Column("full_name"
         STUDENT_ROWS,
         cli=("students=scholars",),
         error=RenameConflict,
+        match="a table scholars already exists",
+    ),
+    S(
+        "declared-but-both-tables-exist",
+        STUDENTS + scholars(),
+        scholars(table_info=DECL_T),
+        STUDENT_ROWS,
+        error=RenameConflict,
+        match="would drop students",
     ),
     S(
         "declared-twice-from-one-table",
@@ -634,6 +651,7 @@ Table("t", metadata, Column("id", Integer, primary_key=True), Column("full_name"
         scholars(table_info=DECL_T) + STUDENTS.replace('"students"', '"pupils"').replace(")\n", '    info={"renamed_from": "students"},\n)\n', 1),
         STUDENT_ROWS,
         error=RenameConflict,
+        match="declared renamed to pupils and scholars",
     ),
     # ---- combined
     S(
@@ -692,7 +710,7 @@ def test_rename_scenario(sc: Scenario, compare: str, backend: str, db_url: str, 
     )
     if sc.error is not None:
         files = p.revision_files()
-        with pytest.raises(sc.error):
+        with pytest.raises(sc.error, match=sc.match):
             p.revision("renames", hook)
         assert p.revision_files() == files, "no revision file may be written"
         return

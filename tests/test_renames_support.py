@@ -246,6 +246,8 @@ class Scenario:
     answers: dict[str, bool] | None = None
     strict: bool = False
     error: type | None = None
+    #: regular expression the error's message must match
+    match: str | None = None
     #: specs (RenameCandidate.spec) expected among report.unresolved
     unresolved: tuple[str, ...] = ()
     naming_convention: bool = True

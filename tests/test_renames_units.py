@@ -369,6 +369,15 @@ def test_plan_cli_target_exists_is_a_conflict() -> None:
         rn.plan_table_renames(sv, declare(md, ["students=nowhere"]))
 
 
+def test_plan_declared_while_both_exist_refuses_to_drop_the_old() -> None:
+    md = sa.MetaData()
+    students(md, "scholars", info={"renamed_from": "students"})
+    sv = _survey_for(drop_table_ops(db_table(students)), md)  # db: students + scholars; students dropped
+    with pytest.raises(rn.RenameConflict) as err:
+        rn.plan_table_renames(sv, collect_declared(md))
+    assert "would drop students" in err.value.one_line()
+
+
 def test_plan_chain_and_swap() -> None:
     md = sa.MetaData()
     sa.Table("b", md, sa.Column("id", sa.Integer, primary_key=True), info={"renamed_from": "a"})

@@ -169,6 +169,68 @@ class DatabaseView:
             self._sequences(schema, name),
         )
 
+    def names_many(self, keys: Sequence[rn.Key]) -> dict[rn.Key, rn.DbNames]:
+        """``names`` for several tables, a few catalog queries in all (SQLAlchemy's multi-reflection)."""
+        out: dict[rn.Key, rn.DbNames] = {}
+        insp = sa.inspect(self.connection)
+        by_schema: dict[Any, list[str]] = {}
+        for schema, name in keys:
+            by_schema.setdefault(schema, []).append(name)
+        for schema, names in by_schema.items():
+            pks = insp.get_multi_pk_constraint(schema=schema, filter_names=names)
+            uqs = insp.get_multi_unique_constraints(schema=schema, filter_names=names)
+            fks = insp.get_multi_foreign_keys(schema=schema, filter_names=names)
+            try:
+                cks = insp.get_multi_check_constraints(schema=schema, filter_names=names)
+            except NotImplementedError:
+                cks = {}
+            seqs = self._sequences_many(schema, names)
+            for name in names:
+                k = (schema, name)
+                pk = pks.get(k) or {}
+                out[k] = rn.DbNames(
+                    pk.get("name"),
+                    tuple(pk.get("constrained_columns") or ()),
+                    tuple(
+                        rn.IndexFacts(u.get("name"), tuple(u.get("column_names") or ()), True) for u in uqs.get(k, ())
+                    ),
+                    tuple(
+                        rn.ForeignKeyFacts(
+                            f.get("name"),
+                            tuple(f.get("constrained_columns") or ()),
+                            f.get("referred_schema"),
+                            f.get("referred_table"),
+                            tuple(f.get("referred_columns") or ()),
+                        )
+                        for f in fks.get(k, ())
+                    ),
+                    tuple(c["name"] for c in cks.get(k, ()) if c.get("name")),
+                    seqs.get(name, ()),
+                )
+        return out
+
+    def _sequences_many(self, schema: str | None, names: Sequence[str]) -> dict[str, tuple[tuple[str, str], ...]]:
+        if self.dialect.name != "postgresql" or not names:
+            return {}
+        prep = self.dialect.identifier_preparer
+        qualified = [(f"{prep.quote_schema(schema)}." if schema else "") + prep.quote(n) for n in names]
+        rows = self.connection.execute(
+            sa.text(
+                "SELECT t.i, a.attname, s.relname "
+                "FROM unnest(CAST(:tables AS text[])) WITH ORDINALITY AS t(name, i) "
+                "JOIN pg_depend d ON d.refobjid = CAST(t.name AS regclass) "
+                "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+                "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+                "WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass "
+                "AND d.deptype IN ('a', 'i') ORDER BY t.i, a.attnum"
+            ),
+            {"tables": qualified},
+        ).all()
+        out: dict[str, list[tuple[str, str]]] = {}
+        for i, col, seq in rows:
+            out.setdefault(names[int(i) - 1], []).append((str(col), str(seq)))
+        return {k: tuple(v) for k, v in out.items()}
+
     def _sequences(self, schema: str | None, name: str) -> tuple[tuple[str, str], ...]:
         if self.dialect.name != "postgresql":
             return ()
@@ -242,12 +304,15 @@ def run_pipeline(
     world = rn.old_world_metadata(plan, model, skip=set(inplace) | set(direct))
     diff_ops = db.diff(world) if world.copies else []
     names: dict[rn.Key, rn.DbNames] = {}
-    for key in plan.affected:
-        old_key = plan.table_old(key) or key
-        if dialect.name in rn.CONSTRAINT_RENAME_DIALECTS:
-            names[key] = db.names(old_key)
-        elif old_key in sv.dropped:
-            names[key] = rn.DbNames.from_facts(sv.dropped[old_key])
+    old_keys = {key: plan.table_old(key) or key for key in plan.affected}
+    if dialect.name in rn.CONSTRAINT_RENAME_DIALECTS:
+        if hasattr(db, "names_many"):
+            found = db.names_many(list(old_keys.values()))
+            names = {key: found[old] for key, old in old_keys.items() if old in found}
+        else:
+            names = {key: db.names(old) for key, old in old_keys.items()}
+    else:
+        names = {key: rn.DbNames.from_facts(sv.dropped[old]) for key, old in old_keys.items() if old in sv.dropped}
     result = rn.rewrite(
         upgrade_ops,
         plan,

@@ -921,7 +921,7 @@ def plan_table_renames(survey: Survey, declared: DeclaredRenames) -> tuple[list[
         olds = {(k[0], o) for k, (o, _) in live.items()}
         for key_new, (old, d) in list(live.items()):
             if survey.db_has_table(key_new) and key_new not in olds:
-                if d.source == SOURCE_CLI:
+                if d.source == SOURCE_CLI or (key_new[0], old) in survey.dropped:
                     raise _declared_conflict(
                         "table",
                         f"cannot rename table {_qual(key_new[0], old)} to {key_new[1]}: "
@@ -929,7 +929,10 @@ def plan_table_renames(survey: Survey, declared: DeclaredRenames) -> tuple[list[
                         schema=key_new[0],
                         old=old,
                         new=key_new[1],
-                        hint="drop or rename the existing table first, in its own migration",
+                        hint="drop or rename the existing table first, in its own migration"
+                        if d.source == SOURCE_CLI
+                        else f"both exist, so this migration would drop {old}: remove renamed_from if that "
+                        f"is intended, or drop/rename {key_new[1]} first",
                     )
                 del live[key_new]  # already carried out (or the target predates it)
                 changed = True
@@ -1207,7 +1210,7 @@ def plan_column_renames(
             olds = {o for o, _ in live.values()}
             for new, (old, d) in list(live.items()):
                 if new in scope.db_names and new not in olds:
-                    if d.source == SOURCE_CLI:
+                    if d.source == SOURCE_CLI or old in scope.dropped:
                         raise RenameConflict(
                             f"cannot rename column {key[1]}.{old} to {new}: column {new} already exists",
                             kind="column",
@@ -1215,7 +1218,10 @@ def plan_column_renames(
                             table=key[1],
                             old=old,
                             new=new,
-                            hint="drop or rename the existing column first",
+                            hint="drop or rename the existing column first"
+                            if d.source == SOURCE_CLI
+                            else f"both exist, so this migration would drop {old}: remove renamed_from if "
+                            "that is intended",
                         )
                     del live[new]
                     changed = True
