@@ -264,3 +264,29 @@ def test_tour_students_to_scholars_by_autogenerate(tmp_path, db_url, backend, ho
     p.downgrade()
     assert p.tables() == {"students"}
     assert p.select("students", ["id", "full_name"]) == [(1, "Ada Lovelace"), (2, "Alan Turing")]
+
+
+def test_through_the_schemashift_api(tmp_path, db_url) -> None:
+    """``schemashift check`` / ``revision --autogenerate`` run the hook among their default hooks."""
+    from schemashift import api
+    from schemashift.config import load_project
+
+    p = start(tmp_path, db_url)
+    p.models(NEW_DECLARED.replace('Column("email", String(80))', 'Column("email", String(120))'))
+    project = load_project(p.root / "alembic.ini")
+    drift = api.check(project)
+    assert drift.differences[:2] == ["rename table students to scholars", "rename column scholars.name to full_name"]
+    created = api.revision(project, "renames", autogenerate=True)
+    assert [r.describe() for r in created.renames.applied] == [
+        "table students -> scholars (declared)",
+        "column scholars.name -> full_name (declared)",
+    ]
+    text = open(created[0].path).read()
+    upgrade = text.split("def downgrade")[0]
+    assert upgrade.index("op.rename_table('students', 'scholars')") < upgrade.index("new_column_name='full_name'")
+    assert "drop_table" not in text and "drop_column" not in text
+    api.upgrade(project, "head")
+    assert p.select("scholars", ["id", "full_name", "email"]) == [(1, "Ada", "a@x"), (2, "Alan", "b@x")]
+    assert not api.check(project).drift
+    api.downgrade(project, "-1")
+    assert p.select("students", ["id", "name", "email"]) == [(1, "Ada", "a@x"), (2, "Alan", "b@x")]

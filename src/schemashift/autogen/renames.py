@@ -12,8 +12,13 @@ printing.  ``hook.py`` wires the steps into a pipeline:
 4. ``resolve``           the questioner accepts, rejects or leaves each candidate
 5. ``column_scopes`` / ``plan_column_renames`` / ``column_candidates``: the same for columns,
    including the columns of a renamed table pair (compared as a whole)
-6. ``old_world_metadata``  the models as they would look under the *old* names, so Alembic
-   itself can diff the renamed tables against the database (``hook.py`` runs that diff)
+6. what else differs between the old and the new table, found one of three ways:
+   ``inplace_tables``  a table that only renames columns: autogenerate's own ops for it are
+                       kept, the drop + add pairs replaced (the common case);
+   ``direct_tables``   a renamed table compared from autogenerate's own reflection of it
+                       (SQLite/PostgreSQL, no filters, nothing exotic);
+   ``old_world_metadata``  otherwise the models as they would look under the *old* names,
+                       which Alembic itself diffs against the database (``hook.py`` runs it)
 7. ``rewrite``           renames first, then every remaining difference on the new names,
    indexes/constraints/sequences whose names derive from the old names renamed too
 8. the downgrade is ``upgrade_ops.reverse()``: every op produced here knows its reverse.
