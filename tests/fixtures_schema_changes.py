@@ -61,7 +61,12 @@ class SchemaProject:
 
     def revision(self, message: str = "change", *, hooks: Any = HOOKS, autogenerate: bool = True) -> Path:
         sys.modules.pop(self.module, None)
-        infos = api.revision(self.project, message, autogenerate=autogenerate, directives_hooks=list(hooks))
+        if hooks is HOOKS:  # what api.revision runs by default (after bookkeeping and renames)
+            infos = api.revision(self.project, message, autogenerate=autogenerate)
+        else:
+            infos = api.revision(
+                self.project, message, autogenerate=autogenerate, directives_hooks=list(hooks), default_hooks=False
+            )
         assert infos, "no revision was written"
         return Path(infos[0].path)
 
