@@ -592,6 +592,30 @@ def check(
     return CheckResult(found, report.warnings() if report else [])
 
 
+def verify(
+    project: Project,
+    *,
+    scratch_url: str | None = None,
+    rev_range: str | None = None,
+    fail_fast: bool = False,
+    progress: Callable[[Any], None] | None = None,
+) -> Any:
+    """Prove every downgrade on a scratch database: schema and seeded rows come back.
+
+    Never touches the project's database (see ``safety.verify``).
+    """
+    from .safety.verify import verify as run_verify
+
+    return run_verify(project, scratch_url=scratch_url, rev_range=rev_range, fail_fast=fail_fast, progress=progress)
+
+
+def fill_downgrade(project: Project, rev: str, *, scratch_url: str | None = None, check: bool = True) -> Any:
+    """Write the empty ``downgrade()`` of ``rev`` from what its upgrade removes (see ``safety.filldown``)."""
+    from .safety.filldown import fill_downgrade as run_fill
+
+    return run_fill(project, rev, scratch_url=scratch_url, check=check)
+
+
 def discard(project: Project, rev: str) -> Path:
     """Delete the file of an unused head: not applied anywhere, nothing built on it."""
     rmap = _revision_map(project)

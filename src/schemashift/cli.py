@@ -96,10 +96,15 @@ def init(directory: Path, metadata: str, db_url: str | None, naming_convention: 
               help="A rename autogenerate cannot know: students=scholars or scholars.name=full_name (repeatable)")
 @click.option("--accept-renames", is_flag=True, help="Accept every clear rename candidate without asking")
 @click.option("--strict", is_flag=True, help="Write nothing while a possible rename is undecided")
+@click.option("--fill-downgrade", "fill_rev", metavar="REV",
+              help="Instead of a new file: write REV's empty downgrade() from what its upgrade removes")
+@click.option("--scratch-url", metavar="URL", help="With --fill-downgrade: the server for the scratch database")
+@click.option("--no-check", is_flag=True, help="With --fill-downgrade: do not verify the written downgrade")
 @pass_globals
 def revision(g: Globals, message: str | None, autogenerate: bool, rev_id: str | None, head: str, splice: bool,
              branch_label: str | None, version_path: str | None, depends_on: str | None,
-             renames: tuple[str, ...], accept_renames: bool, strict: bool) -> None:
+             renames: tuple[str, ...], accept_renames: bool, strict: bool, fill_rev: str | None,
+             scratch_url: str | None, no_check: bool) -> None:
     """Create a new revision file (manual, or --autogenerate from the models).
 
     Autogenerate recognises renamed tables and columns: declared in the models
@@ -108,6 +113,13 @@ def revision(g: Globals, message: str | None, autogenerate: bool, rev_id: str | 
     """
     from . import api
 
+    if fill_rev:
+        result = api.fill_downgrade(g.project(), fill_rev, scratch_url=scratch_url, check=not no_check)
+        for line in result.lines():
+            say(line)
+        if result.verified is False:
+            raise click.exceptions.Exit(1)
+        return
     created = api.revision(
         g.project(),
         message,
@@ -352,6 +364,30 @@ def check(g: Globals, renames: tuple[str, ...], accept_renames: bool) -> None:
         say(f"  - {line}")
     note('Run \'schemashift revision --autogenerate -m "..."\' to create a migration for them.')
     raise click.exceptions.Exit(1)
+
+
+@app.command()
+@click.option("--range", "rev_range", metavar="A:B", help="Only these revisions (inclusive; either end may be empty)")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failing revision")
+@click.option("--scratch-url", metavar="URL",
+              help="Server for the scratch database (default: a temporary SQLite file, or the project's server)")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for CI)")
+@pass_globals
+def verify(g: Globals, rev_range: str | None, fail_fast: bool, scratch_url: str | None, as_json: bool) -> None:
+    """Prove every downgrade on a scratch database: schema and seeded rows must come back."""
+    from . import api
+
+    report = api.verify(
+        g.project(), scratch_url=scratch_url, rev_range=rev_range, fail_fast=fail_fast,
+        progress=None if as_json else (lambda r: say(r.one_line())),
+    )
+    if as_json:
+        out.file.write(report.to_json() + "\n")
+    else:
+        for line in report.lines():
+            say(line)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
 
 
 @app.command("name-constraints")
