@@ -22,7 +22,7 @@ from alembic.util import CommandError
 
 from .autogen.bookkeeping import drop_bookkeeping_ops
 from .config import METADATA_OPTION, Project, load_project, redact_url
-from .errors import ConfigError, DatabaseError, Refused, RevisionError, SchemashiftError
+from .errors import ConfigError, DatabaseError, Refused, RevisionError
 from .revisions.display import RevisionInfo
 from .revisions.index import RevisionIndex
 from . import migrate as migrate_mod

@@ -51,9 +51,19 @@ class RevisionHeader:
     longdoc: str
     create_date: str | None
 
-    @property
-    def doc(self) -> str:
-        return re.split("\n\n", self.longdoc)[0] if self.longdoc else ""
+    @classmethod
+    def from_names(cls, names: dict[str, Any], path: Path, longdoc: str) -> "RevisionHeader":
+        """From the four header names (read from text, or from the run module)."""
+        date = _CREATE_DATE.search(longdoc)
+        return cls(
+            revision=names["revision"],
+            down_revision=names.get("down_revision"),
+            branch_labels=names.get("branch_labels"),
+            depends_on=names.get("depends_on"),
+            path=str(path),
+            longdoc=longdoc,
+            create_date=date.group(1) if date else None,
+        )
 
 
 class IndexedRevision(Revision):
@@ -110,17 +120,7 @@ def parse_header(path: Path, text: str) -> RevisionHeader | None:
     if not isinstance(found.get("revision"), str) or "down_revision" not in found:
         return None
     doc_match = _DOCSTRING.match(text)
-    longdoc = doc_match.group(2).strip() if doc_match else ""
-    date = _CREATE_DATE.search(longdoc)
-    return RevisionHeader(
-        revision=found["revision"],
-        down_revision=found.get("down_revision"),
-        branch_labels=found.get("branch_labels"),
-        depends_on=found.get("depends_on"),
-        path=str(path),
-        longdoc=longdoc,
-        create_date=date.group(1) if date else None,
-    )
+    return RevisionHeader.from_names(found, path, doc_match.group(2).strip() if doc_match else "")
 
 
 def import_header(path: Path) -> RevisionHeader | None:
@@ -133,17 +133,7 @@ def import_header(path: Path) -> RevisionHeader | None:
         ) from exc
     if "revision" not in module:
         return None
-    longdoc = (module.get("__doc__") or "").strip()
-    date = _CREATE_DATE.search(longdoc)
-    return RevisionHeader(
-        revision=module["revision"],
-        down_revision=module.get("down_revision"),
-        branch_labels=module.get("branch_labels"),
-        depends_on=module.get("depends_on"),
-        path=str(path),
-        longdoc=longdoc,
-        create_date=date.group(1) if date else None,
-    )
+    return RevisionHeader.from_names(module, path, (module.get("__doc__") or "").strip())
 
 
 def version_directories(script: ScriptDirectory) -> list[Path]:
