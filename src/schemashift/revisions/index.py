@@ -39,6 +39,11 @@ _TRAILING_COMMENT = re.compile(r"\s*#[^'\"\n]*$")
 _CREATE_DATE = re.compile(r"^Create Date:\s*(.+?)\s*$", re.MULTILINE)
 
 
+def first_paragraph(longdoc: str) -> str:
+    """A revision's message: the docstring up to its first blank line (as Alembic's ``doc``)."""
+    return re.split("\n\n", longdoc)[0] if longdoc else ""
+
+
 @dataclass
 class RevisionHeader:
     """What a revision file declares about itself, read without running it."""
@@ -50,6 +55,10 @@ class RevisionHeader:
     path: str
     longdoc: str
     create_date: str | None
+
+    @property
+    def doc(self) -> str:
+        return first_paragraph(self.longdoc)
 
     @classmethod
     def from_names(cls, names: dict[str, Any], path: Path, longdoc: str) -> "RevisionHeader":
@@ -78,7 +87,7 @@ class IndexedRevision(Revision):
         )
         self.path = header["path"]
         self.longdoc = header["longdoc"]
-        self.doc = re.split("\n\n", self.longdoc)[0] if self.longdoc else ""
+        self.doc = first_paragraph(self.longdoc)
         self.create_date = header["create_date"]
 
 
