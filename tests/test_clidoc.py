@@ -1,0 +1,20 @@
+"""docs/cli.md is the commands' --help, and every command has help."""
+
+from pathlib import Path
+
+from schemashift.cli import app
+from schemashift.clidoc import render
+
+DOC = Path(__file__).parent.parent / "docs" / "cli.md"
+
+
+def test_cli_reference_matches_help():
+    assert DOC.read_text() == render(), "regenerate: python -m schemashift.clidoc > docs/cli.md"
+
+
+def test_every_command_and_option_has_help():
+    for name, command in app.commands.items():
+        assert command.help, name
+        for param in command.params:
+            if param.param_type_name == "option":
+                assert param.help, f"{name} {param.opts}"
