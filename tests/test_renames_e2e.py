@@ -360,6 +360,34 @@ Table("items", metadata, Column("id", Integer, primary_key=True), Column("quanti
         accept=True,
     ),
     S(
+        "table-and-column-cli",
+        STUDENTS,
+        scholars(name="full_name"),
+        STUDENT_ROWS,
+        {"scholars": (("id", "full_name", "email"), ALL3)},
+        ["rename table students to scholars", "rename column scholars.name to full_name"],
+        cli=("students=scholars", "scholars.name=full_name"),
+    ),
+    S(
+        "column-rename-among-other-changes",
+        STUDENTS.replace('String(50), nullable=False', 'String(50), nullable=False, index=True'),
+        """
+Table("students", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("full_name", String(50), nullable=False, index=True),
+    Column("year", Integer, index=True),
+)
+""",
+        STUDENT_ROWS,
+        {"students": (("id", "full_name", "year"), [(1, "Ada", None), (2, "Alan", None), (3, "Grace", None)])},
+        ["rename column students.name to full_name", "add column students.year INTEGER",
+         "add index ix_students_year on students (year)", "drop column students.email"],
+        forbid=["drop table", "add column students.full_name", "drop column students.name"],
+        cli=("students.name=full_name",),
+        lost=("students.email",),
+        check=_indexes("students", "ix_students_full_name", "ix_students_year"),
+    ),
+    S(
         "orm-table-args-and-mapped-column",
         """
 class Base(DeclarativeBase):
