@@ -99,7 +99,7 @@ def setup(url: str, n_tables: int, n_renames: int) -> None:
     engine.dispose()
 
 
-def run(url: str, n_tables: int, n_renames: int, reps: int, mode: str) -> dict:
+def run(url: str, n_tables: int, n_renames: int, reps: int, mode: str, full_compare: bool = False) -> dict:
     engine = sa.create_engine(url)
     new = build(n_tables, n_renames, new=True, declared=mode == "declared")
     plain, hooked, hook_only, paired, produce_in_hooked = [], [], [], [], []
@@ -119,7 +119,7 @@ def run(url: str, n_tables: int, n_renames: int, reps: int, mode: str) -> dict:
                     t1 = time.perf_counter()
                     if order == 1:
                         hook, report = build_rename_hook(
-                            questioner=NonInteractiveQuestioner(accept_unambiguous=True)
+                            questioner=NonInteractiveQuestioner(accept_unambiguous=True), full_compare=full_compare
                         )
                         t2 = time.perf_counter()
                         hook(ctx, None, [script])
@@ -168,20 +168,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "renames.txt"))
     ap.add_argument("--append", action="store_true", help="append to the results file instead of replacing it")
     ap.add_argument("-v", action="store_true", help="print every timing")
+    ap.add_argument(
+        "--full-compare",
+        action="store_true",
+        help="time the fallback path: Alembic diffs the renamed tables again (build_rename_hook(full_compare=True))",
+    )
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{tmp}/bench.db"
         backend = sa.engine.make_url(url).get_backend_name()
         lines = [
             f"bench_renames: {args.tables} tables, {args.renames} renamed tables + {args.renames} renamed columns, "
-            f"{args.reps} repetitions, {backend}",
+            f"{args.reps} repetitions, {backend}" + (", fallback path (full_compare)" if args.full_compare else ""),
             f"python {platform.python_version()}, sqlalchemy {sa.__version__}, "
             f"alembic {__import__('alembic').__version__}, {platform.machine()}",
         ]
         ok = True
         setup(url, args.tables, args.renames)
         for mode in ("detected", "declared"):
-            r = run(url, args.tables, args.renames, args.reps, mode)
+            r = run(url, args.tables, args.renames, args.reps, mode, args.full_compare)
             ok = ok and r["overhead"] <= 0.05
             lines.append(
                 f"  {mode:<9} plain autogenerate: median {r['plain_median']:.3f}s, min {r['plain_min']:.3f}s; "
