@@ -3,7 +3,7 @@
 ``describe_ops(upgrade_ops)`` is what ``schemashift check`` prints as drift.
 Alembic's ``UpgradeOps.as_diffs()`` raises on rename ops (and its tuples are
 not meant for people), so this walks the ops itself: every op Alembic's
-autogenerate produces, the rename ops of ``renames.py``, and a generic line
+autogenerate produces, the rename ops of ``rename_ops.py``, and a generic line
 for anything else.
 """
 
@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterable
 from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
-from . import renames as rn
+from .rename_facts import _expr_name, default_text, type_sql
+from .rename_ops import RenameObjectSQL
 
 _CONSTRAINT_KIND = {
     "foreignkey": "foreign key",
@@ -32,13 +33,13 @@ def _t(schema: str | None, table: str | None) -> str:
 def _type(type_: Any, dialect: Dialect | None) -> str:
     if type_ is None:
         return "?"
-    return rn.type_sql(type_, dialect)
+    return type_sql(type_, dialect)
 
 
 def _cols(cols: Iterable[Any]) -> str:
     out = []
     for c in cols:
-        name = rn._expr_name(c)
+        name = _expr_name(c)
         out.append(name if name is not None else str(c))
     return ", ".join(out)
 
@@ -46,7 +47,7 @@ def _cols(cols: Iterable[Any]) -> str:
 def _default(value: Any) -> str:
     if value is None or value is False:
         return "none"
-    text = rn.default_text(value)
+    text = default_text(value)
     return repr(text) if text is not None else "none"
 
 
@@ -85,7 +86,7 @@ def describe_op(op: Any, dialect: Dialect | None = None) -> list[str]:
         return [line for sub in op.ops for line in describe_op(sub, d)]
     if isinstance(op, ops.RenameTableOp):
         return [f"rename table {_t(op.schema, op.table_name)} to {op.new_table_name}"]
-    if isinstance(op, rn.RenameObjectSQL):
+    if isinstance(op, RenameObjectSQL):
         kind = op.kind.replace("_", " ")
         return [f"rename {kind} {op.old_name} to {op.new_name} (table {_t(op.schema, op.table_name)})"]
     if isinstance(op, ops.AlterColumnOp):

@@ -23,7 +23,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .renames import RenameCandidate
+    from .rename_plan import RenameCandidate
 
 YES = frozenset({"y", "yes"})
 NO = frozenset({"", "n", "no"})
