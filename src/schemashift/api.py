@@ -137,11 +137,7 @@ def revision_index(project: Project) -> RevisionIndex:
     return RevisionIndex(script_directory(project))
 
 
-def _revision_map(project: Project) -> Any:
-    try:
-        return revision_index(project).revision_map()
-    except CommandError as exc:
-        raise revision_error(exc) from exc
+_revision_map = migrate_mod.revision_map
 
 
 def _resolve(rmap: Any, rev: str) -> Any:

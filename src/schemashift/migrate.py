@@ -220,8 +220,16 @@ class MigrationRun:
         return self.result
 
 
+def revision_map(project: Project) -> Any:
+    """Alembic's ``RevisionMap`` of the project, from the cached header index."""
+    try:
+        return RevisionIndex(script_directory(project)).revision_map()
+    except REVISION_ERRORS as exc:
+        raise revision_error(exc) from exc
+
+
 def _applied_revisions(project: Project, heads: Sequence[str]) -> list[Any]:
-    rmap = RevisionIndex(script_directory(project)).revision_map()
+    rmap = revision_map(project)
     known = [h for h in heads if _exists(rmap, h)]
     if not known:
         return []
@@ -246,25 +254,29 @@ _SPECIAL_TARGETS = {"", "head", "heads", "base", "current"}
 _RELATIVE = re.compile(r"^(.*?)([+-]\d+)$")
 
 
-def precheck_target(project: Project, target: str | None) -> None:
-    """Resolve a target's revision part before touching the database.
+def precheck_targets(project: Project, targets: Sequence[str | None]) -> None:
+    """Resolve each target's revision part before touching the database.
 
     Alembic reports an ambiguous partial id as "Can't locate revision"; the
     revision map says which revisions it matched, so ask it first.
     """
-    if target is None:
-        return
-    match = _RELATIVE.match(target)
-    ident = match.group(1) if match else target
-    if "@" in ident:
+    idents = []
+    for target in targets:
+        if target is None:
+            continue
+        match = _RELATIVE.match(target)
+        ident = match.group(1) if match else target
         ident = ident.split("@", 1)[0]  # branch@head: let Alembic resolve the branch
-    if ident.lower() in _SPECIAL_TARGETS:
+        if ident.lower() not in _SPECIAL_TARGETS:
+            idents.append(ident)
+    if not idents:
         return
-    rmap = RevisionIndex(script_directory(project)).revision_map()
-    try:
-        rmap.get_revisions(ident)
-    except REVISION_ERRORS as exc:
-        raise revision_error(exc) from exc
+    rmap = revision_map(project)
+    for ident in idents:
+        try:
+            rmap.get_revisions(ident)
+        except REVISION_ERRORS as exc:
+            raise revision_error(exc) from exc
 
 
 # ------------------------------------------------------------- the commands
@@ -291,8 +303,7 @@ def migrate(
         starting_rev, revision = revision.split(":", 1)
     elif direction == "down" and sql:
         raise RevisionError("downgrade with --sql needs a range", hint="e.g. schemashift downgrade --sql head:base")
-    for target in (starting_rev, revision):
-        precheck_target(project, target)
+    precheck_targets(project, (starting_rev, revision))
 
     def steps(rev: Any, context: Any) -> list[Any]:
         if direction == "up":
@@ -323,8 +334,7 @@ def stamp(
             raise RevisionError("stamp with --sql supports one starting revision at a time")
         starting_rev = next(iter(starts), None)
         destinations = [r.split(":", 1)[-1] for r in destinations]
-    for target in [starting_rev, *destinations]:
-        precheck_target(project, target)
+    precheck_targets(project, [starting_rev, *destinations])
 
     def steps(rev: Any, context: Any) -> list[Any]:
         return script._stamp_revs(tuple(destinations), rev)  # noqa: SLF001 - as alembic.command.stamp does
