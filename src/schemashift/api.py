@@ -649,3 +649,158 @@ def discard(project: Project, rev: str) -> Path:
         for compiled in pycache.glob(f"{path.stem}.*.pyc"):
             compiled.unlink(missing_ok=True)
     return path
+
+
+# ------------------------------------------------------------------ pictures
+
+
+def graph(project: Project, *, database: bool = True) -> Any:
+    """The revision DAG (``pictures.graph.RevisionGraph``): branches, merges, labels, depends_on.
+
+    With ``database``, the configured database's current revision(s) are
+    marked and, from the ledger, when each revision was applied; an
+    unreachable database leaves ``current`` unknown with the reason, as
+    ``history`` does.
+    """
+    from .errors import SchemashiftError
+    from .pictures.graph import build_graph
+
+    result = history(project, indicate_current=database)
+    applied: dict[str, str] = {}
+    if database and result.current is not None:
+        with contextlib.suppress(SchemashiftError):
+            applied = applied_times(project)
+    return build_graph(result.entries, current=result.current, current_error=result.current_error, applied_at=applied)
+
+
+def _dialect_of_project(project: Project) -> Any:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(project.url or "sqlite://").get_dialect()()
+    except Exception:  # an unknown driver: type names fall back to SQLite's words
+        return None
+
+
+def erd(
+    project: Project,
+    rev: str = "head",
+    *,
+    models: bool = False,
+    diff: str | None = None,
+    scratch_url: str | None = None,
+) -> Any:
+    """An ER diagram (``pictures.erd.SchemaDiagram``) of the schema at ``rev``, of the models, or of a diff.
+
+    The schema at a revision is built on a scratch database (never the
+    project's); ``diff="A:B"`` marks what B adds, removes, renames (as the
+    revisions between them say) and changes relative to A.
+    """
+    from .pictures import erd as erd_mod
+    from .pictures import sources
+    from .pictures.renames import renames_in
+
+    dialect = _dialect_of_project(project)
+    if models:
+        return erd_mod.from_metadata(sources.models_metadata(project), dialect=dialect, title="models")
+    if diff is not None:
+        if ":" not in diff:
+            raise RevisionError(f"--diff {diff!r} is not A:B", hint="e.g. --diff base:head or --diff ae10:head")
+        lower, upper = (part.strip() for part in diff.split(":", 1))
+        lower = sources.resolve(project, lower or "base")
+        upper = sources.resolve(project, upper or "head")
+        if lower != "base" and lower != upper:
+            ancestors = {r.revision for r in _revision_map(project).iterate_revisions(upper, "base", assert_relative_length=False)}
+            if lower not in ancestors:
+                raise RevisionError(f"{lower} is not below {upper}", hint="give A:B with A an ancestor of B")
+        old, new = sources.schemas_at(project, [lower, upper], scratch_url=scratch_url)
+        return erd_mod.diff(
+            erd_mod.from_metadata(old, dialect=dialect),
+            erd_mod.from_metadata(new, dialect=dialect),
+            renames_in(sources.revision_files(project, lower, upper)),
+            title=f"{lower} -> {upper}",
+        )
+    rev = sources.resolve(project, rev)
+    (metadata,) = sources.schemas_at(project, [rev], scratch_url=scratch_url)
+    return erd_mod.from_metadata(metadata, dialect=dialect, title=rev)
+
+
+def render_picture(picture: Any, fmt: str) -> str:
+    """A graph or an ER diagram in ``fmt``: text (graphs), mermaid, dot, svg (Graphviz), json."""
+    import json
+
+    from .pictures import erd_render, graph_render
+    from .pictures.erd import SchemaDiagram
+    from .pictures.graphviz import dot_to_svg
+
+    module: Any = erd_render if isinstance(picture, SchemaDiagram) else graph_render
+    if fmt == "json":
+        return json.dumps(picture.to_dict(), indent=2) + "\n"
+    if fmt == "svg":
+        return dot_to_svg(module.to_dot(picture))
+    if fmt == "text" and module is graph_render:
+        return graph_render.to_text(picture)
+    if fmt in ("mermaid", "dot"):
+        return getattr(module, f"to_{fmt}")(picture)
+    raise ConfigError(f"unknown format {fmt!r} for this picture", hint="use mermaid, dot, svg or json")
+
+
+@dataclass
+class ReportResult:
+    path: Path
+    revisions: int
+    tables: int
+    verified: bool
+    schema_note: str = ""
+
+
+def report(
+    project: Project,
+    output: str | os.PathLike[str] = "report.html",
+    *,
+    database: bool = True,
+    run_verify: bool = False,
+    scratch_url: str | None = None,
+) -> ReportResult:
+    """Write one self-contained HTML file: the graph with the database's position, each revision's
+    operations and (with ``run_verify``) verify verdict, and the schema at head with the last revision's diff."""
+    from datetime import datetime, timezone
+
+    from .pictures.report import details_for, render_report
+
+    picture = graph(project, database=database)
+    rmap = _revision_map(project)
+    paths = {node.revision: getattr(rmap.get_revision(node.revision), "path", None) for node in picture.nodes}
+    verdicts: dict[str, str] = {}
+    if run_verify:
+        checked = verify(project, scratch_url=scratch_url)
+        for result in checked.revisions:
+            verdicts[result.revision] = "ok" if result.status == "ok" else f"{result.status}: {result.error or result.failed_step or ''}".strip(": ")
+    schema = None
+    note = ""
+    heads = picture.heads
+    if len(heads) == 1:
+        head = picture.node(heads[0])
+        if len(head.parents) == 1:
+            schema = erd(project, diff=f"{head.parents[0]}:{head.revision}", scratch_url=scratch_url)
+            note = f"Marked: what the last revision, {head.revision}, changes."
+        elif not head.parents:
+            schema = erd(project, diff=f"base:{head.revision}", scratch_url=scratch_url)
+            note = f"The only revision, {head.revision}, creates everything shown."
+        else:
+            schema = erd(project, head.revision, scratch_url=scratch_url)
+            note = f"{head.revision} merges {', '.join(head.parents)}; no single previous schema to compare with."
+    elif heads:
+        note = f"{len(heads)} heads ({', '.join(heads)}): merge them to draw the schema at head."
+    text = render_report(
+        title=f"schemashift report: {project.root.name}",
+        graph=picture,
+        details=details_for(picture, paths, verdicts=verdicts),
+        schema=schema,
+        schema_note=note,
+        database=redact_url(project.url) if database else "",
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    path = Path(output)
+    path.write_text(text, encoding="utf-8")
+    return ReportResult(path, len(picture.nodes), len(schema.tables) if schema else 0, run_verify, note)

@@ -289,13 +289,22 @@ def _table(title: str, rows: list[Any]) -> Table:
 @app.command()
 @click.option("--rev-range", "-r", help="[start]:[end], e.g. base:head, -3:, ae10:current")
 @click.option("--applied", is_flag=True, help="Show when each revision was applied (from the ledger)")
+@click.option("--graph", "as_graph", is_flag=True, help="Draw the revisions as a graph (as 'schemashift graph')")
 @_verbose
 @pass_globals
-def history(g: Globals, rev_range: str | None, applied: bool, verbose: bool) -> None:
+def history(g: Globals, rev_range: str | None, applied: bool, as_graph: bool, verbose: bool) -> None:
     """List revisions, newest first, marking the database's current one and the head."""
     from . import api
 
     project = g.project()
+    if as_graph:
+        if rev_range:
+            raise click.UsageError("--graph draws the whole history; leave out -r")
+        picture = api.graph(project)
+        if picture.current_error:
+            note(f"(current revision not shown: {picture.current_error})", style="yellow")
+        sys.stdout.write(api.render_picture(picture, "text"))
+        return
     result = api.history(project, rev_range, applied_at=api.applied_times(project) if applied else None)
     if result.current_error:
         note(f"(current revision not shown: {result.current_error})", style="yellow")
@@ -438,6 +447,68 @@ def discard(g: Globals, rev: str) -> None:
 
     path = api.discard(g.project(), rev)
     say(f"Removed {path}")
+
+
+# ---------------------------------------------------------------- pictures
+
+_PICTURE_FORMATS = ("text", "mermaid", "dot", "svg", "json")
+
+
+def _write_picture(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    note(f"Wrote {output}")
+
+
+@app.command()
+@click.option("--format", "fmt", type=click.Choice(_PICTURE_FORMATS), default="text", show_default=True,
+              help="text (like git log --graph), mermaid, dot, svg (needs Graphviz) or json")
+@click.option("--no-db", is_flag=True, help="Do not read the database (no current revision, no applied times)")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to this file instead of stdout")
+@pass_globals
+def graph(g: Globals, fmt: str, no_db: bool, output: Path | None) -> None:
+    """Draw the revision graph: branches, merges, labels, depends_on, heads and the current revision."""
+    from . import api
+
+    picture = api.graph(g.project(), database=not no_db)
+    if picture.current_error and fmt != "json":
+        note(f"(current revision not shown: {picture.current_error})", style="yellow")
+    _write_picture(api.render_picture(picture, fmt), output)
+
+
+@app.command()
+@click.argument("rev", default="head")
+@click.option("--models", is_flag=True, help="Draw the models (target_metadata) instead of a revision")
+@click.option("--diff", "diff", metavar="A:B", help="One diagram marking what B adds, removes, renames and changes")
+@click.option("--format", "fmt", type=click.Choice(_PICTURE_FORMATS[1:]), default="mermaid", show_default=True,
+              help="mermaid, dot, svg (needs Graphviz) or json")
+@click.option("--scratch-url", metavar="URL", help="Server for the scratch database the schema is built on")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to this file instead of stdout")
+@pass_globals
+def erd(g: Globals, rev: str, models: bool, diff: str | None, fmt: str, scratch_url: str | None,
+        output: Path | None) -> None:
+    """Draw the schema at REV (built on a scratch database, never yours) as an ER diagram."""
+    from . import api
+
+    picture = api.erd(g.project(), rev, models=models, diff=diff, scratch_url=scratch_url)
+    _write_picture(api.render_picture(picture, fmt), output)
+
+
+@app.command()
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("report.html"), show_default=True,
+              help="The HTML file to write")
+@click.option("--verify", "run_verify", is_flag=True, help="Also run verify (on a scratch database) and show verdicts")
+@click.option("--no-db", is_flag=True, help="Do not read the database")
+@click.option("--scratch-url", metavar="URL", help="Server for scratch databases")
+@pass_globals
+def report(g: Globals, output: Path, run_verify: bool, no_db: bool, scratch_url: str | None) -> None:
+    """Write one self-contained HTML report (works offline): graph, revisions, schema at head."""
+    from . import api
+
+    result = api.report(g.project(), output, database=not no_db, run_verify=run_verify, scratch_url=scratch_url)
+    say(f"Wrote {result.path} ({result.revisions} revisions, {result.tables} tables)")
 
 
 @app.command()
