@@ -371,17 +371,7 @@ def validate(project: Project) -> ValidationReport:
 
 def applied_times(project: Project) -> dict[str, str]:
     """When each revision was last put in place, from the ledger (empty without one)."""
-    ledger = migrate_mod.ledger_for(project)
-    times: dict[str, str] = {}
-
-    def read(rev: Any, context: Any) -> list[Any]:
-        if ledger.exists(context.connection):
-            for revision_id, entry in last_applied(ledger.entries(context.connection)).items():
-                times[revision_id] = f"{entry.direction} {entry.applied_at:%Y-%m-%d %H:%M:%S}"
-        return []
-
-    run_env(project, read, dont_mutate=True)
-    return times
+    return _position(project)[1]
 
 
 # ----------------------------------------------------- authoring commands
@@ -662,15 +652,37 @@ def graph(project: Project, *, database: bool = True) -> Any:
     unreachable database leaves ``current`` unknown with the reason, as
     ``history`` does.
     """
-    from .errors import SchemashiftError
     from .pictures.graph import build_graph
 
-    result = history(project, indicate_current=database)
+    result = history(project, indicate_current=False)
+    current: tuple[str, ...] | None = None
+    error = None
     applied: dict[str, str] = {}
-    if database and result.current is not None:
-        with contextlib.suppress(SchemashiftError):
-            applied = applied_times(project)
-    return build_graph(result.entries, current=result.current, current_error=result.current_error, applied_at=applied)
+    if database:
+        try:
+            current, applied = _position(project)
+        except (DatabaseError, ConfigError) as exc:
+            error = exc.one_line()
+    return build_graph(result.entries, current=current, current_error=error, applied_at=applied)
+
+
+def _position(project: Project) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The database's heads and, from the ledger, when each revision was applied: one env.py run."""
+    ledger = migrate_mod.ledger_for(project)
+    found: list[tuple[str, ...]] = []
+    times: dict[str, str] = {}
+
+    def read(rev: Any, context: Any) -> list[Any]:
+        found.append(tuple(context.get_current_heads()))
+        if ledger.exists(context.connection):
+            for revision_id, entry in last_applied(ledger.entries(context.connection)).items():
+                times[revision_id] = f"{entry.direction} {entry.applied_at:%Y-%m-%d %H:%M:%S}"
+        return []
+
+    run_env(project, read, dont_mutate=True)
+    if not found:
+        raise ConfigError("env.py did not run migrations", hint="env.py must call context.run_migrations()")
+    return found[0], times
 
 
 def _dialect_of_project(project: Project) -> Any:
