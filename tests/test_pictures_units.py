@@ -138,6 +138,11 @@ def test_erd_diff_marks_renames_additions_removals():
     assert 'text-decoration="line-through"' in svg
     dot = erd_render.to_dot(d)
     assert "<S>nickname VARCHAR(20) (removed)</S>" in dot
+    text = erd_render.to_text(d)
+    assert "scholars  (renamed from students)\n    id INTEGER PK\n  ~ full_name VARCHAR(100) NOT NULL (renamed from name)\n" in text
+    assert "  - nickname VARCHAR(20) (removed)\n" in text and "  + grade INTEGER (added)\n" in text
+    assert "  ~ student_id INTEGER NOT NULL FK -> scholars.id" not in text  # follows the rename: unchanged
+    assert "    student_id INTEGER NOT NULL FK -> scholars.id\n" in text
 
 
 def test_erd_diff_without_renames_is_drop_and_add():

@@ -750,11 +750,9 @@ def render_picture(picture: Any, fmt: str) -> str:
         return json.dumps(picture.to_dict(), indent=2) + "\n"
     if fmt == "svg":
         return dot_to_svg(module.to_dot(picture))
-    if fmt == "text" and module is graph_render:
-        return graph_render.to_text(picture)
-    if fmt in ("mermaid", "dot"):
+    if fmt in ("text", "mermaid", "dot"):
         return getattr(module, f"to_{fmt}")(picture)
-    raise ConfigError(f"unknown format {fmt!r} for this picture", hint="use mermaid, dot, svg or json")
+    raise ConfigError(f"unknown format {fmt!r} for this picture", hint="use text, mermaid, dot, svg or json")
 
 
 @dataclass

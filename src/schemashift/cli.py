@@ -482,8 +482,8 @@ def graph(g: Globals, fmt: str, no_db: bool, output: Path | None) -> None:
 @click.argument("rev", default="head")
 @click.option("--models", is_flag=True, help="Draw the models (target_metadata) instead of a revision")
 @click.option("--diff", "diff", metavar="A:B", help="One diagram marking what B adds, removes, renames and changes")
-@click.option("--format", "fmt", type=click.Choice(_PICTURE_FORMATS[1:]), default="mermaid", show_default=True,
-              help="mermaid, dot, svg (needs Graphviz) or json")
+@click.option("--format", "fmt", type=click.Choice(_PICTURE_FORMATS), default="mermaid", show_default=True,
+              help="text, mermaid, dot, svg (needs Graphviz) or json")
 @click.option("--scratch-url", metavar="URL", help="Server for the scratch database the schema is built on")
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to this file instead of stdout")
 @pass_globals

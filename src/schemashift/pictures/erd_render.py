@@ -232,3 +232,22 @@ def to_svg(diagram: SchemaDiagram) -> str:
             lx += 90
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------- text
+
+
+def to_text(diagram: SchemaDiagram) -> str:
+    """One block per table, a line per column, relations last: for a terminal or a diff in review."""
+    lines = []
+    for table in diagram.tables:
+        note = table_note(table)
+        lines.append(table.name + (f"  ({note})" if note else ""))
+        for col in table.columns:
+            mark = {ADDED: "+", REMOVED: "-", RENAMED: "~", CHANGED: "~"}.get(col.status, " ")
+            ref = f" -> {col.references}" if col.references else ""
+            lines.append(f"  {mark} {_column_text(col)}{ref}")
+        for unique in table.unique:
+            lines.append(f"    UNIQUE ({', '.join(unique)})")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
