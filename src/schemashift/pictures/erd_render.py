@@ -13,6 +13,8 @@ from html import escape as html_escape
 from xml.sax.saxutils import escape
 
 from .erd import ADDED, CHANGED, REMOVED, RENAMED, ErdColumn, ErdTable, SchemaDiagram
+from .graph_render import dot_quote
+
 
 COLOURS = {ADDED: "#dff5df", REMOVED: "#f8d7da", RENAMED: "#dbe9ff", CHANGED: "#fff3cd", "": "#ffffff"}
 INK = {ADDED: "#1e6b1e", REMOVED: "#a12622", RENAMED: "#1f4f99", CHANGED: "#8a6100", "": "#222222"}
@@ -87,10 +89,6 @@ def to_mermaid(diagram: SchemaDiagram) -> str:
 # ---------------------------------------------------------------------- dot
 
 
-def _dot_id(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _cell(text: str, status: str, *, bold: bool = False, port: str | None = None) -> str:
     body = html_escape(text)
     if status == REMOVED:
@@ -119,11 +117,11 @@ def to_dot(diagram: SchemaDiagram) -> str:
         rows = [_cell(table.name + (f" ({table_note(table)})" if table_note(table) else ""), table.status, bold=True)]
         rows += [_cell(_column_text(c), c.status, port=c.name) for c in table.columns]
         label = '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0">' + "".join(rows) + "</TABLE>>"
-        lines.append(f"    {_dot_id(table.name)} [label={label}];")
+        lines.append(f"    {dot_quote(table.name)} [label={label}];")
     for rel in diagram.relations:
         style = {ADDED: ' [color="#1e6b1e"]', REMOVED: ' [color="#a12622", style=dashed]'}.get(rel.status, "")
-        src = f"{_dot_id(rel.table)}:{_dot_id(rel.columns[0])}" if rel.columns else _dot_id(rel.table)
-        dst = f"{_dot_id(rel.ref_table)}:{_dot_id(rel.ref_columns[0])}" if rel.ref_columns else _dot_id(rel.ref_table)
+        src = f"{dot_quote(rel.table)}:{dot_quote(rel.columns[0])}" if rel.columns else dot_quote(rel.table)
+        dst = f"{dot_quote(rel.ref_table)}:{dot_quote(rel.ref_columns[0])}" if rel.ref_columns else dot_quote(rel.ref_table)
         lines.append(f"    {src} -> {dst}{style};")
     lines.append("}")
     return "\n".join(lines) + "\n"
