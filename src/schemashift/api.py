@@ -22,7 +22,7 @@ from alembic.util import CommandError
 
 from .autogen.bookkeeping import drop_bookkeeping_ops
 from .config import METADATA_OPTION, Project, load_project, redact_url
-from .errors import ConfigError, DatabaseError, Refused, RevisionError
+from .errors import ConfigError, DatabaseError, Refused, RevisionError, SchemashiftError
 from .revisions.display import RevisionInfo
 from .revisions.index import RevisionIndex
 from . import migrate as migrate_mod
@@ -303,18 +303,28 @@ def upgrade(
     lock_timeout: float | None = None,
     ignore_checksums: bool = False,
     notice: Callable[[str], None] | None = None,
+    allow: Sequence[str] = (),
+    allow_destructive: bool = False,
+    confirm: Callable[[Any, list[Any]], bool] | None = None,
+    plan_first: bool = True,
 ) -> MigrateResult:
     """Upgrade to ``revision`` (id, partial id, ``head``, ``heads``, ``+N``, ``rev+N``).
 
     The run holds the migration lock; each migration runs in its own
     transaction (SQLite included), or the whole run in one with
     ``atomic="run"``.  Refused while an applied file's checksum changed,
-    unless ``ignore_checksums``.
+    unless ``ignore_checksums``.  The plan runs first (``plan_first``):
+    error-level findings refuse the run (``checks.refusal.UnsafeOperations``,
+    exit 5) unless ``allow``ed by rule id, ``allow_destructive``, a
+    suppression comment in the revision, or ``confirm(plan, findings)``.
     """
     options = _options(atomic, lock_timeout, ignore_checksums, project, notice)
-    return migrate_mod.migrate(
+    safety = _SafetyGate(project, "up", revision, sql, allow, allow_destructive, confirm, plan_first)
+    safety.before(output)
+    result = migrate_mod.migrate(
         project, "up", revision, sql=sql, tag=tag, progress=progress, output=output, options=options
     )
+    return safety.after(result)
 
 
 def downgrade(
@@ -328,12 +338,101 @@ def downgrade(
     atomic: str = "step",
     lock_timeout: float | None = None,
     notice: Callable[[str], None] | None = None,
+    allow: Sequence[str] = (),
+    allow_destructive: bool = False,
+    confirm: Callable[[Any, list[Any]], bool] | None = None,
+    plan_first: bool = True,
 ) -> MigrateResult:
-    """Downgrade to ``revision`` (id, partial id, ``base``, ``-N``, ``rev-N``)."""
+    """Downgrade to ``revision`` (id, partial id, ``base``, ``-N``, ``rev-N``); planned and gated as ``upgrade``."""
     options = _options(atomic, lock_timeout, False, project, notice)
-    return migrate_mod.migrate(
+    safety = _SafetyGate(project, "down", revision, sql, allow, allow_destructive, confirm, plan_first)
+    safety.before(output)
+    result = migrate_mod.migrate(
         project, "down", revision, sql=sql, tag=tag, progress=progress, output=output, options=options
     )
+    return safety.after(result)
+
+
+# ------------------------------------------------------------ plan and lint
+
+
+def plan(
+    project: Project,
+    revision: str = "head",
+    *,
+    direction: str = "up",
+    exact: bool = False,
+    target_version: str | None = None,
+    allow: Sequence[str] = (),
+    allow_destructive: bool = False,
+) -> Any:
+    """What ``upgrade`` (or, ``direction="down"``, ``downgrade``) to ``revision`` would do, run nothing.
+
+    Per revision and operation: words, tables and rows, the PostgreSQL lock
+    and rewrite, and every finding (see ``checks.plan``).  ``exact`` counts
+    rows on PostgreSQL instead of using the planner's estimate.
+    """
+    from .checks.plan import Allowances, build_plan, parse_allow
+    from .checks.suppress import configured_levels
+
+    if direction not in ("up", "down"):
+        raise RevisionError(f"direction must be 'up' or 'down', not {direction!r}")
+    allowances = Allowances(parse_allow(allow), allow_destructive, configured_levels(project))
+    migrate_mod.precheck_targets(project, (revision,))
+    return build_plan(
+        project, direction, revision, exact=exact, target_version=_pg_version(target_version), allowances=allowances
+    )
+
+
+def _pg_version(value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        return tuple(int(part) for part in str(value).split("."))
+    except ValueError:
+        raise ConfigError(f"--target-version {value!r} is not a version", hint="e.g. --target-version 11 or 15.4") from None
+
+
+class _SafetyGate:
+    """The plan-then-refuse step ``upgrade``/``downgrade`` take before migrating (see ``checks.refusal``)."""
+
+    def __init__(self, project: Project, direction: str, revision: str, sql: bool, allow: Sequence[str],
+                 allow_destructive: bool, confirm: Any, enabled: bool) -> None:
+        self.project, self.direction, self.revision, self.sql = project, direction, revision, sql
+        self.allow, self.allow_destructive, self.confirm, self.enabled = allow, allow_destructive, confirm, enabled
+        self.comments = ""
+        self.plan: Any = None
+
+    def before(self, output: Any) -> None:
+        if not self.enabled:
+            return
+        from .checks.plan import Allowances, build_plan, parse_allow
+        from .checks.refusal import gate, sql_comments
+        from .checks.suppress import configured_levels
+
+        allowances = Allowances(parse_allow(self.allow), self.allow_destructive, configured_levels(self.project))
+        if not self.sql:
+            migrate_mod.precheck_targets(self.project, (self.revision,))
+            self.plan = build_plan(self.project, self.direction, self.revision, allowances=allowances)
+            gate(self.plan, self.confirm)
+            return
+        start, _, target = self.revision.rpartition(":")
+        try:  # offline: nothing refused; the findings become SQL comments
+            self.plan = build_plan(self.project, self.direction, target, allowances=allowances, sql=True,
+                                   starting_rev=start or None)
+        except SchemashiftError as exc:
+            self.comments = f"-- schemashift: no plan for this SQL: {exc.one_line()}\n"
+        else:
+            self.comments = sql_comments(self.plan)
+        if output is not None and self.comments:
+            output.write(self.comments)
+            self.comments = ""
+
+    def after(self, result: MigrateResult) -> MigrateResult:
+        if self.comments and result.sql is not None:
+            result.sql = self.comments + result.sql
+        result.plan = self.plan  # type: ignore[attr-defined]
+        return result
 
 
 def stamp(

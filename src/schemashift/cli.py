@@ -157,10 +157,18 @@ def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: st
         project.config.attributes["schemashift.allow_loss"] = True
     project.config.attributes["schemashift.rebuild_progress"] = _rebuild_progress
     fn = api.upgrade if direction == "up" else api.downgrade
-    result = fn(
-        project, revision, sql=sql, tag=tag, progress=None if sql else _print_step,
-        output=out.file if sql else None, notice=lambda text: note(f"note: {text}", style="yellow"), **kw,
-    )
+    from .checks.refusal import UnsafeOperations
+
+    try:
+        result = fn(
+            project, revision, sql=sql, tag=tag, progress=None if sql else _print_step,
+            output=out.file if sql else None, notice=lambda text: note(f"note: {text}", style="yellow"),
+            confirm=_confirm_unsafe if sys.stdin.isatty() and err.is_terminal else None, **kw,
+        )
+    except UnsafeOperations as exc:
+        for line in exc.lines():
+            note(line, style="red")
+        raise
     if sql:
         return
     _report_bookkeeping(result)
@@ -168,6 +176,15 @@ def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: st
         note(f"Nothing to do: the database is already at {', '.join(result.after) or 'base'}.")
     else:
         note(f"Now at {', '.join(result.after) or 'base'}.", style="green")
+
+
+def _confirm_unsafe(plan: Any, findings: list[Any]) -> bool:
+    """On a terminal: show what is at stake and ask."""
+    note("These operations lose data or are unsafe:", style="red")
+    for f in findings:
+        where = f" ({f.path}:{f.line})" if f.path and f.line else ""
+        note(f"  {f.one_line()}{where}", style="red")
+    return click.confirm("Run anyway?", default=False, err=True)
 
 
 def _rebuild_progress(event: Any) -> None:
@@ -193,6 +210,13 @@ _lock_timeout = click.option(
     help="How long to wait for another migration's lock (default 300, or schemashift.lock_timeout)",
 )
 _tag = click.option("--tag", help="Tag passed to env.py")
+_allow = click.option(
+    "--allow", "allow", multiple=True, metavar="RULE[,RULE]",
+    help="Run although the plan finds these rules (ids as in 'schemashift plan'; repeatable)",
+)
+_allow_destructive = click.option(
+    "--allow-destructive", is_flag=True, help="Run although the plan finds destructive operations (SS-D rules)",
+)
 _atomic = click.option(
     "--atomic", type=click.Choice(["step", "run"]), default="step", show_default=True,
     help="step: each migration in its own transaction; run: the whole run in one",
@@ -207,12 +231,18 @@ _atomic = click.option(
 @_lock_timeout
 @click.option("--ignore-checksums", is_flag=True, help="Run even though applied files changed since they ran")
 @_allow_loss
+@_allow
+@_allow_destructive
 @pass_globals
 def upgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str, lock_timeout: float | None,
-            ignore_checksums: bool, allow_loss: bool) -> None:
-    """Upgrade the database to REVISION (id, partial id, head, heads, +N, rev+N)."""
+            ignore_checksums: bool, allow_loss: bool, allow: tuple[str, ...], allow_destructive: bool) -> None:
+    """Upgrade the database to REVISION (id, partial id, head, heads, +N, rev+N).
+
+    The plan runs first: operations that lose data (error-level findings)
+    are refused (exit 5) unless allowed or confirmed on a terminal.
+    """
     _run_migration(g, "up", revision, sql, tag, allow_loss, atomic=atomic, lock_timeout=lock_timeout,
-                   ignore_checksums=ignore_checksums)
+                   ignore_checksums=ignore_checksums, allow=allow, allow_destructive=allow_destructive)
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
@@ -222,11 +252,45 @@ def upgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str, 
 @_atomic
 @_lock_timeout
 @_allow_loss
+@_allow
+@_allow_destructive
 @pass_globals
 def downgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str, lock_timeout: float | None,
-              allow_loss: bool) -> None:
-    """Revert the database to REVISION (id, partial id, base, -N, rev-N)."""
-    _run_migration(g, "down", revision, sql, tag, allow_loss, atomic=atomic, lock_timeout=lock_timeout)
+              allow_loss: bool, allow: tuple[str, ...], allow_destructive: bool) -> None:
+    """Revert the database to REVISION (id, partial id, base, -N, rev-N).
+
+    Planned and refused like upgrade: a downgrade dropping tables or columns
+    that hold rows needs --allow SS-D107 or --allow-destructive.
+    """
+    _run_migration(g, "down", revision, sql, tag, allow_loss, atomic=atomic, lock_timeout=lock_timeout,
+                   allow=allow, allow_destructive=allow_destructive)
+
+
+@app.command()
+@click.argument("revision", default="head")
+@click.option("--down", "down", is_flag=True, help="Plan the downgrade to REVISION instead of the upgrade")
+@click.option("--exact", is_flag=True, help="Count rows exactly on PostgreSQL (default: the planner's estimate)")
+@click.option("--target-version", metavar="VERSION", help="Judge PostgreSQL locks for this server version (e.g. 11)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_globals
+def plan(g: Globals, revision: str, down: bool, exact: bool, target_version: str | None, fmt: str) -> None:
+    """Show what upgrade (or --down, downgrade) to REVISION will do, running nothing.
+
+    Per revision and operation: what it does, the tables and rows it touches,
+    on PostgreSQL the lock it takes and whether it rewrites the table, and
+    every finding with its rule id.  Error-level findings are what upgrade
+    refuses until allowed.
+    """
+    from . import api
+    from .checks.render import plan_text
+
+    result = api.plan(g.project(), revision, direction="down" if down else "up", exact=exact,
+                      target_version=target_version)
+    if fmt == "json":
+        out.file.write(result.to_json() + "\n")
+        return
+    for line, style in plan_text(result):
+        out.print(line, style=style, markup=False)
 
 
 @app.command()

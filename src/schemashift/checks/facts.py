@@ -1,0 +1,133 @@
+"""What the live database holds, asked lazily and once: tables, columns, row counts.
+
+Counting is the expensive part of a plan, so nothing is counted unless a rule
+needs it.  On PostgreSQL a count is ``pg_class.reltuples`` (the planner's
+estimate, free) unless ``exact`` is asked for or the table was never analysed,
+in which case it is counted (capped, so a huge table costs a bounded scan).
+Tables the plan itself creates earlier are known to be empty; renamed ones are
+counted under their live name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+COUNT_CAP = 1_000_000
+
+
+@dataclass
+class Count:
+    rows: int
+    estimated: bool = False
+
+
+@dataclass
+class Facts:
+    connection: Any
+    exact: bool = False
+    created: set[str] = field(default_factory=set)  # tables the plan creates before this point
+    renamed: dict[str, str] = field(default_factory=dict)  # name in the plan -> live name
+    dropped: set[str] = field(default_factory=set)
+    written: set[str] = field(default_factory=set)  # tables whose rows the plan changes before this point
+    _counts: dict[tuple[str | None, str], Count] = field(default_factory=dict)
+    _columns: dict[tuple[str | None, str], dict[str, dict[str, Any]] | None] = field(default_factory=dict)
+    _inspector: Any = None
+
+    @property
+    def dialect(self) -> Any:
+        return self.connection.dialect
+
+    @property
+    def server_version(self) -> tuple[int, ...] | None:
+        return getattr(self.dialect, "server_version_info", None)
+
+    def live_name(self, table: str) -> str:
+        return self.renamed.get(table, table)
+
+    def is_new(self, table: str | None) -> bool:
+        return bool(table) and table in self.created
+
+    def quoted(self, table: str, schema: str | None = None) -> str:
+        prep = self.dialect.identifier_preparer
+        name = prep.quote(self.live_name(table))
+        return f"{prep.quote_schema(schema)}.{name}" if schema else name
+
+    def inspector(self) -> Any:
+        if self._inspector is None:
+            import sqlalchemy as sa
+
+            self._inspector = sa.inspect(self.connection)
+        return self._inspector
+
+    def columns(self, table: str, schema: str | None = None) -> dict[str, dict[str, Any]] | None:
+        """The live table's columns by name (None: no such table in the database)."""
+        key = (schema, self.live_name(table))
+        if key not in self._columns:
+            try:
+                cols = self.inspector().get_columns(key[1], schema=schema)
+                self._columns[key] = {c["name"]: c for c in cols}
+            except Exception:
+                self._columns[key] = None
+        return self._columns[key]
+
+    def exists(self, table: str, schema: str | None = None) -> bool:
+        if table in self.created:
+            return True
+        return self.columns(table, schema) is not None
+
+    def count(self, table: str, schema: str | None = None) -> Count | None:
+        """Rows in ``table`` now (None: the table does not exist yet, or cannot be counted)."""
+        if table in self.created:
+            return Count(0)
+        key = (schema, self.live_name(table))
+        if key in self._counts:
+            return self._counts[key]
+        if self.columns(table, schema) is None:
+            return None
+        found: Count | None = None
+        if self.dialect.name == "postgresql" and not self.exact:
+            found = self._estimate(key[1], schema)
+        if found is None:
+            found = self._exact(table, schema)
+        if found is not None:
+            self._counts[key] = found
+        return found
+
+    def _estimate(self, table: str, schema: str | None) -> Count | None:
+        row = self.query(
+            "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = :t AND n.nspname = coalesce(:s, current_schema())",
+            t=table, s=schema,
+        )
+        if not row or row[0][0] is None or row[0][0] <= 0:
+            return None  # never analysed (or empty when last analysed): count instead
+        return Count(int(row[0][0]), estimated=True)
+
+    def _exact(self, table: str, schema: str | None) -> Count | None:
+        rows = self.query(f"SELECT count(*) FROM (SELECT 1 FROM {self.quoted(table, schema)} LIMIT {COUNT_CAP}) s")
+        return Count(int(rows[0][0])) if rows else None
+
+    def query(self, sql: str, **params: Any) -> list[Any] | None:
+        """Run a read-only query; None if it fails (the failure never spoils the plan)."""
+        import sqlalchemy as sa
+
+        conn = self.connection
+        nested = conn.begin_nested() if conn.dialect.name == "postgresql" and conn.in_transaction() else None
+        try:
+            rows = list(conn.execute(sa.text(sql), params))
+        except Exception:
+            if nested is not None:
+                nested.rollback()
+            return None
+        if nested is not None:
+            nested.commit()
+        return rows
+
+    def non_null(self, table: str, column: str, schema: str | None = None) -> int | None:
+        prep = self.dialect.identifier_preparer
+        rows = self.query(
+            f"SELECT count(*) FROM (SELECT 1 FROM {self.quoted(table, schema)} "
+            f"WHERE {prep.quote(column)} IS NOT NULL LIMIT {COUNT_CAP}) s"
+        )
+        return int(rows[0][0]) if rows else None

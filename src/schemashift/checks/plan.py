@@ -1,0 +1,337 @@
+"""What an upgrade or downgrade will do, before it does anything.
+
+``build_plan`` runs the project's env.py once, as ``upgrade`` would, works
+out the same steps Alembic would run, and captures each revision's
+operations without executing them (``capture``).  Each operation is put in
+words, with the tables it touches, their rows (live), the PostgreSQL lock it
+takes and whether it rewrites the table, and the findings of every rule.
+Nothing is written: the plan's transaction only reads.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ..config import Project, redact_url
+from ..runner import REVISION_ERRORS, RunState, revision_error, run_env
+from .actions import Action, from_op
+from .capture import capture_function
+from .facts import Facts
+from .findings import RULES, Finding, level_rank
+from .rules import Context, evaluate
+from .rules import postgres as pg_rules
+from .suppress import configured_levels, suppressions
+
+
+@dataclass
+class PlannedOperation:
+    description: str
+    line: int | None = None
+    tables: list[str] = field(default_factory=list)
+    rows: int | None = None
+    estimated: bool = False
+    lock: str | None = None
+    rewrites: bool | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "description": self.description, "line": self.line, "tables": self.tables, "rows": self.rows,
+            "estimated": self.estimated, "lock": self.lock, "rewrites": self.rewrites,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class PlannedRevision:
+    revision: str
+    doc: str
+    path: str | None
+    direction: str
+    operations: list[PlannedOperation] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # about the revision as a whole
+    stopped: str | None = None
+
+    def all_findings(self) -> list[Finding]:
+        return [f for op in self.operations for f in op.findings] + self.findings
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision, "doc": self.doc, "path": self.path, "direction": self.direction,
+            "operations": [o.as_dict() for o in self.operations], "findings": [f.as_dict() for f in self.findings],
+            "stopped": self.stopped,
+        }
+
+
+@dataclass
+class Plan:
+    direction: str
+    target: str
+    dialect: str
+    server_version: tuple[int, ...] | None = None
+    url: str | None = None
+    live: bool = True  # rows counted on the live database
+    revisions: list[PlannedRevision] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.revisions for f in r.all_findings()]
+
+    def blocking(self) -> list[Finding]:
+        """Error-level findings nobody allowed: what refuses a run."""
+        return [f for f in self.findings if f.level == "error" and not f.allowed_by]
+
+    def worst(self) -> str:
+        levels = [f.level for f in self.findings if not f.allowed_by]
+        return max(levels, key=level_rank) if levels else "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "direction": self.direction, "target": self.target, "dialect": self.dialect,
+            "server_version": list(self.server_version) if self.server_version else None, "url": self.url,
+            "live": self.live, "revisions": [r.as_dict() for r in self.revisions],
+            "blocking": [f.as_dict() for f in self.blocking()],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2, default=str)
+
+
+@dataclass
+class Allowances:
+    """What the person running the command accepted (and how rules are levelled)."""
+
+    rules: frozenset[str] = frozenset()
+    destructive: bool = False
+    levels: dict[str, str] = field(default_factory=dict)
+
+    def apply(self, finding: Finding, revision_suppressions: dict[str, str]) -> Finding | None:
+        level = self.levels.get(finding.rule)
+        if level:
+            finding.level = level if finding.level != "info" or level == "off" else finding.level
+        if finding.level == "off":
+            return None
+        if finding.rule in revision_suppressions:
+            finding.allowed_by = f"comment: {revision_suppressions[finding.rule]}"
+        elif finding.rule in self.rules:
+            finding.allowed_by = "--allow"
+        elif self.destructive and RULES.get(finding.rule) and RULES[finding.rule].family == "destructive":
+            finding.allowed_by = "--allow-destructive"
+        return finding
+
+
+def parse_allow(values: Iterable[str]) -> frozenset[str]:
+    from ..errors import ConfigError
+
+    out = set()
+    for value in values:
+        for part in str(value).split(","):
+            rule = part.strip().upper()
+            if not rule:
+                continue
+            if rule not in RULES:
+                raise ConfigError(f"--allow {rule}: no such rule", hint=f"rules are {', '.join(sorted(RULES))}")
+            out.add(rule)
+    return frozenset(out)
+
+
+# ------------------------------------------------------------------ building
+
+
+def _words(op: Any, dialect: Any) -> str:
+    from ..autogen.describe import describe_op
+
+    try:
+        lines = describe_op(op, dialect)
+    except Exception:
+        lines = [type(op).__name__]
+    return "; ".join(lines) if lines else type(op).__name__
+
+
+class Planner:
+    """Walks captured operations in order, keeping the facts the plan itself changes."""
+
+    def __init__(self, connection: Any, dialect: Any, *, direction: str, live: bool, exact: bool,
+                 target_version: tuple[int, ...] | None, target_metadata: Any, allowances: Allowances) -> None:
+        self.dialect = dialect
+        self.direction = direction
+        self.facts = Facts(connection, exact=exact) if live and connection is not None else None
+        self.target_version = target_version
+        self.target_metadata = target_metadata
+        self.allowances = allowances
+        self.session_lock_timeout = self._session_lock_timeout() if self.facts is not None else False
+
+    def _session_lock_timeout(self) -> bool:
+        if self.dialect.name != "postgresql":
+            return False
+        rows = self.facts.query("SHOW lock_timeout")  # type: ignore[union-attr]
+        return bool(rows) and str(rows[0][0]) not in ("0", "0ms", "0s")
+
+    def pg_version(self) -> tuple[int, ...] | None:
+        if self.target_version:
+            return self.target_version
+        return self.facts.server_version if self.facts is not None else None
+
+    def revision(self, script: Any, module: Any, function: str, migration_context: Any) -> PlannedRevision:
+        path = getattr(script, "path", None)
+        planned = PlannedRevision(script.revision, script.doc or "", path, self.direction)
+        capture = capture_function(module, function, migration_context, path)
+        planned.stopped = capture.stopped
+        ctx = Context(self.dialect, direction=self.direction, facts=self.facts, pg_version=self.pg_version(),
+                      target_metadata=self.target_metadata, lock_timeout=self.session_lock_timeout,
+                      revision=script.revision, path=path)
+        locking = False
+        for item in capture.ops:
+            ctx.line = item.line
+            actions = from_op(item.op, self.dialect, batch=item.batch is not None, recreate=item.recreate)
+            if item.batch is not None:
+                for action in actions:
+                    action.table = action.table or item.batch
+            op = PlannedOperation(_words(item.op, self.dialect), line=item.line)
+            self._describe(op, actions, ctx)
+            for action in actions:
+                if action.kind == "set_lock_timeout":
+                    ctx.lock_timeout = True
+                op.findings.extend(evaluate(action, ctx))
+                if op.lock == pg_rules.ACCESS_EXCLUSIVE and ctx.existing(action) and not ctx.lock_timeout:
+                    locking = True
+                self._advance(action)
+            op.findings = self._dedupe(op.findings)
+            planned.operations.append(op)
+        for statement in capture.direct_sql:
+            ctx.line = None
+            from .rawsql import analyse
+
+            op = PlannedOperation(f"execute SQL (through op.get_bind()): {statement[:200]}")
+            for action in analyse(statement, self.dialect.name):
+                op.findings.extend(evaluate(action, ctx))
+            planned.operations.append(op)
+        if capture.stopped:
+            ctx.line = None
+            planned.findings.append(ctx.finding(
+                "SS-X601", f"{'upgrade' if self.direction == 'up' else 'downgrade'}() could not be followed to its "
+                f"end without running it: {capture.stopped}", Action("unknown")))
+        if locking and self.dialect.name == "postgresql":
+            ctx.line = None
+            planned.findings.append(ctx.finding(
+                "SS-P409", "takes ACCESS EXCLUSIVE locks on existing tables with no lock_timeout set", Action("ddl")))
+        marks = suppressions(path)
+        for op in planned.operations:
+            op.findings = [f for f in (self.allowances.apply(x, marks) for x in op.findings) if f is not None]
+        planned.findings = [f for f in (self.allowances.apply(x, marks) for x in planned.findings) if f is not None]
+        return planned
+
+    @staticmethod
+    def _dedupe(findings: list[Finding]) -> list[Finding]:
+        seen = set()
+        out = []
+        for f in findings:
+            key = (f.rule, f.message)
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+        return out
+
+    def _describe(self, op: PlannedOperation, actions: list[Action], ctx: Context) -> None:
+        tables = []
+        for action in actions:
+            if action.table and action.table not in tables:
+                tables.append(action.table)
+            if action.ref_table and action.ref_table not in tables:
+                tables.append(action.ref_table)
+        op.tables = [t for t in tables]
+        if self.facts is not None and tables and not self.facts.is_new(tables[0]):
+            counted = self.facts.count(tables[0], actions[0].schema if actions else None)
+            if counted is not None:
+                op.rows, op.estimated = counted.rows, counted.estimated
+        elif self.facts is not None and tables:
+            op.rows = 0
+        if self.dialect.name == "postgresql":
+            strongest, rewrites = None, False
+            order = ["ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE", "ACCESS EXCLUSIVE"]
+            for action in actions:
+                if not ctx.existing(action):
+                    continue
+                lock, rw = pg_rules.lock_of(action, ctx)
+                if lock and (strongest is None or order.index(lock) > order.index(strongest)):
+                    strongest = lock
+                rewrites = rewrites or rw
+            op.lock, op.rewrites = strongest, rewrites if strongest else None
+
+    def _advance(self, action: Action) -> None:
+        """Keep what this action changes, so later actions are judged on the plan's state."""
+        facts = self.facts
+        if facts is None or not action.table:
+            return
+        if action.kind == "create_table":
+            facts.created.add(action.table)
+            facts.dropped.discard(action.table)
+        elif action.kind == "drop_table":
+            facts.dropped.add(action.table)
+            facts.created.discard(action.table)
+        elif action.kind == "rename_table" and action.new_name:
+            if action.table in facts.created:
+                facts.created.add(action.new_name)
+            else:
+                facts.renamed[action.new_name] = facts.live_name(action.table)
+        elif action.kind in ("write", "delete_all", "truncate"):
+            facts.written.add(action.table)
+
+
+def _steps(script: Any, direction: str, target: str, heads: Any) -> list[Any]:
+    try:
+        if direction == "up":
+            return list(script._upgrade_revs(target, heads))  # noqa: SLF001 - as alembic.command.upgrade does
+        return list(script._downgrade_revs(target, heads))  # noqa: SLF001 - as alembic.command.downgrade does
+    except REVISION_ERRORS as exc:
+        raise revision_error(exc) from exc
+
+
+def build_plan(
+    project: Project,
+    direction: str = "up",
+    target: str = "head",
+    *,
+    exact: bool = False,
+    target_version: tuple[int, ...] | None = None,
+    allowances: Allowances | None = None,
+    sql: bool = False,
+    starting_rev: str | None = None,
+) -> Plan:
+    """The plan of ``upgrade``/``downgrade`` to ``target`` on the project's database (see module doc).
+
+    With ``sql`` (offline) nothing is connected: operations are captured from
+    Alembic's offline context and judged without live data.
+    """
+    allowances = allowances or Allowances(levels=configured_levels(project))
+    if not allowances.levels:
+        allowances.levels = configured_levels(project)
+    state = RunState()
+    holder: list[Plan] = []
+
+    def fn(rev: Any, context: Any) -> list[Any]:
+        connection = None if context.as_sql else context.connection
+        dialect = context.dialect
+        plan = Plan(direction, target, dialect.name, url=redact_url(project.url), live=connection is not None)
+        planner = Planner(connection, dialect, direction=direction, live=connection is not None, exact=exact,
+                          target_version=target_version, target_metadata=context.opts.get("target_metadata"),
+                          allowances=allowances)
+        plan.server_version = planner.pg_version() if dialect.name == "postgresql" else None
+        script = state.env.context.script  # type: ignore[union-attr]
+        for step in _steps(script, direction, target, rev):
+            rev_script = step.revision
+            function = "upgrade" if step.is_upgrade else "downgrade"
+            plan.revisions.append(planner.revision(rev_script, rev_script.module, function, context))
+        holder.append(plan)
+        return []
+
+    kw: dict[str, Any] = {"dont_mutate": True}
+    if sql:
+        kw.update(as_sql=True, starting_rev=starting_rev, destination_rev=target, output_buffer=io.StringIO())
+    run_env(project, fn, state=state, **kw)
+    if not holder:  # env.py never asked for migrations (a custom env.py)
+        return Plan(direction, target, "?", url=redact_url(project.url))
+    return holder[0]

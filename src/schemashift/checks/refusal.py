@@ -1,0 +1,65 @@
+"""The step ``upgrade``/``downgrade`` take before migrating: plan, then refuse or confirm.
+
+Error-level findings nobody allowed refuse the run (exit 5) with one line per
+finding, unless ``confirm`` (the CLI's prompt on a terminal, showing the rows
+at stake) says yes.  Allowed findings stay in the plan, marked with who
+allowed them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from ..errors import Refused
+from .findings import Finding
+from .plan import Plan
+
+
+class UnsafeOperations(Refused):
+    """The plan has error-level findings nobody allowed."""
+
+    def __init__(self, plan: Plan, findings: Sequence[Finding]) -> None:
+        self.plan = plan
+        self.findings = list(findings)
+        rules = ",".join(sorted({f.rule for f in self.findings}))
+        verb = "upgrade" if plan.direction == "up" else "downgrade"
+        n = len(self.findings)
+        super().__init__(
+            f"{verb} to {plan.target} refused: {n} unsafe operation{'s' if n != 1 else ''}",
+            hint=f"review them with 'schemashift plan {plan.target}"
+            f"{' --down' if plan.direction == 'down' else ''}', then rerun with --allow {rules} or "
+            "--allow-destructive, or add '# schemashift: allow RULE -- reason' to the revision",
+        )
+
+    def lines(self) -> list[str]:
+        out = []
+        for f in self.findings:
+            where = f" ({f.path}:{f.line})" if f.path and f.line else ""
+            out.append(f"refused: {f.one_line()}{where}")
+        return out
+
+
+Confirm = Callable[[Plan, list[Finding]], bool]
+
+
+def gate(plan: Plan, confirm: Confirm | None = None) -> Plan:
+    """Refuse unless every error-level finding is allowed or confirmed."""
+    blocking = plan.blocking()
+    if not blocking:
+        return plan
+    if confirm is not None and confirm(plan, blocking):
+        for finding in blocking:
+            finding.allowed_by = "prompt"
+        return plan
+    raise UnsafeOperations(plan, blocking)
+
+
+def sql_comments(plan: Plan) -> str:
+    """The findings of an offline (--sql) run, as SQL comments: nothing is refused there."""
+    lines = []
+    for f in plan.findings:
+        allowed = f" [allowed: {f.allowed_by}]" if f.allowed_by else ""
+        lines.append(f"-- schemashift {f.level}: {f.one_line()}{allowed}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+

@@ -1,0 +1,108 @@
+"""Destructive rules: what deletes rows or values (SS-D1xx).
+
+A destructive operation on something empty puts nothing at stake: with live
+data it is reported at info level instead of refused.
+"""
+
+from __future__ import annotations
+
+from ..actions import Action
+from ..findings import Finding
+from . import Context, t
+
+
+def check(action: Action, ctx: Context) -> list[Finding]:
+    kind = action.kind
+    if kind == "drop_table":
+        return _drop_table(action, ctx)
+    if kind == "drop_column":
+        return _drop_column(action, ctx)
+    if kind == "drop_schema":
+        return [ctx.finding("SS-D103", f"drops schema {action.schema} and everything in it", action)]
+    if kind in ("truncate", "delete_all"):
+        rows, est = ctx.count(action)
+        verb = "truncates" if kind == "truncate" else "deletes every row of"
+        return [_at_stake(ctx, "SS-D104", f"{verb} {t(action)}", action, rows, est)]
+    if kind == "alter_type":
+        return _lossy(action, ctx)
+    if kind == "drop_fk":
+        return [ctx.finding("SS-D106", f"drops foreign key {action.new_name or '(unnamed)'} on {t(action)}", action)]
+    return []
+
+
+def _at_stake(ctx: Context, rule: str, message: str, action: Action, rows: int | None, est: bool,
+              what: str = "row") -> Finding:
+    if rows is not None:
+        if rows == 0:
+            return ctx.finding(rule, f"{message} (empty: nothing at stake)", action, level="info", rows=0)
+        about = "about " if est else ""
+        message = f"{message} holding {about}{rows:,} {what}{'s' if rows != 1 else ''}"
+    return ctx.finding(rule, message, action, rows=rows, estimated=est)
+
+
+def _drop_table(action: Action, ctx: Context) -> list[Finding]:
+    rows, est = ctx.count(action)
+    rule = "SS-D107" if ctx.direction == "down" else "SS-D101"
+    verb = "downgrade drops table" if ctx.direction == "down" else "drops table"
+    return [_at_stake(ctx, rule, f"{verb} {t(action)}", action, rows, est)]
+
+
+def _drop_column(action: Action, ctx: Context) -> list[Finding]:
+    values = None
+    if ctx.facts is not None and action.table and not ctx.facts.is_new(action.table):
+        cols = ctx.facts.columns(action.table, action.schema)
+        if cols is not None and action.column in cols:
+            values = ctx.facts.non_null(action.table, action.column, action.schema)
+        elif cols is not None:
+            values = 0  # the column is added earlier in this plan: empty
+    elif ctx.facts is not None:
+        values = 0
+    rule = "SS-D107" if ctx.direction == "down" else "SS-D102"
+    verb = "downgrade drops column" if ctx.direction == "down" else "drops column"
+    return [_at_stake(ctx, rule, f"{verb} {t(action)}.{action.column}", action, values, False, what="value")]
+
+
+def _lossy(action: Action, ctx: Context) -> list[Finding]:
+    """A type change some live values do not survive (counted with the conversion planner's own checks)."""
+    if ctx.facts is None or action.new_type is None or not action.table or ctx.facts.is_new(action.table):
+        return []
+    cols = ctx.facts.columns(action.table, action.schema)
+    if not cols or action.column not in cols:
+        return []
+    old_type = action.old_type if action.old_type is not None else cols[action.column]["type"]
+    from ...autogen.types import plan_cast
+
+    try:
+        plan = plan_cast(ctx.dialect, action.column, old_type, action.new_type, action.extra.get("using"))
+    except Exception:
+        return []
+    if not plan.checks:
+        return []
+    conn = ctx.facts.connection
+    lost = 0
+    examples: list[object] = []
+    reasons = []
+    nested = conn.begin_nested() if ctx.name == "postgresql" and conn.in_transaction() else None
+    try:
+        for sql in plan.helpers:  # pg_temp functions, rolled back below
+            conn.exec_driver_sql(sql)
+        from ...safety.precheck import measure
+
+        for report in measure(conn, plan.loss_checks(ctx.facts.live_name(action.table), action.column, action.schema)):
+            if report.count:
+                lost += report.count
+                examples.extend(report.examples)
+                reasons.append(report.check.reason)
+    except Exception:
+        return []
+    finally:
+        if nested is not None:
+            nested.rollback()
+    if not lost:
+        return []
+    level = "warning" if action.allow_loss else None
+    why = "; ".join(dict.fromkeys(reasons))
+    message = f"converting {t(action)}.{action.column} loses data in {lost:,} row{'s' if lost != 1 else ''} ({why})"
+    if action.allow_loss:
+        message += "; the migration says allow_loss=True"
+    return [ctx.finding("SS-D105", message, action, level=level, rows=lost, examples=examples[:3], source="data")]
