@@ -384,6 +384,29 @@ def plan(
     )
 
 
+def lint(
+    project: Project,
+    *,
+    rev_range: str | None = None,
+    scratch_url: str | None = None,
+    target_version: str | None = None,
+    allow: Sequence[str] = (),
+) -> Any:
+    """Findings of the revision files in ``rev_range`` (``A:B``, default all), never touching the database.
+
+    The revisions run on a scratch database and each operation is recorded
+    (see ``checks.lint``); rows are unknown there, so destructive operations
+    are errors.  ``report.ok`` is False when an error-level finding remains.
+    """
+    from .checks.lint import lint as run_lint
+    from .checks.plan import Allowances, parse_allow
+    from .checks.suppress import configured_levels
+
+    allowances = Allowances(parse_allow(allow), False, configured_levels(project))
+    return run_lint(project, rev_range=rev_range, scratch_url=scratch_url,
+                    target_version=_pg_version(target_version), allowances=allowances)
+
+
 def _pg_version(value: str | None) -> tuple[int, ...] | None:
     if value is None:
         return None

@@ -294,6 +294,47 @@ def plan(g: Globals, revision: str, down: bool, exact: bool, target_version: str
 
 
 @app.command()
+@click.option("--range", "rev_range", metavar="A:B", help="Only these revisions (inclusive; either end may be empty)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text", show_default=True)
+@click.option("--scratch-url", metavar="URL",
+              help="Server for the scratch database (default: a temporary SQLite file, or the project's server)")
+@click.option("--target-version", metavar="VERSION", help="Judge PostgreSQL locks for this server version (e.g. 11)")
+@click.option("--allow", "allow", multiple=True, metavar="RULE[,RULE]", help="Do not fail on these rules")
+@pass_globals
+def lint(g: Globals, rev_range: str | None, fmt: str, scratch_url: str | None, target_version: str | None,
+         allow: tuple[str, ...]) -> None:
+    """Check revision files against every rule, on a scratch database (never yours).
+
+    Exit 0 when no error-level finding remains, 1 when one does, 2 on a usage
+    or configuration problem.  --format github prints workflow annotations
+    (::error file=...,line=...), sarif a SARIF 2.1.0 log for code scanning.
+    """
+    from importlib.metadata import version
+
+    from . import api
+    from .checks import render
+
+    project = g.project()
+    report = api.lint(project, rev_range=rev_range, scratch_url=scratch_url, target_version=target_version, allow=allow)
+    root = str(project.root)
+    if fmt == "json":
+        out.file.write(render.findings_json(report.findings, revisions=report.revisions, ok=report.ok) + "\n")
+    elif fmt == "github":
+        out.file.write(render.github(report.findings, root))
+    elif fmt == "sarif":
+        out.file.write(render.sarif(report.findings, root, version("schemashift")) + "\n")
+    else:
+        for f in report.findings:
+            where = f"{render._rel(f.path, root)}:{f.line or 0}: " if f.path else ""
+            out.print(f"{where}{render.finding_line(f)}", style=render._STYLE.get(f.level), markup=False)
+        errors = len(report.errors())
+        summary = f"{len(report.revisions)} revision(s) linted: {len(report.findings)} finding(s), {errors} error(s)"
+        note(summary, style="red" if errors else "green")
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@app.command()
 @click.argument("revisions", nargs=-1, required=True)
 @_sql
 @click.option("--purge", is_flag=True, help="Empty the version table first")

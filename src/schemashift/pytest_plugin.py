@@ -155,3 +155,17 @@ def test_schemashift_models_match_head(schemashift_verify: Any) -> None:
         pytest.fail(_context("The models differ from the database at head:", schemashift_verify.drift), pytrace=False)
     if schemashift_verify.drift is None:
         pytest.skip(f"models vs head {schemashift_verify.drift_note or 'not checked'}")
+
+
+@pytest.mark.schemashift
+def test_schemashift_lint(schemashift_project: Any, schemashift_scratch_url: str | None) -> None:
+    """No revision file has an error-level finding (``schemashift lint``; a reviewed
+    ``# schemashift: allow RULE -- reason`` in a revision allows one)."""
+    from .checks.lint import lint
+    from .config import Project, load_project
+
+    project = schemashift_project if isinstance(schemashift_project, Project) else load_project(schemashift_project)
+    report = lint(project, scratch_url=schemashift_scratch_url)
+    if not report.ok:
+        lines = [f"{f.path}:{f.line or 0}: {f.one_line()}" for f in report.errors()]
+        pytest.fail(_context("Unsafe operations in revision files:", lines), pytrace=False)

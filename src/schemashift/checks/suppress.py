@@ -19,7 +19,7 @@ from ..errors import ConfigError
 from .findings import LEVELS, RULES
 
 SUPPRESSION = re.compile(
-    r"#\s*schemashift:\s*allow\s+(?P<rules>SS-[A-Z]\d{3}(?:\s*,\s*SS-[A-Z]\d{3})*)\s*(?:--\s*(?P<reason>.*\S))?"
+    r"#[ \t]*schemashift:[ \t]*allow[ \t]+(?P<rules>SS-[A-Z]\d{3}(?:[ \t]*,[ \t]*SS-[A-Z]\d{3})*)[ \t]*(?:--[ \t]*(?P<reason>[^\n]*\S))?"
 )
 
 

@@ -27,6 +27,7 @@ class Context:
     revision: str | None = None
     path: str | None = None
     line: int | None = None
+    existing_override: bool | None = None  # lint: whether the table existed before the operation
 
     @property
     def name(self) -> str:
@@ -52,6 +53,8 @@ class Context:
         """The table exists before the plan touches it (not created by the plan)."""
         if not action.table:
             return False
+        if self.existing_override is not None:
+            return self.existing_override
         if self.facts is None:
             return True
         return not self.facts.is_new(action.table) and self.facts.exists(action.table, action.schema)

@@ -159,6 +159,9 @@ def check(action: Action, ctx: Context) -> list[Finding]:
     if ctx.name != "postgresql" or not ctx.existing(action):
         return []
     kind = action.kind
+    counted, _ = ctx.count(action)
+    if counted == 0:
+        return []  # an empty table is locked for an instant and rewritten for free
     rows = _existing_rows(action, ctx)
     out: list[Finding] = []
     if kind == "create_index" and not action.concurrently:
