@@ -175,3 +175,11 @@ def test_target_version_changes_the_judgement(shop, backend):
     assert "SS-P407" not in {f.rule for f in shop.plan().findings}
     on_10 = {f.rule for f in shop.plan(target_version="10").findings}
     assert ("SS-P407" in on_10) == (backend == "postgresql")  # a PostgreSQL version says nothing about SQLite
+
+
+def test_readme_rule_table_lists_every_rule_with_its_level():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for rule in RULES.values():
+        assert f"| {rule.id} | {rule.level} | {rule.title} |" in readme, rule.id

@@ -271,7 +271,8 @@ def downgrade(g: Globals, revision: str, sql: bool, tag: str | None, atomic: str
 @click.option("--down", "down", is_flag=True, help="Plan the downgrade to REVISION instead of the upgrade")
 @click.option("--exact", is_flag=True, help="Count rows exactly on PostgreSQL (default: the planner's estimate)")
 @click.option("--target-version", metavar="VERSION", help="Judge PostgreSQL locks for this server version (e.g. 11)")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools")
 @pass_globals
 def plan(g: Globals, revision: str, down: bool, exact: bool, target_version: str | None, fmt: str) -> None:
     """Show what upgrade (or --down, downgrade) to REVISION will do, running nothing.
@@ -295,7 +296,8 @@ def plan(g: Globals, revision: str, down: bool, exact: bool, target_version: str
 
 @app.command()
 @click.option("--range", "rev_range", metavar="A:B", help="Only these revisions (inclusive; either end may be empty)")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text", show_default=True,
+              help="text, json, github (workflow annotations) or sarif (code scanning)")
 @click.option("--scratch-url", metavar="URL",
               help="Server for the scratch database (default: a temporary SQLite file, or the project's server)")
 @click.option("--target-version", metavar="VERSION", help="Judge PostgreSQL locks for this server version (e.g. 11)")

@@ -93,7 +93,8 @@ def judge(recording: Any, lines: list[int | None], ctx: Context, allowances: All
         for action in actions:
             if entry.batch:
                 action.table = action.table or entry.batch
-            existed = entry.before is not None and (action.table or entry.table) not in created
+            # the recorder reflects the op's table_name; other ops (a foreign key, raw SQL) name theirs differently
+            existed = (entry.before is not None if entry.table else True) and (action.table or entry.table) not in created
             ctx.existing_override = existed
             if action.kind == "set_lock_timeout":
                 ctx.lock_timeout = True

@@ -243,12 +243,13 @@ class Planner:
             if action.ref_table and action.ref_table not in tables:
                 tables.append(action.ref_table)
         op.tables = [t for t in tables]
-        if self.facts is not None and tables and not self.facts.is_new(tables[0]):
+        creates = bool(actions) and actions[0].kind == "create_table"
+        if self.facts is not None and tables and not creates and not self.facts.is_new(tables[0]):
             counted = self.facts.count(tables[0], actions[0].schema if actions else None)
             if counted is not None:
                 op.rows, op.estimated = counted.rows, counted.estimated
         elif self.facts is not None and tables:
-            op.rows = 0
+            op.rows = 0  # a table this plan creates
         if self.dialect.name == "postgresql":
             strongest, rewrites = None, False
             order = ["ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE", "ACCESS EXCLUSIVE"]

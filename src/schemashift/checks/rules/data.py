@@ -19,13 +19,18 @@ EXAMPLES = 3
 
 
 def check(action: Action, ctx: Context) -> list[Finding]:
-    if ctx.facts is None or not action.table or not ctx.existing(action):
-        return []
+    if ctx.facts is None and action.kind == "add_column" and action.not_null and not action.has_default \
+            and action.table and ctx.existing(action):
+        # lint: rows unknown, but the table exists before this revision, so in production it may hold some
+        return [ctx.finding("SS-N203", f"adds NOT NULL column {t(action)}.{action.column} without a server default "
+                            "to an existing table (it fails if the table holds rows)", action)]
     kind = action.kind
-    if kind == "add_column" and action.not_null and not action.has_default:
-        return _not_null_column(action, ctx)
-    if kind not in ("set_not_null", "add_unique", "add_check", "add_fk") and not (kind == "create_index" and action.unique):
+    relevant = (kind == "add_column" and action.not_null and not action.has_default) or kind in (
+        "set_not_null", "add_unique", "add_check", "add_fk") or (kind == "create_index" and action.unique)
+    if not relevant or ctx.facts is None or not action.table or not ctx.existing(action):
         return []
+    if kind == "add_column":
+        return _not_null_column(action, ctx)
     if action.table in ctx.facts.written:
         return [ctx.finding(_RULE[kind if kind != "create_index" else "add_unique"],
                             f"{_what(action)}: not checked against today's rows, the plan changes {t(action)} first",

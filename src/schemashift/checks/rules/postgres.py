@@ -155,8 +155,12 @@ def _validated_not_null_check(action: Action, ctx: Context) -> bool:
     return False
 
 
+_CHECKED = {"create_index", "drop_index", "add_fk", "add_check", "set_not_null", "alter_type", "add_column", "add_pk",
+            "add_unique"}
+
+
 def check(action: Action, ctx: Context) -> list[Finding]:
-    if ctx.name != "postgresql" or not ctx.existing(action):
+    if ctx.name != "postgresql" or action.kind not in _CHECKED or not ctx.existing(action):
         return []
     kind = action.kind
     counted, _ = ctx.count(action)
