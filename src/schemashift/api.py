@@ -391,12 +391,15 @@ def lint(
     scratch_url: str | None = None,
     target_version: str | None = None,
     allow: Sequence[str] = (),
+    trace: bool = False,
 ) -> Any:
     """Findings of the revision files in ``rev_range`` (``A:B``, default all), never touching the database.
 
     The revisions run on a scratch database and each operation is recorded
     (see ``checks.lint``); rows are unknown there, so destructive operations
     are errors.  ``report.ok`` is False when an error-level finding remains.
+    ``trace`` (PostgreSQL) records the locks and rewrites each statement
+    really causes on seeded rows and lets them override the static guesses.
     """
     from .checks.lint import lint as run_lint
     from .checks.plan import Allowances, parse_allow
@@ -404,7 +407,7 @@ def lint(
 
     allowances = Allowances(parse_allow(allow), False, configured_levels(project))
     return run_lint(project, rev_range=rev_range, scratch_url=scratch_url,
-                    target_version=_pg_version(target_version), allowances=allowances)
+                    target_version=_pg_version(target_version), allowances=allowances, trace=trace)
 
 
 def _pg_version(value: str | None) -> tuple[int, ...] | None:

@@ -302,9 +302,11 @@ def plan(g: Globals, revision: str, down: bool, exact: bool, target_version: str
               help="Server for the scratch database (default: a temporary SQLite file, or the project's server)")
 @click.option("--target-version", metavar="VERSION", help="Judge PostgreSQL locks for this server version (e.g. 11)")
 @click.option("--allow", "allow", multiple=True, metavar="RULE[,RULE]", help="Do not fail on these rules")
+@click.option("--trace", is_flag=True,
+              help="PostgreSQL: run on seeded rows and record the locks and table rewrites each statement causes")
 @pass_globals
 def lint(g: Globals, rev_range: str | None, fmt: str, scratch_url: str | None, target_version: str | None,
-         allow: tuple[str, ...]) -> None:
+         allow: tuple[str, ...], trace: bool) -> None:
     """Check revision files against every rule, on a scratch database (never yours).
 
     Exit 0 when no error-level finding remains, 1 when one does, 2 on a usage
@@ -317,7 +319,8 @@ def lint(g: Globals, rev_range: str | None, fmt: str, scratch_url: str | None, t
     from .checks import render
 
     project = g.project()
-    report = api.lint(project, rev_range=rev_range, scratch_url=scratch_url, target_version=target_version, allow=allow)
+    report = api.lint(project, rev_range=rev_range, scratch_url=scratch_url, target_version=target_version, allow=allow,
+                      trace=trace)
     root = str(project.root)
     if fmt == "json":
         out.file.write(render.findings_json(report.findings, revisions=report.revisions, ok=report.ok) + "\n")
@@ -326,6 +329,11 @@ def lint(g: Globals, rev_range: str | None, fmt: str, scratch_url: str | None, t
     elif fmt == "sarif":
         out.file.write(render.sarif(report.findings, root, version("schemashift")) + "\n")
     else:
+        for rev, traced in report.traces.items():
+            for st in traced.statements:
+                locks = ", ".join(f"{m} on {t}" for t, m in st.locks) or "no new table lock"
+                rewrote = f"; rewrote {', '.join(st.rewritten)}" if st.rewritten else ""
+                note(f"trace {rev}: {st.statement[:100]}: {locks}{rewrote}")
         for f in report.findings:
             where = f"{render._rel(f.path, root)}:{f.line or 0}: " if f.path else ""
             out.print(f"{where}{render.finding_line(f)}", style=render._STYLE.get(f.level), markup=False)

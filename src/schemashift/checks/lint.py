@@ -30,6 +30,7 @@ class LintReport:
     revisions: list[str] = field(default_factory=list)
     dialect: str = ""
     scratch: str = ""
+    traces: dict[str, Any] = field(default_factory=dict)  # revision -> checks.trace.Trace (with --trace)
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.level == "error" and not f.allowed_by]
@@ -127,6 +128,22 @@ def judge(recording: Any, lines: list[int | None], ctx: Context, allowances: All
     return out
 
 
+def _start_trace(connection: Any, url: str) -> Any:
+    """Give every empty table a few rows (a rewrite then has something to copy), then listen."""
+    import sqlalchemy as sa
+
+    from ..safety.seed import seed_tables
+    from .trace import Tracer
+
+    names = [n for n in sa.inspect(connection).get_table_names() if n not in ("alembic_version",)
+             and not n.startswith("schemashift_")]
+    if names:
+        seed_tables(connection, names)
+    tracer = Tracer(connection, url)
+    tracer.start()
+    return tracer
+
+
 def lint(
     project: Project,
     *,
@@ -134,8 +151,13 @@ def lint(
     scratch_url: str | None = None,
     target_version: tuple[int, ...] | None = None,
     allowances: Allowances | None = None,
+    trace: bool = False,
 ) -> LintReport:
-    """Findings of the revisions in ``rev_range`` (default: all), from a scratch run."""
+    """Findings of the revisions in ``rev_range`` (default: all), from a scratch run.
+
+    ``trace`` (PostgreSQL): seed rows, record the locks and rewrites each
+    statement really causes, and let them override the static guesses.
+    """
     from ..safety.scratch import PlannedStep, load_revision_module, run_steps, scratch_database, scratch_project
     from ..safety.verify import plan_revisions
 
@@ -146,6 +168,10 @@ def lint(
 
     with scratch_database(project.url, scratch_url) as scratch:
         report.dialect, report.scratch = scratch.dialect, scratch.label
+        if trace and scratch.dialect != "postgresql":
+            from ..errors import ConfigError
+
+            raise ConfigError("--trace needs PostgreSQL", hint="point --scratch-url (or the project's URL) at a PostgreSQL server")
         scratch_proj = scratch_project(project, scratch)
 
         def runner(rev_id: str) -> Any:
@@ -153,14 +179,26 @@ def lint(
 
             def run(migration_context: Any) -> None:
                 module = load_revision_module(script.path, f"schemashift_lint_{rev_id}")
-                recording, lines = record(module, migration_context, script.path)
+                tracer = None
+                if trace and rev_id in checked:
+                    tracer = _start_trace(migration_context.connection, scratch.url)
+                try:
+                    recording, lines = record(module, migration_context, script.path)
+                finally:
+                    traced = tracer.stop() if tracer is not None else None
                 if rev_id not in checked:
                     return
                 dialect = migration_context.dialect
                 ctx = Context(dialect, direction="up", facts=None, revision=rev_id, path=script.path,
                               pg_version=target_version or getattr(dialect, "server_version_info", None),
                               target_metadata=migration_context.opts.get("target_metadata"))
-                report.findings.extend(judge(recording, lines, ctx, allowances))
+                found = judge(recording, lines, ctx, allowances)
+                if traced is not None:
+                    from .trace import apply_trace
+
+                    report.traces[rev_id] = traced
+                    found = apply_trace(found, traced, ctx)
+                report.findings.extend(found)
 
             return run
 
