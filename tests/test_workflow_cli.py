@@ -96,7 +96,9 @@ def test_partial_ids_and_relative_steps(school):
     school.cli("upgrade", "heads")
     assert school.version() == {"3c4d5e6f7081"}
     assert school.rows("students") == STUDENTS
-    school.cli("downgrade", "base")
+    refused = school.cli("downgrade", "base", ok=False)  # students holds 3 rows: refused until allowed
+    assert refused.code == 5 and "SS-D107" in refused.stderr and school.rows("students") == STUDENTS
+    school.cli("downgrade", "base", "--allow-destructive")
     assert school.version() == set()
     assert "students" not in school.tables()
 

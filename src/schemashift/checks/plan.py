@@ -176,7 +176,7 @@ class Planner:
         return self.facts.server_version if self.facts is not None else None
 
     def revision(self, script: Any, module: Any, function: str, migration_context: Any) -> PlannedRevision:
-        path = getattr(script, "path", None)
+        path = str(script.path) if getattr(script, "path", None) else None
         planned = PlannedRevision(script.revision, script.doc or "", path, self.direction)
         capture = capture_function(module, function, migration_context, path)
         planned.stopped = capture.stopped
@@ -282,11 +282,20 @@ class Planner:
             facts.written.add(action.table)
 
 
-def _steps(script: Any, direction: str, target: str, heads: Any) -> list[Any]:
+def _revisions(script: Any, direction: str, target: str, heads: Any) -> list[Any]:
+    """The revisions the run will apply, in order, from the cached header index.
+
+    The same walk as Alembic's ``ScriptDirectory._upgrade_revs`` /
+    ``_downgrade_revs`` (``RevisionMap.iterate_revisions``, public), on the
+    index's map: no revision file is imported just to learn the order.
+    """
+    from ..revisions.index import RevisionIndex
+
     try:
+        rmap = RevisionIndex(script).revision_map()
         if direction == "up":
-            return list(script._upgrade_revs(target, heads))  # noqa: SLF001 - as alembic.command.upgrade does
-        return list(script._downgrade_revs(target, heads))  # noqa: SLF001 - as alembic.command.downgrade does
+            return list(reversed(list(rmap.iterate_revisions(target, heads, implicit_base=True))))
+        return list(rmap.iterate_revisions(heads, target, select_for_downgrade=True))
     except REVISION_ERRORS as exc:
         raise revision_error(exc) from exc
 
@@ -321,11 +330,14 @@ def build_plan(
                           target_version=target_version, target_metadata=context.opts.get("target_metadata"),
                           allowances=allowances)
         plan.server_version = planner.pg_version() if dialect.name == "postgresql" else None
+        from ..safety.scratch import load_revision_module
+
         script = state.env.context.script  # type: ignore[union-attr]
-        for step in _steps(script, direction, target, rev):
-            rev_script = step.revision
-            function = "upgrade" if step.is_upgrade else "downgrade"
-            plan.revisions.append(planner.revision(rev_script, rev_script.module, function, context))
+        function = "upgrade" if direction == "up" else "downgrade"
+        for revision in _revisions(script, direction, target, rev):
+            # a copy of its own: capturing never touches the module Alembic will run
+            module = load_revision_module(revision.path, f"schemashift_plan_{revision.revision}")
+            plan.revisions.append(planner.revision(revision, module, function, context))
         holder.append(plan)
         return []
 
