@@ -108,9 +108,10 @@ def capture_function(module: Any, name: str, migration_context: Any, path: str |
     operations = CaptureOperations(migration_context, path or getattr(module, "__file__", None))
     had_op = "op" in vars(module)
     previous = vars(module).get("op")
-    connection = migration_context.connection
+    online = not getattr(migration_context, "as_sql", False)
+    connection = migration_context.connection if online else None  # offline: a mock that only prints
     guard = _guard(operations.capture)
-    listening = connection is not None and hasattr(connection, "dispatch")
+    listening = connection is not None
     if listening:
         event.listen(connection, "before_cursor_execute", guard)
     module.op = operations

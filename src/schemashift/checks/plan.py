@@ -296,8 +296,17 @@ def _revisions(script: Any, direction: str, target: str, heads: Any) -> list[Any
         if direction == "up":
             return list(reversed(list(rmap.iterate_revisions(target, heads, implicit_base=True))))
         return list(rmap.iterate_revisions(heads, target, select_for_downgrade=True))
+    except REVISION_ERRORS:
+        pass
+    # a bad target: let Alembic's own walk word the error exactly as the run would
+    try:
+        if direction == "up":
+            steps = script._upgrade_revs(target, heads)  # noqa: SLF001 - as alembic.command.upgrade does
+        else:
+            steps = script._downgrade_revs(target, heads)  # noqa: SLF001 - as alembic.command.downgrade does
     except REVISION_ERRORS as exc:
         raise revision_error(exc) from exc
+    return [step.revision for step in steps]
 
 
 def build_plan(
