@@ -111,7 +111,8 @@ def from_op(op: Any, dialect: Any, *, batch: bool = False, recreate: str | None 
         return out or [Action("alter_column", column=op.column_name, **common)]
     if isinstance(op, ConvertColumnOp):
         return [Action("alter_type", column=op.column_name, old_type=op.existing_type, new_type=op.type_,
-                       allow_loss=op.allow_loss, extra={"convert": True, "using": op.postgresql_using}, **common)]
+                       allow_loss=op.allow_loss, extra={"convert": True, "self_checking": True, "using": op.postgresql_using},
+                       **common)]
     if isinstance(op, ops.CreateIndexOp):
         return [Action("create_index", new_name=op.index_name, unique=bool(op.unique),
                        concurrently=bool(op.kw.get("postgresql_concurrently")), columns=_cols(op.columns), **common)]
@@ -137,13 +138,15 @@ def from_op(op: Any, dialect: Any, *, batch: bool = False, recreate: str | None 
         return [Action("write", table=getattr(op.table, "name", None), schema=getattr(op.table, "schema", None))]
     if isinstance(op, RebuildTableOp):
         out = [Action("rebuild", extra={"rebuild_op": True}, **common)]
-        out += [Action("drop_column", column=c, **common) for c in op.drop_columns]
+        inside = {**common, "batch": True, "recreate": "always"}  # parts of the rebuild, not ALTERs of their own
+        out += [Action("drop_column", column=c, **inside) for c in op.drop_columns]
         for col, change in op.alter_columns.items():
             if "type_" in change:
                 out.append(Action("alter_type", column=col, old_type=change.get("existing_type"),
-                                  new_type=change.get("type_"), allow_loss=op.allow_loss, **common))
+                                  new_type=change.get("type_"), allow_loss=op.allow_loss,
+                                  extra={"self_checking": True, "using": change.get("using")}, **inside))
             if change.get("nullable") is False and change.get("existing_nullable") is not False:
-                out.append(Action("set_not_null", column=col, **common))
+                out.append(Action("set_not_null", column=col, **inside))
         return out
     if isinstance(op, ops.ExecuteSQLOp):
         text = sql_text(op.sqltext, dialect)

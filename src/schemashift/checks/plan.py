@@ -123,6 +123,12 @@ class Allowances:
         return finding
 
 
+def _loss_allowed(migration_context: Any) -> bool:
+    from ..safety.precheck import loss_allowed
+
+    return loss_allowed(migration_context, False)
+
+
 def parse_allow(values: Iterable[str]) -> frozenset[str]:
     from ..errors import ConfigError
 
@@ -182,7 +188,7 @@ class Planner:
         planned.stopped = capture.stopped
         ctx = Context(self.dialect, direction=self.direction, facts=self.facts, pg_version=self.pg_version(),
                       target_metadata=self.target_metadata, lock_timeout=self.session_lock_timeout,
-                      revision=script.revision, path=path)
+                      revision=script.revision, path=path, allow_loss=_loss_allowed(migration_context))
         locking = False
         for item in capture.ops:
             ctx.line = item.line

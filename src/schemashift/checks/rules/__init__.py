@@ -28,6 +28,7 @@ class Context:
     path: str | None = None
     line: int | None = None
     existing_override: bool | None = None  # lint: whether the table existed before the operation
+    allow_loss: bool = False  # the run allows lossy conversions (upgrade --allow-loss)
 
     @property
     def name(self) -> str:

@@ -100,9 +100,13 @@ def _lossy(action: Action, ctx: Context) -> list[Finding]:
             nested.rollback()
     if not lost:
         return []
-    level = "warning" if action.allow_loss else None
+    allowed = action.allow_loss or ctx.allow_loss
+    # convert_column and rebuild_table count the loss again as they run and refuse by themselves
+    level = "warning" if allowed or action.extra.get("self_checking") else None
     why = "; ".join(dict.fromkeys(reasons))
     message = f"converting {t(action)}.{action.column} loses data in {lost:,} row{'s' if lost != 1 else ''} ({why})"
-    if action.allow_loss:
-        message += "; the migration says allow_loss=True"
+    if allowed:
+        message += "; loss allowed (allow_loss=True or --allow-loss)"
+    elif action.extra.get("self_checking"):
+        message += "; the operation refuses by itself unless allow_loss"
     return [ctx.finding("SS-D105", message, action, level=level, rows=lost, examples=examples[:3], source="data")]
