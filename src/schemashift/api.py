@@ -438,6 +438,8 @@ class _SafetyGate:
 
         allowances = Allowances(parse_allow(self.allow), self.allow_destructive, configured_levels(self.project))
         if not self.sql:
+            if ":" in self.revision:
+                return  # a range without --sql: the run itself refuses it, with its own words
             migrate_mod.precheck_targets(self.project, (self.revision,))
             self.plan = build_plan(self.project, self.direction, self.revision, allowances=allowances)
             gate(self.plan, self.confirm)
