@@ -53,12 +53,13 @@ def test_report_renders_offline_in_chromium(school, tmp_path):
         "rename to scholars", "op.rename_table('students', 'scholars')", "op.rename_table('scholars', 'students')",
         rev_id="bb02",
     )
-    school.cli("upgrade", "head")
+    school.cli("upgrade", "head", "--allow-destructive")
     with school.engine().begin() as conn:
         conn.exec_driver_sql("INSERT INTO scholars (id, name) VALUES (1, 'Ada Lovelace')")
     out = tmp_path / "report.html"
     result = api.report(school.project(), out)
     assert result.revisions == 2 and result.tables == 1
+    assert result.findings >= 1
 
     dom = run_browser(tmp_path, "--dump-dom", out.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
@@ -70,6 +71,8 @@ def test_report_renders_offline_in_chromium(school, tmp_path):
     graph_text = " ".join(re.findall(r"<tspan[^>]*>([^<]*)</tspan>", graph.group(0)))
     assert "aa01" in graph_text and "bb02" in graph_text
     assert "scholars (renamed from students)" in diagram.group(0)
+    row = re.search(r'<tr class="revision" id="rev-bb02">.*?</tr>', html, re.S)
+    assert row and "SS-B301" in row.group(0), "lint's rename finding is shown on its revision"
 
     shot = tmp_path / "report.png"
     png = run_browser(tmp_path, "--window-size=1200,900", f"--screenshot={shot}", out.as_uri())

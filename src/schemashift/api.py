@@ -889,6 +889,7 @@ class ReportResult:
     tables: int
     verified: bool
     schema_note: str = ""
+    findings: int = 0
 
 
 def report(
@@ -897,10 +898,12 @@ def report(
     *,
     database: bool = True,
     run_verify: bool = False,
+    run_lint: bool = True,
     scratch_url: str | None = None,
 ) -> ReportResult:
     """Write one self-contained HTML file: the graph with the database's position, each revision's
-    operations and (with ``run_verify``) verify verdict, and the schema at head with the last revision's diff."""
+    operations, ``lint`` findings and (with ``run_verify``) verify verdict, and the schema at head with
+    the last revision's diff.  Both checks run on scratch databases, never the project's."""
     from datetime import datetime, timezone
 
     from .pictures.report import details_for, render_report
@@ -913,6 +916,19 @@ def report(
         checked = verify(project, scratch_url=scratch_url)
         for result in checked.revisions:
             verdicts[result.revision] = "ok" if result.status == "ok" else f"{result.status}: {result.error or result.failed_step or ''}".strip(": ")
+    findings: dict[str, list[str]] = {}
+    notes: list[str] = []
+    if run_lint:
+        from .errors import SchemashiftError
+
+        try:
+            linted = lint(project, scratch_url=scratch_url)
+        except SchemashiftError as exc:
+            notes.append(f"lint could not run: {exc.one_line()}")
+        else:
+            for finding in linted.findings:
+                text = f"{finding.level} {finding.rule}: {finding.message}"
+                findings.setdefault(finding.revision or "", []).append(text)
     schema = None
     note = ""
     heads = picture.heads
@@ -932,12 +948,15 @@ def report(
     text = render_report(
         title=f"schemashift report: {project.root.name}",
         graph=picture,
-        details=details_for(picture, paths, verdicts=verdicts),
+        details=details_for(picture, paths, findings=findings, verdicts=verdicts),
         schema=schema,
-        schema_note=note,
+        schema_note=" ".join([note, *notes]).strip(),
         database=redact_url(project.url) if database else "",
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
     path = Path(output)
     path.write_text(text, encoding="utf-8")
-    return ReportResult(path, len(picture.nodes), len(schema.tables) if schema else 0, run_verify, note)
+    return ReportResult(
+        path, len(picture.nodes), len(schema.tables) if schema else 0, run_verify, note,
+        findings=sum(len(v) for v in findings.values()),
+    )

@@ -615,15 +615,17 @@ def erd(g: Globals, rev: str, models: bool, diff: str | None, fmt: str, scratch_
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("report.html"), show_default=True,
               help="The HTML file to write")
 @click.option("--verify", "run_verify", is_flag=True, help="Also run verify (on a scratch database) and show verdicts")
+@click.option("--no-lint", is_flag=True, help="Leave out lint's findings (lint runs the revisions on a scratch database)")
 @click.option("--no-db", is_flag=True, help="Do not read the database")
 @click.option("--scratch-url", metavar="URL", help="Server for scratch databases")
 @pass_globals
-def report(g: Globals, output: Path, run_verify: bool, no_db: bool, scratch_url: str | None) -> None:
-    """Write one self-contained HTML report (works offline): graph, revisions, schema at head."""
+def report(g: Globals, output: Path, run_verify: bool, no_lint: bool, no_db: bool, scratch_url: str | None) -> None:
+    """Write one self-contained HTML report (works offline): graph, revisions, findings, schema at head."""
     from . import api
 
-    result = api.report(g.project(), output, database=not no_db, run_verify=run_verify, scratch_url=scratch_url)
-    say(f"Wrote {result.path} ({result.revisions} revisions, {result.tables} tables)")
+    result = api.report(g.project(), output, database=not no_db, run_verify=run_verify, run_lint=not no_lint,
+                        scratch_url=scratch_url)
+    say(f"Wrote {result.path} ({result.revisions} revisions, {result.findings} findings, {result.tables} tables)")
 
 
 @app.command()
