@@ -6,13 +6,18 @@
   ``create_database(name=None) -> name`` and ``drop_database(name)``.
 - ``pg_url``: str, URL of a fresh empty PostgreSQL database, dropped after the test.
 - ``sqlite_url``: str, ``sqlite:///<tmp_path>/test.db`` (the file appears on first connect).
-- ``backend``: ``"sqlite"`` or ``"postgresql"``; parametrizes the test over both.
+- ``mariadb_server`` (session): the throwaway MariaDB server (tests/mariadbserver.py),
+  same shape: ``url(dbname)`` -> ``mysql+pymysql://root@127.0.0.1:PORT/dbname?charset=utf8mb4``.
+- ``mariadb_url``: str, URL of a fresh empty MariaDB database, dropped after the test.
+- ``backend``: ``"sqlite"`` or ``"postgresql"``; parametrizes the test over both, and
+  over ``"mariadb"`` too when the test (or its module) has the ``also_mariadb`` marker.
 - ``db_url``: str, a fresh database URL of the current ``backend``: a test taking it
-  runs as ``test_x[sqlite]`` and ``test_x[postgresql]``. Take ``backend`` as well
-  to branch on the dialect.
+  runs as ``test_x[sqlite]`` and ``test_x[postgresql]`` (and ``test_x[mariadb]``).
+  Take ``backend`` as well to branch on the dialect.
 
-Tests using PostgreSQL get the ``postgres`` marker (``-m "not postgres"`` skips them).
-Without the server binaries they fail, loudly, never skip.
+Tests using PostgreSQL get the ``postgres`` marker (``-m "not postgres"`` skips them),
+tests using MariaDB the ``mariadb`` marker. Without the server binaries they fail,
+loudly, never skip.
 
 More fixtures: put them in ``tests/fixtures_<topic>.py``; every such module is
 loaded as a plugin here, no edit of this file needed.
@@ -22,12 +27,16 @@ from pathlib import Path
 
 import pytest
 
+from mariadbserver import MISSING_MESSAGE as MARIADB_MISSING
+from mariadbserver import MariaDbServer, find_binaries
 from pgserver import MISSING_MESSAGE, PgServer, find_bindir
 
 pytest_plugins = sorted(p.stem for p in Path(__file__).parent.glob("fixtures_*.py"))
 
 BACKENDS = ["sqlite", "postgresql"]
 PG_FIXTURES = {"pg_server", "pg_url"}
+MARIADB_FIXTURES = {"mariadb_server", "mariadb_url"}
+URL_FIXTURES = {"sqlite": "sqlite_url", "postgresql": "pg_url", "mariadb": "mariadb_url"}
 
 
 @pytest.fixture(scope="session")
@@ -46,25 +55,51 @@ def pg_url(pg_server):
     pg_server.drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def mariadb_server():
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.fail(MARIADB_MISSING, pytrace=False)
+    with MariaDbServer(binaries) as server:
+        yield server
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server):
+    name = mariadb_server.create_database()
+    yield mariadb_server.url(name)
+    mariadb_server.drop_database(name)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def backend(request):
     return request.param
 
 
+def pytest_generate_tests(metafunc):
+    """``backend``: SQLite and PostgreSQL, plus MariaDB where ``also_mariadb`` asks for it."""
+    if "backend" in metafunc.fixturenames:
+        backends = BACKENDS + (["mariadb"] if metafunc.definition.get_closest_marker("also_mariadb") else [])
+        metafunc.parametrize("backend", backends, indirect=True)
+
+
 @pytest.fixture
 def db_url(backend, request):
-    return request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url")
+    return request.getfixturevalue(URL_FIXTURES[backend])
 
 
 def pytest_collection_modifyitems(items):
-    """Mark every test that will touch the PostgreSQL cluster."""
+    """Mark every test that will touch the PostgreSQL cluster or the MariaDB server."""
     for item in items:
         callspec = getattr(item, "callspec", None)
-        on_pg = callspec is not None and callspec.params.get("backend") == "postgresql"
-        if on_pg or PG_FIXTURES & set(getattr(item, "fixturenames", ())):
+        on = callspec.params.get("backend") if callspec is not None else None
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if on == "postgresql" or PG_FIXTURES & fixtures:
             item.add_marker(pytest.mark.postgres)
+        if on == "mariadb" or MARIADB_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.mariadb)
