@@ -1,4 +1,4 @@
-"""Small real projects to run schemashift against, on SQLite or PostgreSQL.
+"""Small real projects to run schemashift against, on SQLite, PostgreSQL or MariaDB.
 
 ``school`` gives a ``SchoolProject``: a project made by ``schemashift init``
 in a temporary directory, pointed at the test's database (``db_url``), with
@@ -156,10 +156,11 @@ class SchoolProject:
         try:
             insp = sa.inspect(engine)
             out = {}
+            quote = engine.dialect.identifier_preparer.quote
             with engine.connect() as conn:
                 for table in sorted(insp.get_table_names()):
                     cols = [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(table)]
-                    rows = sorted(tuple(map(str, r)) for r in conn.execute(sa.text(f'SELECT * FROM "{table}"')))
+                    rows = sorted(tuple(map(str, r)) for r in conn.execute(sa.text(f"SELECT * FROM {quote(table)}")))
                     out[table] = (cols, rows)
             return out
         finally:

@@ -7,6 +7,8 @@ import pytest
 
 from fixtures_projects import STUDENTS
 
+pytestmark = pytest.mark.also_mariadb  # every backend-parametrized test runs on MariaDB too
+
 
 @pytest.fixture
 def migrated(school):

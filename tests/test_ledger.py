@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import subprocess
 import sys
 
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 from fixtures_projects import STUDENTS, chain_rev, write_chain
 from schemashift import api
 from schemashift.safety.ledger import checksum
+
+pytestmark = pytest.mark.also_mariadb  # every backend-parametrized test runs on MariaDB too
 
 
 def ledger_rows(project) -> list[tuple[str, str]]:

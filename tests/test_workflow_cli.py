@@ -5,9 +5,12 @@ Every test that changes the schema inserts rows first and checks they survive.
 
 from __future__ import annotations
 
+import pytest
 import re
 
 from fixtures_projects import STUDENTS
+
+pytestmark = pytest.mark.also_mariadb  # every backend-parametrized test runs on MariaDB too
 
 
 def _rev_from(output: str) -> str:
@@ -54,8 +57,8 @@ def test_manual_column_rename_up_and_down(school):
     school.insert_students()
     rev = school.manual_revision(
         "Rename name to full_name",
-        "op.alter_column('students', 'name', new_column_name='full_name')",
-        "op.alter_column('students', 'full_name', new_column_name='name')",
+        "op.alter_column('students', 'name', new_column_name='full_name', existing_type=sa.String(100), existing_nullable=False)",
+        "op.alter_column('students', 'full_name', new_column_name='name', existing_type=sa.String(100), existing_nullable=False)",
         rev_id="bbb222",
     )
     school.cli("upgrade", rev)

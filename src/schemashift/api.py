@@ -45,6 +45,10 @@ __all__ = [
     "merge",
     "check",
     "discard",
+    "fleet_upgrade",
+    "fleet_downgrade",
+    "fleet_current",
+    "fleet_verify_state",
     "StepEvent",
 ]
 
@@ -960,3 +964,90 @@ def report(
         path, len(picture.nodes), len(schema.tables) if schema else 0, run_verify, note,
         findings=sum(len(v) for v in findings.values()),
     )
+
+
+# -------------------------------------------------------------------- fleets
+
+
+def _fleet(project: Project, targets: Sequence[Any], job: Any, *, command: str, revision: str, jobs: int,
+           on_error: str = "stop", journal: str | os.PathLike[str] | None = None, resume: bool = False,
+           listener: Callable[[Any], None] | None = None) -> Any:
+    from . import fleet
+
+    parsed: list[fleet.Target] = []
+    for target in targets:
+        parsed.extend([target] if isinstance(target, fleet.Target) else fleet.targets.parse_target(str(target)))
+    if not parsed:
+        raise ConfigError("the fleet has no targets", hint="give --target URL (repeatable) or --targets FILE")
+    migrate_mod.precheck_targets(project, [revision])  # a bad revision fails once, before any target
+    book = None
+    if journal is not None or resume:
+        book = fleet.Journal(journal or project.root / fleet.journal.DEFAULT_NAME)
+    return fleet.run_fleet(fleet.ProjectSpec.of(project), parsed, job, command=command, revision=revision,
+                           jobs=jobs, on_error=on_error, journal=book, resume=resume, listener=listener)
+
+
+def fleet_upgrade(
+    project: Project,
+    targets: Sequence[Any],
+    revision: str = "head",
+    *,
+    jobs: int = 4,
+    on_error: str = "stop",
+    journal: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    listener: Callable[[Any], None] | None = None,
+    atomic: str = "step",
+    lock_timeout: float | None = None,
+    ignore_checksums: bool = False,
+) -> Any:
+    """Upgrade every target (``fleet.Target`` or target string) to ``revision``; a ``FleetResult``.
+
+    ``jobs`` processes at a time, the canary group first; ``on_error="stop"``
+    hands out nothing more after a failure.  ``journal`` (a path) records
+    finished targets; ``resume=True`` skips those the journal says are done.
+    """
+    from .fleet.jobs import Migrate
+
+    job = Migrate("up", revision, atomic, lock_timeout, ignore_checksums)
+    return _fleet(project, targets, job, command="upgrade", revision=revision, jobs=jobs, on_error=on_error,
+                  journal=journal, resume=resume, listener=listener)
+
+
+def fleet_downgrade(
+    project: Project,
+    targets: Sequence[Any],
+    revision: str,
+    *,
+    jobs: int = 4,
+    on_error: str = "stop",
+    journal: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    listener: Callable[[Any], None] | None = None,
+    atomic: str = "step",
+    lock_timeout: float | None = None,
+) -> Any:
+    """Downgrade every target to ``revision``; as ``fleet_upgrade``."""
+    from .fleet.jobs import Migrate
+
+    job = Migrate("down", revision, atomic, lock_timeout)
+    return _fleet(project, targets, job, command="downgrade", revision=revision, jobs=jobs, on_error=on_error,
+                  journal=journal, resume=resume, listener=listener)
+
+
+def fleet_current(project: Project, targets: Sequence[Any], revision: str = "heads", *, jobs: int = 4,
+                  listener: Callable[[Any], None] | None = None) -> Any:
+    """Each target's version and its drift from ``revision``: up to date, behind, ahead, other branch."""
+    from .fleet.jobs import Current
+
+    return _fleet(project, targets, Current(revision), command="current", revision=revision, jobs=jobs,
+                  on_error="continue", listener=listener)
+
+
+def fleet_verify_state(project: Project, targets: Sequence[Any], revision: str = "heads", *, jobs: int = 4,
+                       listener: Callable[[Any], None] | None = None) -> Any:
+    """Every target is at ``revision`` and its ledger matches the revision files (failed targets say why)."""
+    from .fleet.jobs import VerifyState
+
+    return _fleet(project, targets, VerifyState(revision), command="verify-state", revision=revision, jobs=jobs,
+                  on_error="continue", listener=listener)

@@ -638,6 +638,15 @@ def tour(keep: Path | None) -> None:
         raise click.exceptions.Exit(1)
 
 
+def _add_fleet() -> None:
+    from .cli_fleet import fleet
+
+    app.add_command(fleet)
+
+
+_add_fleet()
+
+
 # ------------------------------------------------------------------ main
 
 

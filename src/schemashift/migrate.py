@@ -131,6 +131,11 @@ class MigrationRun:
         opts = env.context.context_opts
         table = opts.get("version_table") or "alembic_version"
         schema = opts.get("version_table_schema")
+        if schema is None and env.connection is not None:
+            # one lock per schema (PostgreSQL schema per tenant) and per database on a
+            # MySQL server (GET_LOCK is server-wide); the usual default keeps its plain name
+            default = env.connection.dialect.default_schema_name
+            schema = None if default in (None, "public", "main") else default
         return f"{schema}.{table}" if schema else table
 
     def _record_statements(self, connection: Any, env: Any) -> Callable[[], None]:
