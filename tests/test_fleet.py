@@ -7,6 +7,7 @@ target's own ledger.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from collections import Counter
@@ -19,6 +20,27 @@ from fixtures_fleet import STEPS
 HEAD = STEPS[-1][0]
 ALL_UP = [(rev, "up") for rev, *_ in STEPS]
 PASSWORD = "s3cret-pw"
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def matrix(proc) -> dict:
@@ -133,8 +155,14 @@ def test_resume_after_sigkill_runs_no_revision_twice(sqlite_tenants, tmp_path):
         if done >= 3:
             break
         time.sleep(0.02)
+    workers = children(proc.pid)
+    assert workers, "the fleet runs its targets in worker processes"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
+    deadline = time.monotonic() + 60  # orphaned workers finish their target, then leave
+    while time.monotonic() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if alive(pid)], "workers outlived the killed fleet process"
     done_before = {json.loads(line)["target"] for line in journal.read_text().splitlines()
                    if '"event": "target"' in line}
     assert 3 <= len(done_before) < len(every), "the kill should land inside the run"

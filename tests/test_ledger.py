@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 import subprocess
 import sys
+
+import pytest
 
 import sqlalchemy as sa
 

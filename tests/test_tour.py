@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
@@ -73,6 +74,7 @@ def test_tour_failure_raises_inside_steps():
         raise AssertionError("expect() did not raise")
 
 
+@pytest.mark.also_mariadb
 def test_example_school_project_works(tmp_path, db_url, backend):
     root = tmp_path / "school"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("*.db", "__pycache__"))

@@ -5,8 +5,9 @@ Every test that changes the schema inserts rows first and checks they survive.
 
 from __future__ import annotations
 
-import pytest
 import re
+
+import pytest
 
 from fixtures_projects import STUDENTS
 
@@ -57,8 +58,8 @@ def test_manual_column_rename_up_and_down(school):
     school.insert_students()
     rev = school.manual_revision(
         "Rename name to full_name",
-        "op.alter_column('students', 'name', new_column_name='full_name', existing_type=sa.String(100), existing_nullable=False)",
-        "op.alter_column('students', 'full_name', new_column_name='name', existing_type=sa.String(100), existing_nullable=False)",
+        "op.alter_column('students', 'name', new_column_name='full_name')",
+        "op.alter_column('students', 'full_name', new_column_name='name')",
         rev_id="bbb222",
     )
     school.cli("upgrade", rev)

@@ -24,6 +24,7 @@ from .revisions.index import RevisionIndex
 from .runner import REVISION_ERRORS, RunPolicy, RunState, revision_error, run_env, script_directory
 from .safety import ledger as ledger_mod
 from .safety import lock as lock_mod
+from .safety import mysql_alter  # noqa: F401 - registers alter_column that completes MySQL column specs
 from .safety.atomic import sqlite_transactional_ddl
 from .safety.rebuild import sqlite_foreign_keys_off
 

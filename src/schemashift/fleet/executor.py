@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import queue as queue_mod
 import signal
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -119,6 +120,7 @@ Listener = Callable[[FleetEvent], None]
 # ------------------------------------------------------------------ worker side
 
 _events: Any = None
+_busy = threading.Event()
 
 
 def _init_worker(events: Any) -> None:
@@ -127,6 +129,20 @@ def _init_worker(events: Any) -> None:
     # Ctrl-C belongs to the fleet process: it stops handing out targets, and a
     # target already running here finishes (or rolls back) rather than dying half way
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _orphaned(parent: int) -> bool:
+    return os.getppid() != parent
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A fleet process killed outright (SIGKILL) leaves its workers waiting for work
+    that never comes: leave once it is gone, but never in the middle of a target."""
+    while True:
+        time.sleep(0.2)
+        if _orphaned(parent) and not _busy.is_set():
+            os._exit(0)
 
 
 def _post(kind: str, label: str, text: str = "") -> None:
@@ -138,6 +154,14 @@ def _post(kind: str, label: str, text: str = "") -> None:
 
 
 def _run_one(spec: ProjectSpec, target: Target, job: Job) -> TargetResult:
+    _busy.set()
+    try:
+        return _run_job(spec, target, job)
+    finally:
+        _busy.clear()
+
+
+def _run_job(spec: ProjectSpec, target: Target, job: Job) -> TargetResult:
     start = time.perf_counter()
     label = target.label
     _post("start", label, f"pid {os.getpid()}")

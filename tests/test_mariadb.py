@@ -1,0 +1,101 @@
+"""What is particular to MariaDB (and MySQL, same dialect): DDL commits at once.
+
+A migration that fails half way cannot be rolled back there, so schemashift says so
+before running, names exactly the statements of the failed revision that stayed
+applied, and leaves the version at the last complete revision.  The workflow,
+errors, ledger and lock tests run on MariaDB too (the ``also_mariadb`` marker);
+these are the cases whose outcome differs.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from fixtures_projects import STUDENTS, SchoolProject, forget_project_modules
+from schemashift import api
+
+
+@pytest.fixture
+def school(tmp_path, mariadb_url):
+    root = tmp_path / "school"
+    api.init(root, url=mariadb_url)
+    project = SchoolProject(root, mariadb_url, "mariadb")
+    project.write_models()
+    yield project
+    forget_project_modules()
+
+
+@pytest.fixture
+def migrated(school):
+    school.cli("revision", "--autogenerate", "-m", "Create students", "--rev-id", "m1")
+    school.cli("upgrade", "head")
+    school.insert_students()
+    return school
+
+
+def test_failed_revision_names_the_statements_that_stayed_applied(migrated):
+    migrated.manual_revision(
+        "half way",
+        "op.create_table('extra', sa.Column('id', sa.Integer, primary_key=True))\n"
+        "op.add_column('students', sa.Column('nickname', sa.String(30)))\n"
+        "op.execute('UPDATE students SET nickname = name')\n"
+        "op.execute('SELECT * FROM no_such_table')",
+        "pass", rev_id="m2",
+    )
+    result = migrated.cli("upgrade", "head", ok=False)
+    assert result.code == 4
+    assert "Traceback" not in result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert lines[0] == ("note: mysql commits each DDL statement at once: a migration that fails half way cannot "
+                        "be rolled back; schemashift will list the statements that ran")
+    assert lines[-1] == (
+        "error: migration m2 failed: (1146, \"Table 'test_"
+        + migrated.url.split("/test_")[1].split("?")[0]
+        + ".no_such_table' doesn't exist\") in statement: SELECT * FROM no_such_table "
+        "(this database has no transactional DDL, so these statements of it stayed applied: "
+        "CREATE TABLE extra ( id INTEGER NOT NULL AUTO_INCREMENT, PRIMARY KEY (id) ); "
+        "ALTER TABLE students ADD COLUMN nickname VARCHAR(30); UPDATE students SET nickname = name)"
+    )
+    assert migrated.version() == {"m1"}  # the last complete revision
+    with migrated.engine().connect() as conn:
+        ledger = [tuple(r) for r in conn.execute(sa.text("SELECT revision, direction FROM schemashift_ledger"))]
+    assert ledger == [("m1", "up")]
+    # what the message says stayed applied really did, and no row was lost
+    assert "extra" in migrated.tables() and "nickname" in migrated.columns("students")
+    assert migrated.rows("students") == STUDENTS
+    assert migrated.rows("students", "id, nickname") == [(i, n) for i, n, _ in STUDENTS]
+
+
+def test_hand_written_column_rename_keeps_not_null_and_default(migrated):
+    """MySQL's CHANGE restates the column: the definition left out of the migration is read from the database."""
+    migrated.manual_revision(
+        "grade default", "op.alter_column('students', 'grade', server_default='1', existing_type=sa.Integer(), "
+        "existing_nullable=False)", "pass", rev_id="m2",
+    )
+    migrated.manual_revision(
+        "rename", "op.alter_column('students', 'name', new_column_name='full_name')\n"
+        "op.alter_column('students', 'grade', new_column_name='level')",
+        "op.alter_column('students', 'full_name', new_column_name='name')\n"
+        "op.alter_column('students', 'level', new_column_name='grade')", rev_id="m3",
+    )
+    migrated.cli("upgrade", "head")
+    engine = migrated.engine()
+    columns = {c["name"]: c for c in sa.inspect(engine).get_columns("students")}
+    engine.dispose()
+    assert columns["full_name"]["nullable"] is False and str(columns["full_name"]["type"]).startswith("VARCHAR(100)")
+    assert columns["level"]["nullable"] is False and columns["level"]["default"] == "1"
+    assert migrated.rows("students", "id, full_name, level") == STUDENTS
+    migrated.cli("downgrade", "m2")
+    assert migrated.rows("students") == STUDENTS
+    engine = migrated.engine()
+    assert not {c["name"]: c for c in sa.inspect(engine).get_columns("students")}["name"]["nullable"]
+    engine.dispose()
+
+
+def test_offline_sql_still_asks_for_the_existing_type(migrated):
+    """With --sql there is no database to read the column from: Alembic's own message stays."""
+    migrated.manual_revision("rename", "op.alter_column('students', 'name', new_column_name='full_name')",
+                             "pass", rev_id="m2")
+    result = migrated.cli("upgrade", "--sql", "m1:m2", ok=False)
+    assert result.code != 0 and "existing type" in result.error_line
