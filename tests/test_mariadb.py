@@ -54,17 +54,35 @@ def test_failed_revision_names_the_statements_that_stayed_applied(migrated):
         + migrated.url.split("/test_")[1].split("?")[0]
         + ".no_such_table' doesn't exist\") in statement: SELECT * FROM no_such_table "
         "(this database has no transactional DDL, so these statements of it stayed applied: "
-        "CREATE TABLE extra ( id INTEGER NOT NULL AUTO_INCREMENT, PRIMARY KEY (id) ); "
-        "ALTER TABLE students ADD COLUMN nickname VARCHAR(30); UPDATE students SET nickname = name)"
+        "CREATE TABLE extra ( id INTEGER NOT NULL AUTO_INCREMENT, CONSTRAINT pk_extra PRIMARY KEY (id) ); "
+        "ALTER TABLE students ADD COLUMN nickname VARCHAR(30); rolled back: UPDATE students SET nickname = name)"
     )
     assert migrated.version() == {"m1"}  # the last complete revision
     with migrated.engine().connect() as conn:
         ledger = [tuple(r) for r in conn.execute(sa.text("SELECT revision, direction FROM schemashift_ledger"))]
     assert ledger == [("m1", "up")]
-    # what the message says stayed applied really did, and no row was lost
+    # what the message says stayed applied really did, what it says was rolled back was, no row was lost
     assert "extra" in migrated.tables() and "nickname" in migrated.columns("students")
     assert migrated.rows("students") == STUDENTS
-    assert migrated.rows("students", "id, nickname") == [(i, n) for i, n, _ in STUDENTS]
+    assert migrated.rows("students", "id, nickname") == [(i, None) for i, _, _ in STUDENTS]
+
+
+def test_rows_changed_before_a_ddl_statement_are_named_as_applied(migrated):
+    """DDL commits the open transaction: an UPDATE before it stays, with it."""
+    migrated.manual_revision(
+        "update then ddl",
+        "op.execute(\"UPDATE students SET name = 'X' WHERE id = 2\")\n"
+        "op.create_index('ix_students_grade', 'students', ['grade'])\n"
+        "op.execute('SELECT * FROM no_such_table')",
+        "pass", rev_id="m2",
+    )
+    result = migrated.cli("upgrade", "head", ok=False)
+    assert result.code == 4
+    assert result.error_line.endswith(
+        "stayed applied: UPDATE students SET name = 'X' WHERE id = 2; "
+        "CREATE INDEX ix_students_grade ON students (grade))")
+    assert migrated.version() == {"m1"}
+    assert migrated.rows("students") == [STUDENTS[0], (2, "X", 4), STUDENTS[2]]
 
 
 def test_hand_written_column_rename_keeps_not_null_and_default(migrated):

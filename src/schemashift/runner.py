@@ -267,8 +267,9 @@ def _migration_failure(exc: BaseException, state: RunState | None, statement: st
         scope = "the run" if state is not None and state.atomic == "run" else f"migration {revision or '?'}"
         hint = f"rolled back: the database is as it was before {scope}"
     else:
-        done = "; ".join(" ".join(s.split())[:120] for s in ran[:-1] if s) or "none"
-        hint = f"this database has no transactional DDL, so these statements of it stayed applied: {done}"
+        from .safety.nontransactional import describe_partial
+
+        hint = describe_partial(ran, statement)
     return MigrationFailed(message, revision=revision, statement=statement, hint=hint)
 
 
