@@ -260,7 +260,7 @@ def _matrix(result: Any) -> Any:
     table = Table(title=f"fleet {result.command} {result.revision}")
     columns = ["target"] + (["group"] if len(groups) > 1 else []) + ["status", "revision", "steps", "time", "state / error"]
     for col in columns:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # a target or an error is never cut short
     styles = {"ok": "green", "failed": "red", "skipped": "dim", "not run": "yellow"}
     for r in result.results:
         row = [r.target] + ([r.group] if len(groups) > 1 else [])
