@@ -254,3 +254,12 @@ def test_resume_refuses_another_command_or_revision(sqlite_tenants, tmp_path):
     assert sqlite_tenants.cli("fleet", "upgrade", "f2", "-t", files, "--journal", str(journal)).returncode == 0
     proc = sqlite_tenants.cli("fleet", "upgrade", "head", "-t", files, "--journal", str(journal), "--resume")
     assert proc.returncode == 2 and "belongs to 'fleet upgrade f2'" in proc.stderr
+
+
+def test_targets_from_the_project_configuration(sqlite_tenants):
+    files = sqlite_tenants.sqlite_files(2)
+    ini = sqlite_tenants.root / "alembic.ini"
+    ini.write_text(ini.read_text().replace("[alembic]\n", f"[alembic]\nschemashift.fleet_targets =\n    # all shards\n    {files}\n", 1))
+    proc = sqlite_tenants.cli("fleet", "upgrade", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert [r["after"] for r in matrix(proc).values()] == [[HEAD], [HEAD]]

@@ -978,7 +978,13 @@ def _fleet(project: Project, targets: Sequence[Any], job: Any, *, command: str, 
     for target in targets:
         parsed.extend([target] if isinstance(target, fleet.Target) else fleet.targets.parse_target(str(target)))
     if not parsed:
-        raise ConfigError("the fleet has no targets", hint="give --target URL (repeatable) or --targets FILE")
+        configured = project.config.get_main_option(fleet.targets.CONFIG_OPTION)
+        parsed = fleet.targets.parse_lines(configured.splitlines()) if configured else []
+    if not parsed:
+        raise ConfigError(
+            "the fleet has no targets",
+            hint=f"give --target URL (repeatable) or --targets FILE, or list them in {fleet.targets.CONFIG_OPTION}",
+        )
     migrate_mod.precheck_targets(project, [revision])  # a bad revision fails once, before any target
     book = None
     if journal is not None or resume:

@@ -56,7 +56,8 @@ def _run_options(fn: Any) -> Any:
 def fleet() -> None:
     """Run one migration history over many databases (or PostgreSQL schemas) at once.
 
-    Targets: --target URL (repeatable), --targets FILE, --canary URL. A PostgreSQL
+    Targets: --target URL (repeatable), --targets FILE, --canary URL; with none, the lines
+    of schemashift.fleet_targets in alembic.ini (same form as a targets file). A PostgreSQL
     schema of a database is 'URL#schema=NAME': the run sees only that schema, so the
     version table, the ledger and the tables live there. Each target runs under its
     own lock, ledger and transactions; exit code: the first failed target's code,

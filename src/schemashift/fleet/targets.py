@@ -4,7 +4,8 @@ A target is written as a database URL, optionally followed by
 ``#schema=NAME`` for one PostgreSQL schema of that database (schema per
 tenant: the run sees only that schema, so its version table, ledger and
 tables all live there).  A SQLite URL may hold a glob (``sqlite:///t/*.db``).
-A targets file has one target per line, ``#`` comments, ``$VAR``/``${VAR}``
+A targets file (or the ``schemashift.fleet_targets`` option of alembic.ini,
+used when no target is given) has one target per line, ``#`` comments, ``$VAR``/``${VAR}``
 expanded from the environment, and ``[group]`` lines that start a group.
 Targets are only ever shown with their password hidden.
 """
@@ -21,6 +22,7 @@ from typing import Any, Iterable
 from ..config import Project, load_project, redact_url
 from ..errors import ConfigError
 
+CONFIG_OPTION = "schemashift.fleet_targets"
 DEFAULT_GROUP = "default"
 CANARY_GROUP = "canary"
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
@@ -136,6 +138,11 @@ def read_targets_file(path: str | os.PathLike[str], *, environ: Any = None) -> l
     except OSError as exc:
         raise ConfigError(f"cannot read targets file {path}: {exc.strerror or exc}",
                           hint="check --targets") from exc
+    return parse_lines(lines, environ=environ)
+
+
+def parse_lines(lines: Iterable[str], *, environ: Any = None) -> list[Target]:
+    """Targets from the lines of a targets file (or the ``schemashift.fleet_targets`` option)."""
     group = DEFAULT_GROUP
     targets: list[Target] = []
     for line in lines:
@@ -157,7 +164,10 @@ def parse_targets(
     *,
     environ: Any = None,
 ) -> list[Target]:
-    """Every target from ``--canary``, ``--target`` and ``--targets FILE``, canaries first, no repeats."""
+    """Every target from ``--canary``, ``--target`` and ``--targets FILE``, canaries first, no repeats.
+
+    Empty when none is given: the caller then falls back to the project's configuration.
+    """
     found: list[Target] = []
     for text in canaries:
         found.extend(parse_target(text, CANARY_GROUP, environ=environ))
@@ -172,8 +182,6 @@ def parse_targets(
         if key not in seen:
             seen.add(key)
             unique.append(target)
-    if not unique:
-        raise ConfigError("the fleet has no targets", hint="give --target URL (repeatable) or --targets FILE")
     return unique
 
 
