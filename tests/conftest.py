@@ -83,9 +83,19 @@ def backend(request):
 
 def pytest_generate_tests(metafunc):
     """``backend``: SQLite and PostgreSQL, plus MariaDB where ``also_mariadb`` asks for it."""
-    if "backend" in metafunc.fixturenames:
+    if "backend" in metafunc.fixturenames and not _parametrizes_backend(metafunc):
         backends = BACKENDS + (["mariadb"] if metafunc.definition.get_closest_marker("also_mariadb") else [])
         metafunc.parametrize("backend", backends, indirect=True)
+
+
+def _parametrizes_backend(metafunc) -> bool:
+    """The test gives its own ``backend`` values (``@pytest.mark.parametrize("backend", ...)``)."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+        if "backend" in names:
+            return True
+    return False
 
 
 @pytest.fixture
