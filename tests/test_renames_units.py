@@ -24,6 +24,7 @@ from schemashift.autogen.declared import (
 )
 from schemashift.autogen.describe import describe_ops
 from schemashift.autogen.questioner import (
+    Answer,
     InteractiveQuestioner,
     NonInteractiveQuestioner,
     ScriptedQuestioner,
@@ -172,28 +173,28 @@ def test_interactive_prompt_text_and_answers() -> None:
     prompts, printed = [], []
     answers = iter(["maybe", "Y"])
     q = InteractiveQuestioner(input_fn=lambda p: (prompts.append(p), next(answers))[1], print_fn=printed.append)
-    assert q.ask_rename(cand()) is True
+    assert q.ask_rename(cand()) is Answer.RENAMED
     assert prompts == ["Was table students renamed to scholars? [y/N] "] * 2
     assert printed == ["Please answer y or n."]
     q2 = InteractiveQuestioner(input_fn=lambda p: (prompts.append(p), "")[1], print_fn=printed.append)
-    assert q2.ask_rename(cand("column", "name", "full_name", table="scholars")) is False
+    assert q2.ask_rename(cand("column", "name", "full_name", table="scholars")) is Answer.NOT_RENAMED
     assert prompts[-1] == "Was column scholars.name renamed to full_name? [y/N] "
 
 
-def test_interactive_eof_is_no_and_ambiguous_shows_rivals() -> None:
+def test_interactive_eof_leaves_undecided_and_ambiguous_shows_rivals() -> None:
     def eof(_):
         raise EOFError
 
     printed = []
     q = InteractiveQuestioner(input_fn=eof, print_fn=printed.append)
-    assert q.ask_rename(cand(ambiguous=True, alts=("pupils",))) is False
+    assert q.ask_rename(cand(ambiguous=True, alts=("pupils",))) is Answer.UNDECIDED
     assert "pupils" in printed[0]
 
 
 def test_non_interactive_and_scripted() -> None:
-    assert NonInteractiveQuestioner().ask_rename(cand()) is False
-    assert NonInteractiveQuestioner(accept_unambiguous=True).ask_rename(cand()) is True
-    assert NonInteractiveQuestioner(accept_unambiguous=True).ask_rename(cand(ambiguous=True)) is False
+    assert NonInteractiveQuestioner().ask_rename(cand()) is Answer.UNDECIDED
+    assert NonInteractiveQuestioner(accept_unambiguous=True).ask_rename(cand()) is Answer.RENAMED
+    assert NonInteractiveQuestioner(accept_unambiguous=True).ask_rename(cand(ambiguous=True)) is Answer.UNDECIDED
     assert NonInteractiveQuestioner.decides is False
     s = ScriptedQuestioner({"students=scholars": True, "Was column t.a renamed to b?": True})
     assert s.ask_rename(cand()) is True
@@ -275,7 +276,7 @@ def test_score_columns() -> None:
 
 
 def test_pick_marks_close_rivals_ambiguous_and_drops_dominated() -> None:
-    picked = rn._pick({("a", "x"): 0.9, ("a", "y"): 0.85, ("b", "z"): 0.9, ("b", "w"): 0.7})
+    picked = rn.pick({("a", "x"): 0.9, ("a", "y"): 0.85, ("b", "z"): 0.9, ("b", "w"): 0.7})
     by = {(o, n): (amb, alts) for o, n, _s, amb, alts in picked}
     assert by[("a", "x")] == (True, ("y",))
     assert by[("a", "y")] == (True, ("x",))

@@ -13,6 +13,10 @@ Two sources, one shape:
   table name).  A schema may lead: ``--rename app.students=scholars``,
   ``--rename app.scholars.name=full_name``.
 
+The opposite declaration, "this is new, not a rename": ``info={"new": True}``
+on a table or column, or ``--not-renamed posts.slug`` / ``--not-renamed c2``
+(naming the added column or table; the dropped one is then simply dropped).
+
 Nothing here touches a database: ``collect_declared`` reads MetaData objects,
 ``parse_rename_spec`` reads strings.
 """
@@ -26,6 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..errors import SchemashiftError
 
 INFO_KEY = "renamed_from"
+NEW_KEY = "new"
 
 SOURCE_MODEL = "declared"
 SOURCE_CLI = "--rename"
@@ -82,9 +87,17 @@ class DeclaredRenames:
 
     tables: Mapping[tuple[str | None, str], DeclaredTableRename] = field(default_factory=dict)
     columns: Mapping[tuple[str | None, str, str], DeclaredColumnRename] = field(default_factory=dict)
+    #: added tables/columns declared new (``c2``, ``posts.slug``, ``app.posts.slug``)
+    new: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.tables or self.columns)
+
+    def is_new(self, table: tuple[str | None, str], column: str | None = None) -> bool:
+        """Whether the added table ``(schema, name)`` or its ``column`` is declared new."""
+        schema, name = table
+        bare = name if column is None else f"{name}.{column}"
+        return bare in self.new or (schema is not None and f"{schema}.{bare}" in self.new)
 
 
 def _q(schema: str | None, name: str) -> str:
@@ -122,8 +135,14 @@ def collect_declared(target_metadata: Any) -> DeclaredRenames:
     """
     tables: dict[tuple[str | None, str], DeclaredTableRename] = {}
     columns: dict[tuple[str | None, str, str], DeclaredColumnRename] = {}
+    new: set[str] = set()
     for md in _metadatas(target_metadata):
         for table in md.tables.values():
+            if table.info.get(NEW_KEY) is True:
+                new.add(_q(table.schema, table.name))
+            for col in table.columns:
+                if col.info.get(NEW_KEY) is True:
+                    new.add(f"{_q(table.schema, table.name)}.{col.name}")
             if INFO_KEY in table.info:
                 olds = _old_names(table.info[INFO_KEY], f"table {_q(table.schema, table.name)}")
                 olds = tuple(o for o in olds if o != table.name)
@@ -137,7 +156,7 @@ def collect_declared(target_metadata: Any) -> DeclaredRenames:
                         columns[(table.schema, table.name, col.name)] = DeclaredColumnRename(
                             table.schema, table.name, col.name, olds
                         )
-    return DeclaredRenames(tables, columns)
+    return DeclaredRenames(tables, columns, frozenset(new))
 
 
 def parse_rename_spec(spec: str) -> DeclaredTableRename | DeclaredColumnRename:
@@ -205,9 +224,24 @@ def with_cli_renames(declared: DeclaredRenames, specs: Iterable[str | DeclaredTa
                 )
             seen[key] = item.olds[0]
             columns[key] = item
-    return DeclaredRenames(tables, columns)
+    return DeclaredRenames(tables, columns, declared.new)
 
 
-def declare(target_metadata: Any, cli_renames: Sequence[str] = ()) -> DeclaredRenames:
-    """Models' ``renamed_from`` plus ``--rename`` specs: step one of the pipeline."""
-    return with_cli_renames(collect_declared(target_metadata), cli_renames)
+def with_not_renamed(declared: DeclaredRenames, names: Iterable[str]) -> DeclaredRenames:
+    """Add ``--not-renamed`` names (``c2``, ``posts.slug``): added objects that are new."""
+    extra = set()
+    for name in names:
+        text = name.strip()
+        if not text or "=" in text or any(not part for part in text.split(".")) or text.count(".") > 2:
+            raise RenameSpecError(
+                f"--not-renamed {name!r}: expected the added TABLE or TABLE.COLUMN",
+                spec=name,
+                hint="e.g. --not-renamed posts.slug or --not-renamed posts",
+            )
+        extra.add(text)
+    return DeclaredRenames(declared.tables, declared.columns, declared.new | frozenset(extra))
+
+
+def declare(target_metadata: Any, cli_renames: Sequence[str] = (), not_renamed: Sequence[str] = ()) -> DeclaredRenames:
+    """Models' ``renamed_from`` / ``new`` plus ``--rename`` / ``--not-renamed``: step one of the pipeline."""
+    return with_not_renamed(with_cli_renames(collect_declared(target_metadata), cli_renames), not_renamed)

@@ -279,7 +279,10 @@ def run_pipeline(
     table_renames, notes = rn.plan_table_renames(sv, declared)
     report.notes.extend(notes)
     cands = rn.table_candidates(
-        sv, taken_old={r.old_key for r in table_renames}, taken_new={r.new_key for r in table_renames}
+        sv,
+        taken_old={r.old_key for r in table_renames},
+        taken_new={r.new_key for r in table_renames},
+        is_new=declared.is_new,
     )
     res = rn.resolve(cands, questioner)
     _record(report, cands, res)
@@ -290,7 +293,7 @@ def run_pipeline(
     scopes = rn.column_scopes(sv, table_renames, reflect=db.reflect, dialect=dialect, only=declared_col_tables)
     col_renames, notes = rn.plan_column_renames(scopes, declared, sv, reflect=db.reflect, dialect=dialect)
     report.notes.extend(notes)
-    ccands = rn.column_candidates(scopes, col_renames)
+    ccands = rn.column_candidates(scopes, col_renames, is_new=declared.is_new)
     cres = rn.resolve(ccands, questioner)
     _record(report, ccands, cres)
     col_renames += [rn.column_rename_from(c, scopes[(c.schema, c.table)], source) for c in cres.accepted]
@@ -392,6 +395,7 @@ def build_rename_hook(
     *,
     questioner: Questioner,
     cli_renames: Sequence[str] = (),
+    not_renamed: Sequence[str] = (),
     strict: bool = False,
     full_compare: bool = False,
 ) -> tuple[HookFn, RenameReport]:
@@ -405,15 +409,17 @@ def build_rename_hook(
     Alembic diff renamed tables again under their old names (slower; by default
     the hook compares them from autogenerate's own reflection when it safely can).
     """
-    from .declared import with_cli_renames
+    from .declared import with_cli_renames, with_not_renamed
 
-    parsed = with_cli_renames(DeclaredRenames(), cli_renames)  # validate early
+    parsed = with_not_renamed(with_cli_renames(DeclaredRenames(), cli_renames), not_renamed)  # validate early
     report = RenameReport(strict=strict)
 
     def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
         target_metadata = context.opts.get("target_metadata")
         declared = declare(target_metadata, ())
-        declared = DeclaredRenames({**declared.tables, **parsed.tables}, {**declared.columns, **parsed.columns})
+        declared = DeclaredRenames(
+            {**declared.tables, **parsed.tables}, {**declared.columns, **parsed.columns}, declared.new | parsed.new
+        )
         apply_renames(
             context, directives, questioner=questioner, declared=declared, report=report, full_compare=full_compare
         )

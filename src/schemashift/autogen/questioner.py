@@ -1,14 +1,17 @@
 """Who decides whether a rename candidate is a rename: one interface, three answers.
 
-Every prompt of the rename pipeline goes through ``Questioner.ask_rename``.
+Every prompt of the rename pipeline goes through ``Questioner.ask_rename``,
+which answers ``Answer.RENAMED``, ``Answer.NOT_RENAMED`` (a decision: the old
+one is dropped and the new one added, no hint printed) or ``Answer.UNDECIDED``
+(reported with the declaration that would decide it; ``--strict`` fails).
 
 * ``InteractiveQuestioner``: a person at a terminal is asked, e.g.
   ``Was table students renamed to scholars? [y/N]``.
-* ``NonInteractiveQuestioner``: CI.  Declared renames and ``--rename`` never
-  reach a questioner (they are already decided); with ``accept_unambiguous``
-  (``--accept-renames``) every unambiguous candidate is accepted, anything
-  else is left undecided and reported with the ``renamed_from`` line that
-  would declare it.
+* ``NonInteractiveQuestioner``: CI.  Declared renames, ``--rename``,
+  ``--not-renamed`` and ``info={"new": True}`` never reach a questioner (they
+  are already decided); with ``accept_unambiguous`` (``--accept-renames``)
+  every *clear* candidate is accepted (unambiguous, related names, lossless
+  types, more than a primary key), anything else is left undecided.
 * ``ScriptedQuestioner``: answers from a dict, for tests and for callers that
   collected answers some other way.
 
@@ -19,6 +22,7 @@ unresolved, and ``--strict`` fails on it).
 
 from __future__ import annotations
 
+import enum
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -29,6 +33,21 @@ YES = frozenset({"y", "yes"})
 NO = frozenset({"", "n", "no"})
 
 
+class Answer(enum.Enum):
+    RENAMED = "renamed"
+    NOT_RENAMED = "not renamed"
+    UNDECIDED = "undecided"
+
+
+def as_answer(value: Any, decides: bool = True) -> Answer:
+    """An ``Answer`` from a questioner's return value (``True``/``False`` read through ``decides``)."""
+    if isinstance(value, Answer):
+        return value
+    if value:
+        return Answer.RENAMED
+    return Answer.NOT_RENAMED if decides else Answer.UNDECIDED
+
+
 class Questioner:
     """Decides rename candidates.  Subclasses implement ``ask_rename``."""
 
@@ -36,7 +55,7 @@ class Questioner:
     #: means "not decided here".
     decides: bool = True
 
-    def ask_rename(self, candidate: "RenameCandidate") -> bool:  # pragma: no cover - interface
+    def ask_rename(self, candidate: "RenameCandidate") -> "Answer | bool":  # pragma: no cover - interface
         raise NotImplementedError
 
 
@@ -45,7 +64,8 @@ class InteractiveQuestioner(Questioner):
 
     ``input_fn`` is called with the prompt and returns the answer line
     (``input`` by default); ``print_fn`` shows extra context lines (``print``
-    to stderr by default).  End of input counts as "no".
+    to stderr by default).  "n" (or Enter) is a decision: not a rename; end of
+    input leaves the candidate undecided.
     """
 
     decides = True
@@ -61,33 +81,35 @@ class InteractiveQuestioner(Questioner):
         self.print_fn = print_fn or (lambda line: print(line, file=sys.stderr))
         self.max_attempts = max_attempts
 
-    def ask_rename(self, candidate: "RenameCandidate") -> bool:
+    def ask_rename(self, candidate: "RenameCandidate") -> Answer:
         if candidate.ambiguous and candidate.alternatives:
             self.print_fn(
                 f"Note: {candidate.subject} also resembles {', '.join(candidate.alternatives)}; "
                 "answer y only for the real rename."
             )
+        elif candidate.doubt:
+            self.print_fn(f"Note: {candidate.doubt}; answer y only if it is the same data.")
         prompt = f"{candidate.question} [y/N] "
         for _ in range(self.max_attempts):
             try:
                 answer = self.input_fn(prompt)
             except EOFError:
-                return False
+                return Answer.UNDECIDED
             answer = (answer or "").strip().lower()
             if answer in YES:
-                return True
+                return Answer.RENAMED
             if answer in NO:
-                return False
+                return Answer.NOT_RENAMED
             self.print_fn("Please answer y or n.")
-        return False
+        return Answer.UNDECIDED
 
 
 class NonInteractiveQuestioner(Questioner):
     """No one to ask (CI): accept clear candidates only when told to.
 
-    With ``accept_unambiguous`` (``--accept-renames``) every candidate that is
-    not ambiguous is accepted; all others stay undecided (reported as warnings,
-    and an error under ``--strict``).
+    With ``accept_unambiguous`` (``--accept-renames``) every clear candidate
+    (``candidate.clear``) is accepted; all others stay undecided (reported as
+    warnings, and an error under ``--strict``).
     """
 
     decides = False
@@ -95,8 +117,8 @@ class NonInteractiveQuestioner(Questioner):
     def __init__(self, accept_unambiguous: bool = False) -> None:
         self.accept_unambiguous = accept_unambiguous
 
-    def ask_rename(self, candidate: "RenameCandidate") -> bool:
-        return self.accept_unambiguous and not candidate.ambiguous
+    def ask_rename(self, candidate: "RenameCandidate") -> Answer:
+        return Answer.RENAMED if self.accept_unambiguous and candidate.clear else Answer.UNDECIDED
 
 
 class ScriptedQuestioner(Questioner):

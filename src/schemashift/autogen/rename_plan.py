@@ -20,10 +20,15 @@ from .rename_scoring import (
     COLUMN_MIN_SCORE,
     TABLE_MIN_SCORE,
     TABLE_MIN_SHARED_COLUMNS,
-    _pick,
+    column_correspondence,
+    column_signature,
+    key_only,
+    matched_column_fraction,
+    lossless,
+    names_related,
+    pick,
     score_columns,
     score_tables,
-    shared_column_fraction,
 )
 from .rename_survey import Survey
 
@@ -48,6 +53,20 @@ class RenameCandidate:
     ambiguous: bool = False
     alternatives: tuple[str, ...] = ()
     column_key: str | None = None  # attribute name for the suggestion line
+    #: why only a person may accept it (None: clear, ``--accept-renames`` accepts it)
+    doubt: str | None = None
+
+    @property
+    def clear(self) -> bool:
+        """Unambiguous and backed by evidence: what ``--accept-renames`` accepts."""
+        return not self.ambiguous and self.doubt is None
+
+    @property
+    def added(self) -> str:
+        """The added side as ``--not-renamed`` names it: ``posts.slug`` or ``c2``."""
+        if self.kind == "table":
+            return _qual(self.schema, self.new)
+        return f"{_qual(self.schema, self.table or '')}.{self.new}"
 
     @property
     def subject(self) -> str:
@@ -91,9 +110,14 @@ class RenameCandidate:
                 f"{self.subject} may have been renamed to {self.new}, but it is ambiguous "
                 f"(also resembles {', '.join(self.alternatives)}): not guessed"
             )
+        elif self.doubt:
+            head = f"{self.subject} may have been renamed to {self.new}, but {self.doubt}: not guessed"
         else:
             head = f"{self.subject} looks renamed to {self.new} (score {self.score:.2f}) but was not applied"
-        return f"{head}; to apply it declare{where}: {self.suggestion}  or pass --rename {self.spec}"
+        return (
+            f"{head}; to apply it declare{where}: {self.suggestion}  or pass --rename {self.spec}"
+            f"  (or --not-renamed {self.added} if it is new)"
+        )
 
 
 @dataclass(frozen=True)
@@ -302,24 +326,73 @@ def _drop_unevidenced_cycles(renames: list[Any], forced: Callable[[Any], bool], 
     return [r for r in renames if okey(r) not in drop]
 
 
-def table_candidates(survey: Survey, taken_old: set[Key] = frozenset(), taken_new: set[Key] = frozenset()) -> list[RenameCandidate]:
-    """Step 3: score every dropped table against every created table of its schema."""
+def _table_doubt(old: TableFacts, new: TableFacts) -> str | None:
+    """Why only a person may accept ``old`` -> ``new`` (None: the evidence is clear).
+
+    Clear: more than a primary key, every column pairs with one of the other
+    table (same name, or a related name of one type family) unless the table
+    names themselves are related, and no pair loses values.
+    """
+    if key_only(old) or key_only(new):
+        return "a table holding only its primary key carries no evidence"
+    pairs, left, right = column_correspondence(old, new)
+    for a, b in pairs:
+        col, other = old.column(a), new.column(b)
+        if col is not None and other is not None and col.affinity == other.affinity:
+            why = lossless(col, other)
+            if why:
+                return f"column {a} would not convert without loss ({why})"
+    if (left or right) and not names_related(old.name, new.name):
+        differ = ", ".join([f"{n} dropped" for n in left] + [f"{n} added" for n in right])
+        return f"their columns differ ({differ})"
+    return None
+
+
+def table_candidates(
+    survey: Survey,
+    taken_old: set[Key] = frozenset(),
+    taken_new: set[Key] = frozenset(),
+    is_new: Callable[..., bool] = lambda _key, _column=None: False,
+) -> list[RenameCandidate]:
+    """Step 3: pair dropped and created tables of a schema.
+
+    Names are evidence: a dropped table whose column names and type families
+    equal exactly one created table's (and no other dropped table's) is that
+    table renamed, whatever resembles it; the rest are scored by structure.
+    ``is_new((schema, "posts"))`` excludes a created table declared new (``--not-renamed``,
+    ``info={"new": True}``).
+    """
+    dropped = {k: f for k, f in survey.dropped.items() if k not in taken_old}
+    created = {
+        k: f for k, f in survey.created.items() if k not in taken_new and not is_new(k)
+    }
+    by_sig: dict[Any, tuple[list[Key], list[Key]]] = {}
+    for k, f in dropped.items():
+        by_sig.setdefault((k[0], column_signature(f)), ([], []))[0].append(k)
+    for k, f in created.items():
+        by_sig.setdefault((k[0], column_signature(f)), ([], []))[1].append(k)
+    out: list[RenameCandidate] = []
+    for olds, news in by_sig.values():
+        if len(olds) == 1 and len(news) == 1:
+            o, n = olds[0], news[0]
+            doubt = _table_doubt(dropped[o], created[n])
+            out.append(RenameCandidate("table", o[0], None, o[1], n[1], 1.0, doubt=doubt))
+            del dropped[o], created[n]
     scores: dict[tuple[Key, Key], float] = {}
-    for dk, dfacts in survey.dropped.items():
-        if dk in taken_old:
-            continue
-        for ck, cfacts in survey.created.items():
-            if ck in taken_new or ck[0] != dk[0]:
+    for dk, dfacts in dropped.items():
+        for ck, cfacts in created.items():
+            if ck[0] != dk[0]:
                 continue
-            if shared_column_fraction(dfacts, cfacts) < TABLE_MIN_SHARED_COLUMNS:
+            if matched_column_fraction(dfacts, cfacts) < TABLE_MIN_SHARED_COLUMNS:
                 continue
             s = score_tables(dfacts, cfacts)
             if s >= TABLE_MIN_SCORE:
                 scores[(dk, ck)] = s
-    return [
-        RenameCandidate("table", o[0], None, o[1], n[1], s, amb, alts)
-        for o, n, s, amb, alts in _pick(scores, label=lambda k: k[1])
+    out += [
+        RenameCandidate("table", o[0], None, o[1], n[1], s, amb, alts, doubt=_table_doubt(dropped[o], created[n]))
+        for o, n, s, amb, alts in pick(scores, label=lambda k: k[1])
     ]
+    return out
 
 
 @dataclass
@@ -330,18 +403,26 @@ class Resolution:
 
 
 def resolve(candidates: Sequence[RenameCandidate], questioner: Any) -> Resolution:
-    """Step 4: ask about each candidate, best first; once a name is taken, its rivals are moot."""
+    """Step 4: ask about each candidate, best first; once a name is taken, its rivals are moot.
+
+    The questioner answers RENAMED, NOT_RENAMED (decided: drop and add, no
+    hint) or UNDECIDED (left for a declaration; ``--strict`` fails on it); a
+    plain ``True``/``False`` is read through ``questioner.decides``.
+    """
+    from .questioner import Answer, as_answer
+
     res = Resolution()
     used_old: set[Any] = set()
     used_new: set[Any] = set()
     for cand in sorted(candidates, key=lambda c: (-c.score, str(c.schema), str(c.table), c.old, c.new)):
         if cand.old_key in used_old or cand.new_key in used_new:
             continue
-        if questioner.ask_rename(cand):
+        answer = as_answer(questioner.ask_rename(cand), getattr(questioner, "decides", True))
+        if answer is Answer.RENAMED:
             res.accepted.append(cand)
             used_old.add(cand.old_key)
             used_new.add(cand.new_key)
-        elif getattr(questioner, "decides", True):
+        elif answer is Answer.NOT_RENAMED:
             res.rejected.append(cand)
         else:
             res.unresolved.append(cand)
@@ -551,25 +632,46 @@ def plan_column_renames(
     return out, notes
 
 
-def column_candidates(scopes: Mapping[Key, ColumnScope], taken: Sequence[ColumnRename] = ()) -> list[RenameCandidate]:
-    """Dropped x added columns of each table, scored; declared renames excluded."""
+def _column_doubt(old: ColumnFacts, new: ColumnFacts) -> str | None:
+    if not names_related(old.name, new.name):
+        return f"the names {old.name} and {new.name} are unrelated"
+    why = lossless(old, new)
+    return f"the values would not convert without loss ({why})" if why else None
+
+
+def column_candidates(
+    scopes: Mapping[Key, ColumnScope],
+    taken: Sequence[ColumnRename] = (),
+    is_new: Callable[..., bool] = lambda _key, _column=None: False,
+) -> list[RenameCandidate]:
+    """Dropped x added columns of each table, scored; declared renames excluded.
+
+    A pair whose names are related outranks any pair whose names are not
+    (``first`` -> ``first_renamed`` beats ``first`` -> ``second_renamed``);
+    ``is_new((schema, "posts"), "slug")`` excludes an added column declared new.
+    """
     out: list[RenameCandidate] = []
     for key, scope in scopes.items():
         used_old = {r.old for r in taken if r.table_key == key}
         used_new = {r.new for r in taken if r.table_key == key}
         # a column renamed away by a declaration frees its name; the dropped set is db - model
         dropped = {n: f for n, f in scope.dropped.items() if n not in used_old}
-        added = {n: f for n, f in scope.added.items() if n not in used_new}
+        added = {
+            n: f
+            for n, f in scope.added.items()
+            if n not in used_new and not is_new(key, n)
+        }
         scores: dict[tuple[str, str], float] = {}
         for dn, df in dropped.items():
             for an, af in added.items():
                 s = score_columns(df, af)
                 if s >= COLUMN_MIN_SCORE:
                     scores[(dn, an)] = s
-        for o, n, s, amb, alts in _pick(scores):
+        for o, n, s, amb, alts in pick(scores, tier=lambda o, n: int(names_related(o, n))):
             out.append(
                 RenameCandidate(
-                    "column", key[0], key[1], o, n, s, amb, alts, column_key=scope.model_keys.get(n, n)
+                    "column", key[0], key[1], o, n, s, amb, alts,
+                    column_key=scope.model_keys.get(n, n), doubt=_column_doubt(dropped[o], added[n]),
                 )
             )
     return out

@@ -7,6 +7,7 @@ tuned in one place; nothing here knows about ops or the database.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .rename_facts import ColumnFacts, TableFacts
@@ -43,6 +44,92 @@ COLUMN_WEIGHTS = {
     "name": 0.10,  # difflib ratio of the names
 }
 
+#: name tokens too common to relate two names on their own (author_id, writer_id)
+GENERIC_TOKENS = frozenset({"id", "at", "on", "is", "has", "by", "to", "of", "no", "num", "the", "key", "pk", "fk"})
+#: two names this alike (difflib ratio) are related: typos, plurals (adress -> address)
+NAME_SIMILARITY = 0.75
+
+
+# --------------------------------------------------------------------------
+# Names and types as evidence
+
+
+def name_tokens(name: str) -> tuple[str, ...]:
+    """Words of an identifier: ``fullName2`` and ``full_name_2`` -> ('full', 'name')."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return tuple(t for t in re.split(r"[^A-Za-z]+", spaced.lower()) if t)
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """``pw`` -> ``password``, ``qty`` -> ``quantity``: same first letter, letters in order."""
+    if len(short) < 2 or len(short) >= len(long) or short[0] != long[0]:
+        return False
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def names_related(old: str, new: str) -> bool:
+    """Whether two names could name the same thing: the evidence a rename needs
+    before anyone accepts it without a question.
+
+    Related: one name's words contain the other's (``name`` / ``full_name``,
+    ``id`` / ``renamed_id``), they share a specific word (``email_addr`` /
+    ``contact_email``), one abbreviates the other (``pw`` / ``password``), or
+    they are spelled almost alike (``adress`` / ``address``).  ``pw`` / ``street``
+    and ``body`` / ``slug`` are not.
+    """
+    a, b = old.lower(), new.lower()
+    if a == b:
+        return True
+    ta, tb = name_tokens(old), name_tokens(new)
+    if ta and tb and (set(ta) <= set(tb) or set(tb) <= set(ta)):
+        return True
+    if {t for t in set(ta) & set(tb) if len(t) >= 3 and t not in GENERIC_TOKENS}:
+        return True
+    if any(_abbreviates(x, y) or _abbreviates(y, x) for x in ta for y in tb):
+        return True
+    return difflib.SequenceMatcher(None, a, b).ratio() >= NAME_SIMILARITY
+
+
+_LENGTH = re.compile(r"\((\d+)(?:\s*,\s*(\d+))?\)")
+_INTEGER_WIDTH = {"SMALLINT": 1, "INTEGER": 2, "INT": 2, "BIGINT": 3}
+
+
+def lossless(old: ColumnFacts, new: ColumnFacts) -> str | None:
+    """None when every value of ``old`` fits ``new`` unchanged; else why not.
+
+    Same affinity is assumed (other pairs are never candidates).  Narrowing a
+    length or precision, a smaller integer, or a NULL-able column becoming
+    NOT NULL can lose or refuse rows.
+    """
+    if old.nullable and not new.nullable:
+        return f"{new.name} is NOT NULL where {old.name} allows NULL"
+    ot, nt = old.type_sql, new.type_sql
+    if ot == nt:
+        return None
+    ob, nb = ot.split("(")[0].strip(), nt.split("(")[0].strip()
+    if ob in _INTEGER_WIDTH and nb in _INTEGER_WIDTH:
+        return None if _INTEGER_WIDTH[nb] >= _INTEGER_WIDTH[ob] else f"{nt} is narrower than {ot}"
+    om, nm = _LENGTH.search(ot), _LENGTH.search(nt)
+    if nm is None:
+        return None  # no limit on the new side (TEXT, NUMERIC)
+    if om is None:
+        return f"{nt} is narrower than {ot}"
+    if int(nm.group(1)) < int(om.group(1)) or int(nm.group(2) or 0) < int(om.group(2) or 0):
+        return f"{nt} is narrower than {ot}"
+    return None
+
+
+def column_signature(t: TableFacts) -> frozenset[tuple[str, str]]:
+    """Column names and type families of a table: equal signatures are an exact match."""
+    return frozenset((c.name.lower(), c.affinity) for c in t.columns)
+
+
+def key_only(t: TableFacts) -> bool:
+    """A table with nothing but its primary key carries no evidence of identity."""
+    pk = {n.lower() for n in t.primary_key}
+    return all(c.primary_key or c.name.lower() in pk for c in t.columns)
+
 
 # --------------------------------------------------------------------------
 # Scoring
@@ -64,6 +151,37 @@ def _multiset_jaccard(a: Iterable[Any], b: Iterable[Any]) -> float:
     inter = sum((ca & cb).values())
     union = sum((ca | cb).values())
     return inter / union if union else 1.0
+
+
+def column_correspondence(old: TableFacts, new: TableFacts) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """Pair the columns of two tables: equal names first, then related names of one
+    type family (each used once).  Returns (pairs, unmatched old, unmatched new)."""
+    olds = {c.name.lower(): c for c in old.columns}
+    news = {c.name.lower(): c for c in new.columns}
+    pairs = [(olds[n].name, news[n].name) for n in olds if n in news]
+    left = [c for n, c in olds.items() if n not in news]
+    right = [c for n, c in news.items() if n not in olds]
+    for c in list(left):
+        match = [r for r in right if r.affinity == c.affinity and names_related(c.name, r.name)]
+        if len(match) == 1:
+            pairs.append((c.name, match[0].name))
+            left.remove(c)
+            right.remove(match[0])
+    return pairs, [c.name for c in left], [c.name for c in right]
+
+
+def matched_column_fraction(old: TableFacts, new: TableFacts) -> float:
+    """Fraction of the smaller table's non-key columns that have a counterpart
+    (same name, or a related name of the same type family)."""
+    pairs, _l, _r = column_correspondence(old, new)
+    opk = {n.lower() for n in old.primary_key}
+    o = [c for c in old.columns if not c.primary_key and c.name.lower() not in opk] or list(old.columns)
+    npk = {n.lower() for n in new.primary_key}
+    n = [c for c in new.columns if not c.primary_key and c.name.lower() not in npk] or list(new.columns)
+    if not o or not n:
+        return 0.0
+    onames = {c.name for c in o}
+    return sum(1 for a, _b in pairs if a in onames) / min(len(o), len(n))
 
 
 def shared_column_fraction(old: TableFacts, new: TableFacts) -> float:
@@ -141,21 +259,33 @@ def score_columns(old: ColumnFacts, new: ColumnFacts) -> float:
     return round(sum(w[k] * parts[k] for k in w), 4)
 
 
-def _pick(
-    scores: Mapping[tuple[Any, Any], float], label: Callable[[Any], str] = str
+def pick(
+    scores: Mapping[tuple[Any, Any], float],
+    label: Callable[[Any], str] = str,
+    tier: Callable[[Any, Any], int] | None = None,
 ) -> list[tuple[Any, Any, float, bool, tuple[str, ...]]]:
     """From scored (old, new) pairs keep the plausible ones; mark ties ambiguous.
 
-    A pair is dropped when a rival sharing its old or its new name scores at
-    least ``AMBIGUITY_MARGIN`` more; it is ambiguous when a rival is closer
-    than that.
+    ``tier(old, new)`` ranks the evidence before the score does (1: the names
+    are related, 0: they are not): a pair is dropped when a rival sharing its
+    old or its new name has a higher tier, or the same tier and a score at
+    least ``AMBIGUITY_MARGIN`` higher; it is ambiguous when a rival of its tier
+    is closer than that.
     """
+    rank = tier or (lambda _o, _n: 0)
+    tiers = {pair: rank(*pair) for pair in scores}
+    by_old: dict[Any, list[tuple[Any, Any]]] = {}
+    by_new: dict[Any, list[tuple[Any, Any]]] = {}
+    for o, n in scores:
+        by_old.setdefault(o, []).append((o, n))
+        by_new.setdefault(n, []).append((o, n))
     out = []
     for (o, n), s in scores.items():
-        rivals = [((o2, n2), s2) for (o2, n2), s2 in scores.items() if (o2 == o) != (n2 == n)]
-        if any(s2 >= s + AMBIGUITY_MARGIN for _, s2 in rivals):
+        t = tiers[(o, n)]
+        rivals = [p for p in by_old[o] if p != (o, n)] + [p for p in by_new[n] if p != (o, n)]
+        if any(tiers[p] > t or (tiers[p] == t and scores[p] >= s + AMBIGUITY_MARGIN) for p in rivals):
             continue
-        close = [(o2, n2) for (o2, n2), s2 in rivals if abs(s2 - s) < AMBIGUITY_MARGIN]
+        close = [p for p in rivals if tiers[p] == t and abs(scores[p] - s) < AMBIGUITY_MARGIN]
         alternatives = tuple(sorted({label(n2) if o2 == o else label(o2) for o2, n2 in close}))
         out.append((o, n, s, bool(close), alternatives))
     out.sort(key=lambda t: (-t[2], str(t[0]), str(t[1])))
