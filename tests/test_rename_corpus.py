@@ -19,7 +19,7 @@ from alembic.autogenerate import produce_migrations
 from alembic.migration import MigrationContext
 
 from rename_corpus import CASES, Case, generated_case, metadata
-from schemashift.autogen.hook import build_rename_hook
+from test_renames_support import rename_hook
 from schemashift.autogen.questioner import NonInteractiveQuestioner
 
 
@@ -81,7 +81,7 @@ def detect(url: str, case: Case) -> Outcome:
                 conn, opts={"target_metadata": new, "render_as_batch": url.startswith("sqlite")}
             )
             script = produce_migrations(ctx, new)
-            hook, report = build_rename_hook(
+            hook, report = rename_hook(
                 questioner=NonInteractiveQuestioner(accept_unambiguous=True), not_renamed=case.not_renamed
             )
             hook(ctx, None, [script])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemashift.autogen.hook import build_rename_hook
+from test_renames_support import rename_hook
 from schemashift.autogen.questioner import NonInteractiveQuestioner, ScriptedQuestioner
 from schemashift.autogen.renames import RenameConflict, UnresolvedRenames
 from test_renames_support import RenameProject, Scenario, is_subsequence
@@ -734,7 +734,7 @@ def test_rename_scenario(sc: Scenario, compare: str, backend: str, db_url: str, 
         questioner = ScriptedQuestioner(sc.answers)
     else:
         questioner = NonInteractiveQuestioner(accept_unambiguous=sc.accept)
-    hook, report = build_rename_hook(
+    hook, report = rename_hook(
         questioner=questioner, cli_renames=sc.cli, strict=sc.strict, full_compare=compare == "alembic"
     )
     if sc.error is not None:

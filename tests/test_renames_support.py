@@ -259,3 +259,28 @@ class Scenario:
     backends: tuple[str, ...] = ("sqlite", "postgresql")
     #: extra check: fn(project, backend) after upgrade
     check: Callable[[RenameProject, str], None] | None = None
+
+
+def rename_hook(
+    *,
+    questioner: Any = None,
+    cli_renames: Sequence[str] = (),
+    not_renamed: Sequence[str] = (),
+    strict: bool = False,
+    full_compare: bool = False,
+    accept_renames: bool = False,
+) -> tuple[Any, Any]:
+    """schemashift's autogenerate pipeline as a ``process_revision_directives`` hook, and its rename report."""
+    from schemashift.autogen.pipeline import Options, Pipeline
+    from schemashift.autogen.questioner import NonInteractiveQuestioner
+
+    pipeline = Pipeline(
+        Options(
+            renames=tuple(cli_renames),
+            not_renamed=tuple(not_renamed),
+            strict=strict,
+            full_compare=full_compare,
+            questioner=questioner or NonInteractiveQuestioner(accept_unambiguous=accept_renames),
+        )
+    )
+    return pipeline, pipeline.renames

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import render_python_code
@@ -10,8 +12,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
-from schemashift.autogen import renames as rn
-from schemashift.autogen.declared import (
+from schemashift.autogen.renames import (
+    compare,
+    derived,
+    errors,
+    facts,
+    maps,
+    oldworld,
+    plan,
+    rewrite,
+    scoring,
+    survey,
+)
+from schemashift.autogen.renames import ops as rename_ops
+from schemashift.autogen.renames.declared import (
     SOURCE_CLI,
     DeclaredRenames,
     DeclaredColumnRename,
@@ -31,6 +45,16 @@ from schemashift.autogen.questioner import (
     default_questioner,
 )
 from schemashift.errors import SchemashiftError
+
+# every step of the renames package under one name (the units tested here are its internals)
+rn = SimpleNamespace(
+    **{
+        k: v
+        for m in (compare, derived, errors, facts, maps, oldworld, plan, rewrite, scoring, survey, rename_ops)
+        for k, v in vars(m).items()
+        if not k.startswith("_")
+    }
+)
 
 PG = postgresql.dialect()
 LITE = sqlite.dialect()
@@ -441,7 +465,7 @@ def test_plan_columns_declared_chain() -> None:
     assert all(c.existing is not None for c in cols)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.sampled_from("abcdefg"), st.sampled_from("abcdefgh"), max_size=7).filter(
     lambda m: len(set(m.values())) == len(m)
 ))
@@ -631,7 +655,7 @@ def test_derived_names_follow_postgresql_defaults() -> None:
         ("students_custom_check",),
         (("id", "students_id_seq"),),
     )
-    got = {(d.kind, d.old, d.new) for d in rn.derived_from_names((None, "scholars"), "students", db, t, rn._Maps(plan, None))}
+    got = {(d.kind, d.old, d.new) for d in rn.derived_from_names((None, "scholars"), "students", db, t, rn.NameMaps(plan, None))}
     assert got == {
         ("primary_key", "students_pkey", "scholars_pkey"),
         ("unique", "students_email_key", "scholars_email_key"),

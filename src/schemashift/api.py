@@ -20,7 +20,6 @@ from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
 
-from .autogen.bookkeeping import drop_bookkeeping_ops
 from .config import METADATA_OPTION, Project, load_project, redact_url
 from .errors import ConfigError, DatabaseError, Refused, RevisionError, SchemashiftError
 from .revisions.display import RevisionInfo
@@ -542,38 +541,12 @@ def _alembic_call(project: Project, fn: Callable[..., Any], *args: Any, **kw: An
             raise revision_error(exc) from exc
 
 
-class CreatedRevisions(list):  # list[RevisionInfo], plus what the rename pipeline did
-    """The revision files written, and ``renames``: the rename report (or None)."""
+class CreatedRevisions(list):  # list[RevisionInfo], plus what the autogenerate pipeline did
+    """The revision files written; ``renames``: the rename report (or None); ``unchanged``:
+    autogenerate found nothing to do, so no file was written (unless ``allow_empty``)."""
 
     renames: Any = None
-
-
-def autogenerate_hooks(
-    *,
-    renames: Sequence[str] = (),
-    accept_renames: bool = False,
-    strict: bool = False,
-    questioner: Any = None,
-    conversions: bool = True,
-) -> tuple[list[Callable[..., None]], Any]:
-    """The steps schemashift adds after env.py's own hook, in order, and the rename report.
-
-    bookkeeping tables out -> renames (declared, --rename, detected and asked)
-    -> type conversions, SQLite rebuilds, unnamed constraints, imports.
-    """
-    from .autogen.conversions import HOOKS
-    from .autogen.hook import build_rename_hook
-    from .autogen.questioner import default_questioner
-
-    rename_hook, report = build_rename_hook(
-        questioner=questioner or default_questioner(accept_unambiguous=accept_renames),
-        cli_renames=tuple(renames),
-        strict=strict,
-    )
-    hooks: list[Callable[..., None]] = [drop_bookkeeping_ops, rename_hook]
-    if conversions:
-        hooks.extend(HOOKS)
-    return hooks, report
+    unchanged: bool = False
 
 
 def revision(
@@ -588,36 +561,58 @@ def revision(
     version_path: str | None = None,
     depends_on: str | None = None,
     renames: Sequence[str] = (),
+    not_renamed: Sequence[str] = (),
     accept_renames: bool = False,
     strict: bool = False,
+    defaults: Sequence[str] = (),
+    allow_empty: bool = False,
     questioner: Any = None,
     directives_hooks: Sequence[Callable[..., None]] = (),
     default_hooks: bool = True,
 ) -> CreatedRevisions:
     """Create a revision file (empty, or ``autogenerate``d from the models).
 
-    Autogenerate recognises renamed tables and columns (``renamed_from`` in
-    the models, ``renames`` such as ``students=scholars``, or detected and
-    confirmed by ``questioner``; ``accept_renames`` accepts every clear
-    candidate, ``strict`` refuses to write while one is undecided), renders
-    data-preserving type conversions, and never drops the ledger.
-    ``directives_hooks`` run last; ``default_hooks=False`` runs only them.
+    Autogenerate runs schemashift's pipeline (``autogen/pipeline.py``): renamed
+    tables and columns recognised (``renamed_from`` in the models, ``renames``
+    such as ``students=scholars``, or detected and confirmed by ``questioner``;
+    ``accept_renames`` accepts every clear candidate, ``not_renamed`` names
+    added objects that are new, ``strict`` refuses to write while one is
+    undecided), a value for the rows of an added NOT NULL column (``defaults``
+    such as ``posts.slug=untitled``), data-preserving type conversions, and
+    never a drop of the ledger.  When nothing changed no file is written
+    unless ``allow_empty``.  ``directives_hooks`` run last;
+    ``default_hooks=False`` runs only them.
     """
+    from .autogen.pipeline import Options, Pipeline, is_empty
+
     if rev_id is not None and not re.fullmatch(r"[\w-]+", rev_id):
         raise RevisionError(f"--rev-id {rev_id!r} is not a valid revision id", hint="use letters, digits, _ or -")
-    if renames and not autogenerate:
-        raise RevisionError("--rename only applies with --autogenerate", hint="add --autogenerate")
-    report = None
+    if (renames or not_renamed or defaults) and not autogenerate:
+        raise RevisionError("--rename, --not-renamed and --default only apply with --autogenerate", hint="add --autogenerate")
+    pipeline = None
     hooks: list[Callable[..., None]] = []
     if autogenerate and default_hooks:
-        hooks, report = autogenerate_hooks(
-            renames=renames, accept_renames=accept_renames, strict=strict, questioner=questioner
+        pipeline = Pipeline(
+            Options(
+                renames=tuple(renames),
+                not_renamed=tuple(not_renamed),
+                accept_renames=accept_renames,
+                strict=strict,
+                questioner=questioner,
+                defaults=tuple(defaults),
+            )
         )
+        hooks.append(pipeline)
     hooks.extend(directives_hooks)
+    unchanged = False
 
     def chained(context: Any, rev: Any, directives: list[Any]) -> None:
+        nonlocal unchanged
         for hook in hooks:
             hook(context, rev, directives)
+        if autogenerate and not allow_empty and directives and all(is_empty(script) for script in directives):
+            unchanged = True
+            directives[:] = []  # Alembic then writes no file
 
     created = _alembic_call(
         project,
@@ -633,7 +628,8 @@ def revision(
         process_revision_directives=chained,
     )
     result = CreatedRevisions(_scripts(created))
-    result.renames = report
+    result.renames = pipeline.renames if pipeline is not None else None
+    result.unchanged = unchanged
     return result
 
 
@@ -669,29 +665,33 @@ def check(
     project: Project,
     *,
     renames: Sequence[str] = (),
+    not_renamed: Sequence[str] = (),
     accept_renames: bool = False,
-    directives_hooks: Sequence[Callable[..., None]] = (),
 ) -> CheckResult:
     """Compare the models with the database; ``differences`` lists what differs.
 
-    Renames are recognised as in ``revision`` (never asked: only declared,
-    ``renames``, or with ``accept_renames`` the clear candidates), so a renamed
-    table reads as one rename, not as a drop and an add.
+    The same pipeline as ``revision --autogenerate`` (so ``check`` reports
+    every difference ``revision`` would write), never asking: renames are
+    only declared, ``renames``, or with ``accept_renames`` the clear
+    candidates, so a renamed table reads as one rename, not a drop and an add.
+    A NOT NULL column that would need a value is reported, not refused.
     """
     from .autogen.describe import describe_ops
+    from .autogen.pipeline import Options, Pipeline
     from .autogen.questioner import NonInteractiveQuestioner
 
     found: list[str] = []
-    hooks, report = autogenerate_hooks(
-        renames=renames,
-        questioner=NonInteractiveQuestioner(accept_unambiguous=accept_renames),
-        conversions=False,
+    pipeline = Pipeline(
+        Options(
+            renames=tuple(renames),
+            not_renamed=tuple(not_renamed),
+            questioner=NonInteractiveQuestioner(accept_unambiguous=accept_renames),
+            not_null_required=False,
+        )
     )
-    hooks.extend(directives_hooks)
 
     def capture(context: Any, rev: Any, directives: list[Any]) -> None:
-        for hook in hooks:
-            hook(context, rev, directives)
+        pipeline(context, rev, directives)
         for script in directives:
             for ops in script.upgrade_ops_list:
                 found.extend(describe_ops(ops))
@@ -706,7 +706,7 @@ def check(
                 hint="run 'schemashift upgrade head' first",
             ) from exc
         raise
-    return CheckResult(found, report.warnings() if report else [])
+    return CheckResult(found, pipeline.renames.warnings())
 
 
 def verify(

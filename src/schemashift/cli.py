@@ -94,8 +94,13 @@ def init(directory: Path, metadata: str, db_url: str | None, naming_convention: 
 @click.option("--depends-on", help="Revisions this one depends on")
 @click.option("--rename", "renames", multiple=True, metavar="OLD=NEW",
               help="A rename autogenerate cannot know: students=scholars or scholars.name=full_name (repeatable)")
+@click.option("--not-renamed", "not_renamed", multiple=True, metavar="NAME",
+              help="An added table or TABLE.COLUMN that is new, not a rename (repeatable)")
 @click.option("--accept-renames", is_flag=True, help="Accept every clear rename candidate without asking")
 @click.option("--strict", is_flag=True, help="Write nothing while a possible rename is undecided")
+@click.option("--default", "defaults", multiple=True, metavar="TABLE.COLUMN=VALUE",
+              help="Value for the existing rows of an added NOT NULL column (repeatable)")
+@click.option("--allow-empty", is_flag=True, help="With --autogenerate: write a file even when nothing changed")
 @click.option("--fill-downgrade", "fill_rev", metavar="REV",
               help="Instead of a new file: write REV's empty downgrade() from what its upgrade removes")
 @click.option("--scratch-url", metavar="URL", help="With --fill-downgrade: the server for the scratch database")
@@ -103,7 +108,8 @@ def init(directory: Path, metadata: str, db_url: str | None, naming_convention: 
 @pass_globals
 def revision(g: Globals, message: str | None, autogenerate: bool, rev_id: str | None, head: str, splice: bool,
              branch_label: str | None, version_path: str | None, depends_on: str | None,
-             renames: tuple[str, ...], accept_renames: bool, strict: bool, fill_rev: str | None,
+             renames: tuple[str, ...], not_renamed: tuple[str, ...], accept_renames: bool, strict: bool,
+             defaults: tuple[str, ...], allow_empty: bool, fill_rev: str | None,
              scratch_url: str | None, no_check: bool) -> None:
     """Create a new revision file (manual, or --autogenerate from the models).
 
@@ -131,12 +137,17 @@ def revision(g: Globals, message: str | None, autogenerate: bool, rev_id: str | 
         version_path=version_path,
         depends_on=depends_on,
         renames=renames,
+        not_renamed=not_renamed,
         accept_renames=accept_renames,
         strict=strict,
+        defaults=defaults,
+        allow_empty=allow_empty,
     )
     if created.renames is not None:
         for line in created.renames.lines():
             note(line, style="yellow" if line.startswith("warning") else "cyan")
+    if created.unchanged:
+        say("No changes detected: no revision file written (--allow-empty writes one anyway).")
     for info in created:
         say(f"Generating {info.path} ... done")
 
@@ -471,13 +482,15 @@ def merge(g: Globals, revisions: tuple[str, ...], message: str | None, rev_id: s
 
 @app.command()
 @click.option("--rename", "renames", multiple=True, metavar="OLD=NEW", help="A rename to take as known")
+@click.option("--not-renamed", "not_renamed", multiple=True, metavar="NAME",
+              help="An added table or TABLE.COLUMN that is new, not a rename (repeatable)")
 @click.option("--accept-renames", is_flag=True, help="Read every clear rename candidate as a rename")
 @pass_globals
-def check(g: Globals, renames: tuple[str, ...], accept_renames: bool) -> None:
+def check(g: Globals, renames: tuple[str, ...], not_renamed: tuple[str, ...], accept_renames: bool) -> None:
     """Compare the models with the database; exit 1 when they differ."""
     from . import api
 
-    result = api.check(g.project(), renames=renames, accept_renames=accept_renames)
+    result = api.check(g.project(), renames=renames, not_renamed=not_renamed, accept_renames=accept_renames)
     for warning in result.warnings:
         note(f"warning: {warning}", style="yellow")
     if not result.drift:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import sqlalchemy as sa
 from alembic.autogenerate import renderers
@@ -33,6 +33,7 @@ from alembic.operations import MigrateOperation, Operations, ops
 from sqlalchemy.types import NullType
 
 from ..errors import SchemashiftError
+from .bookkeeping import bookkeeping_tables
 from ..safety.sqlite_ddl import ConstraintRef, normalize_sql, parse_create_table, unquote
 
 KINDS = ("primary", "unique", "check", "foreign")
@@ -410,8 +411,13 @@ class DropConstraintMatchingOp(MigrateOperation):
 
 def find_live(connection: Any, table: str, ref: ConstraintRef, schema: str | None = None) -> LiveConstraint:
     """The one live constraint of ``table`` that ``ref`` describes."""
+    return match_live(live_constraints(connection, schema=schema), table, ref)
+
+
+def match_live(constraints: Iterable[LiveConstraint], table: str, ref: ConstraintRef) -> LiveConstraint:
+    """The one constraint of ``constraints`` on ``table`` that ``ref`` describes."""
     found = [
-        c for c in live_constraints(connection, schema=schema)
+        c for c in constraints
         if c.table == table and (ref.kind is None or c.kind == ref.kind)
         and (not ref.columns or tuple(x.lower() for x in c.columns) == tuple(x.lower() for x in ref.columns))
         and (ref.check is None or normalize_sql(ref.check) == normalize_sql(c.check or ""))
@@ -487,13 +493,6 @@ class NamingResult:
     skipped: list[tuple[LiveConstraint, str]]
 
 
-def _bookkeeping(context: Any) -> set[str]:
-    """schemashift's own tables (the ledger): not the project's to rename."""
-    config = getattr(context, "config", None)
-    name = config.get_main_option("schemashift.ledger_table") if config is not None else None
-    return {name or "schemashift_ledger"}
-
-
 def naming_directives(plan_out: NamingPlan) -> Any:
     """A ``process_revision_directives`` hook that replaces the migration with the naming plan."""
 
@@ -502,7 +501,7 @@ def naming_directives(plan_out: NamingPlan) -> Any:
         metadata = context.opts.get("target_metadata")
         if isinstance(metadata, (list, tuple)):
             metadata = metadata[0] if metadata else None
-        exclude = {getattr(context, "version_table", "alembic_version"), *_bookkeeping(context)}
+        exclude = {getattr(context, "version_table", "alembic_version"), *bookkeeping_tables(getattr(context, "config", None))}
         plan = plan_naming(context.connection, metadata, exclude=exclude)
         plan_out.namings.extend(plan.namings)
         plan_out.skipped.extend(plan.skipped)
@@ -545,7 +544,7 @@ def name_constraints(
 # ------------------------------------------------------------------ autogenerate hook
 
 
-def _ref_of_drop(op: ops.DropConstraintOp) -> tuple[ConstraintRef, Any] | None:
+def ref_of_drop(op: ops.DropConstraintOp) -> tuple[ConstraintRef, Any] | None:
     """What a nameless ``DropConstraintOp`` drops, from the constraint it would restore."""
     restore = getattr(op, "_reverse", None)
     if restore is None:
@@ -562,20 +561,23 @@ def _ref_of_drop(op: ops.DropConstraintOp) -> tuple[ConstraintRef, Any] | None:
     return ConstraintRef(kind=kind, columns=tuple(c.name for c in cons.columns)), restore
 
 
-def _resolve(op: Any, connection: Any) -> Any:
+LiveLookup = Callable[[str, ConstraintRef, "str | None"], LiveConstraint]
+
+
+def _resolve(op: Any, live: LiveLookup | None) -> Any:
     if not isinstance(op, ops.DropConstraintOp) or op.constraint_name is not None:
         return op
-    found = _ref_of_drop(op)
+    found = ref_of_drop(op)
     if found is None:
         return op
     ref, restore = found
-    if connection is not None and connection.dialect.name != "sqlite":
+    if live is not None:
         try:
-            live = find_live(connection, op.table_name, ref, op.schema)
+            constraint = live(op.table_name, ref, op.schema)
         except ConstraintNotFound:
-            live = None
-        if live is not None:  # in the database now: write its real name
-            resolved = ops.DropConstraintOp(live.name, op.table_name, type_=op.constraint_type, schema=op.schema)
+            constraint = None
+        if constraint is not None:  # in the database now: write its real name
+            resolved = ops.DropConstraintOp(constraint.name, op.table_name, type_=op.constraint_type, schema=op.schema)
             resolved._reverse = restore
             return resolved
     return DropConstraintMatchingOp(
@@ -589,30 +591,35 @@ def _resolve(op: Any, connection: Any) -> Any:
     )
 
 
-def _walk(container: Any, connection: Any) -> None:
+def name_unnamed_drops(container: Any, live: LiveLookup | None) -> None:
+    """Pipeline step: no ``drop_constraint(None, ...)`` in ``container`` (in place).
+
+    Runs after the SQLite rebuild folding (which takes SQLite's constraint
+    drops into rebuilds already).  ``live(table, ref, schema)`` finds the
+    constraint in the database as it is now (the upgrade; PostgreSQL): its
+    real name is written.  Otherwise (the downgrade, or not found)
+    ``op.drop_constraint_matching`` finds it when the migration runs.
+    """
     new = []
     for op in container.ops:
         if isinstance(op, ops.ModifyTableOps):
-            _walk(op, connection)
+            name_unnamed_drops(op, live)
             new.append(op)
         else:
-            new.append(_resolve(op, connection))
+            new.append(_resolve(op, live))
     container.ops = new
 
 
 def resolve_unnamed_constraints(context: Any, revision: Any, directives: list[Any]) -> None:
-    """Hook: no ``drop_constraint(None, ...)`` in autogenerated migrations.
-
-    Run after ``sqlite_rebuilds`` (which folds SQLite's constraint drops into
-    rebuilds already); here the rest: the real name when the database has the
-    constraint now (the upgrade), else ``op.drop_constraint_matching``, which
-    finds it when the migration runs (the downgrade of an added unnamed one).
-    """
+    """Hook form of ``name_unnamed_drops`` (the upgrade looks names up on ``context.connection``)."""
     if not directives:
         return
     script = directives[0]
     connection = getattr(context, "connection", None)
+    live = None
+    if connection is not None and connection.dialect.name != "sqlite":
+        live = lambda table, ref, schema: find_live(connection, table, ref, schema)  # noqa: E731
     for container in list(script.upgrade_ops_list):
-        _walk(container, connection)
+        name_unnamed_drops(container, live)
     for container in list(script.downgrade_ops_list):
-        _walk(container, None)
+        name_unnamed_drops(container, None)

@@ -119,6 +119,38 @@ def _created_by_tables(container: Any, dialect: Any, enums: _EnumState) -> None:
                         enums.created[info.enum_name] = info.enum_values  # type: ignore[index]
 
 
+def database_enums(connection: Any) -> dict[str, tuple[str, ...]]:
+    """PostgreSQL enum types of the current schema and their values (read once per autogenerate)."""
+    return _pg_enums(connection)
+
+
+def convert_types(
+    up: ops.UpgradeOps, *, dialect: Any, metadata: Any, db_enums: dict[str, tuple[str, ...]]
+) -> tuple[ops.UpgradeOps, list[Any]]:
+    """Pipeline step (PostgreSQL): type changes as ``convert_column`` with the enum types they
+    need, changed enum values as ``alter_enum``.  Returns the upgrade and the downgrade's
+    typed tail: ``drop_enum`` for the enum types ``create_table`` made implicitly."""
+    if dialect.name != "postgresql":
+        return up, []
+    mds = list(metadata) if isinstance(metadata, (list, tuple)) else ([metadata] if metadata is not None else [])
+    enums = _EnumState(db_enums)
+    changes = [
+        AlterEnumOp(name, values, db_enums[name])
+        for name, values in _model_enums(mds, dialect).items()
+        if name in db_enums and tuple(values) != db_enums[name]
+    ]
+    new_up: list[Any] = list(changes)
+    for op in up.ops:
+        if isinstance(op, ops.ModifyTableOps):
+            new_up.extend(_convert_alters(op, dialect, enums, upgrade=True))
+        new_up.append(op)
+    explicit = set(enums.created)
+    out = ops.UpgradeOps(ops=new_up)
+    _created_by_tables(out, dialect, enums)
+    tail = [DropEnumOp(n, v) for n, v in enums.created.items() if n not in explicit]
+    return out, tail
+
+
 def type_conversions(context: Any, revision: Any, directives: list[Any]) -> None:
     """Hook: PostgreSQL type changes as ``convert_column``, with the enum types they need."""
     if not directives or context.dialect.name != "postgresql":
@@ -233,12 +265,12 @@ def _rebuild_from(table_ops: ops.ModifyTableOps, members: list[Any], dialect: An
 
 def _drop_ref(op: ops.DropConstraintOp) -> Any:
     from ..safety.sqlite_ddl import ConstraintRef
-    from .constraints import _ref_of_drop
+    from .constraints import ref_of_drop
 
     kind = KIND_OF_TYPE.get(op.constraint_type or "", None)
     if op.constraint_name is not None:
         return ConstraintRef(kind=kind, name=str(op.constraint_name))
-    found = _ref_of_drop(op)
+    found = ref_of_drop(op)
     if found is None:
         return ConstraintRef(kind=kind)
     return found[0]
@@ -287,20 +319,28 @@ def _is_rename_only(op: ops.AlterColumnOp) -> bool:
     return op.modify_type is None and op.modify_nullable is None and op.modify_server_default is False
 
 
+def fold_rebuilds(container: Any, dialect: Any) -> None:
+    """Pipeline step (SQLite): fold, in place, the changes of ``container`` (an upgrade or a
+    downgrade) that need a table rebuild into ``op.rebuild_table``."""
+    if dialect.name != "sqlite":
+        return
+    new: list[Any] = []
+    for op in container.ops:
+        if isinstance(op, ops.ModifyTableOps):
+            for part in _fold(op, dialect):
+                new.extend(_pull_renames(part) if isinstance(part, ops.ModifyTableOps) else [part])
+        else:
+            new.append(op)
+    container.ops = new
+
+
 def sqlite_rebuilds(context: Any, revision: Any, directives: list[Any]) -> None:
     """Hook: on SQLite, fold changes that need a table rebuild into ``op.rebuild_table``."""
     if not directives or context.dialect.name != "sqlite":
         return
     script = directives[0]
     for container in list(script.upgrade_ops_list) + list(script.downgrade_ops_list):
-        new: list[Any] = []
-        for op in container.ops:
-            if isinstance(op, ops.ModifyTableOps):
-                for part in _fold(op, context.dialect):
-                    new.extend(_pull_renames(part) if isinstance(part, ops.ModifyTableOps) else [part])
-            else:
-                new.append(op)
-        container.ops = new
+        fold_rebuilds(container, context.dialect)
 
 
 # ------------------------------------------------------------------ imports
@@ -328,6 +368,14 @@ def _types_in(op: Any) -> Iterable[Any]:
             yield change.get("existing_type")
 
 
+def type_imports(container: Any) -> set[str]:
+    """Pipeline step: ``import module`` lines for the project-defined types ``container`` renders."""
+    out: set[str] = set()
+    for type_ in _types_in(container):
+        out.update(user_type_imports(type_))
+    return out
+
+
 def model_type_imports(context: Any, revision: Any, directives: list[Any]) -> None:
     """Hook: add ``import module`` for every project-defined type the migration renders."""
     if not directives:
@@ -341,4 +389,14 @@ def model_type_imports(context: Any, revision: Any, directives: list[Any]) -> No
 #: The order to run them in (after env.py's own hook).
 HOOKS = (type_conversions, sqlite_rebuilds, resolve_unnamed_constraints, model_type_imports)
 
-__all__ = ["HOOKS", "type_conversions", "sqlite_rebuilds", "model_type_imports", "ALEMBIC_TYPES"]
+__all__ = [
+    "HOOKS",
+    "convert_types",
+    "database_enums",
+    "fold_rebuilds",
+    "type_imports",
+    "type_conversions",
+    "sqlite_rebuilds",
+    "model_type_imports",
+    "ALEMBIC_TYPES",
+]

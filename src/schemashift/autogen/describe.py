@@ -14,8 +14,8 @@ from typing import Any, Callable, Iterable
 from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
-from .rename_facts import _expr_name, default_text, type_sql
-from .rename_ops import RenameObjectSQL
+from .renames.facts import default_text, expr_name, type_sql
+from .renames.ops import RenameObjectSQL
 
 _CONSTRAINT_KIND = {
     "foreignkey": "foreign key",
@@ -39,7 +39,7 @@ def _type(type_: Any, dialect: Dialect | None) -> str:
 def _cols(cols: Iterable[Any]) -> str:
     out = []
     for c in cols:
-        name = _expr_name(c)
+        name = expr_name(c)
         out.append(name if name is not None else str(c))
     return ", ".join(out)
 
@@ -132,12 +132,67 @@ def describe_op(op: Any, dialect: Dialect | None = None) -> list[str]:
     if isinstance(op, ops.ExecuteSQLOp):
         text = op.sqltext if isinstance(op.sqltext, str) else str(op.sqltext)
         return [f"execute SQL: {' '.join(text.split())}"]
+    named = _describe_schemashift_op(op, d)
+    if named is not None:
+        return named
     try:
         diff = op.to_diff_tuple()
     except Exception:
         diff = None
     name = type(op).__name__
     return [f"{name}: {diff!r}" if diff is not None else name]
+
+
+def _rebuild(op: Any, table: str, d: Dialect | None) -> list[str]:
+    """A SQLite table rebuild: one line per change it carries (the rows are copied)."""
+    out = []
+    for col, ch in op.alter_columns.items():
+        where = f"{table}.{col}"
+        if "type_" in ch:
+            out.append(f"alter column {where} type {_type(ch.get('existing_type'), d)} -> {_type(ch['type_'], d)}")
+        if "nullable" in ch:
+            before = {True: "NULL", False: "NOT NULL"}.get(ch.get("existing_nullable"))
+            after = "NULL" if ch["nullable"] else "NOT NULL"
+            out.append(f"alter column {where} {before} -> {after}" if before else f"alter column {where} {after}")
+        if "server_default" in ch:
+            out.append(
+                f"alter column {where} server default {_default(ch.get('existing_server_default'))} -> "
+                f"{_default(ch['server_default'])}"
+            )
+    out += [f"add column {table}.{' '.join(sql.split())}" for sql in op.add_columns]
+    out += [f"drop column {table}.{col}" for col in op.drop_columns]
+    out += [f"add constraint on {table}: {' '.join(sql.split())}" for sql in op.add_constraints]
+    for ref in op.drop_constraints:
+        what = ref.get("name") or ", ".join(ref.get("columns") or ()) or ref.get("check") or "?"
+        out.append(f"drop {ref.get('type') or 'constraint'} {what} on {table}")
+    for ref, new in op.name_constraints:
+        out.append(f"name {ref.get('type') or 'constraint'} on {table} {new}")
+    return out or [f"rebuild table {table}"]
+
+
+def _describe_schemashift_op(op: Any, d: Dialect | None) -> list[str] | None:
+    """schemashift's own ops (conversions, enums, rebuilds, constraints), by class name:
+    describe does not import their modules (which register them with Alembic)."""
+    kind = type(op).__name__
+    table = _t(getattr(op, "schema", None), getattr(op, "table_name", None))
+    if kind == "ConvertColumnOp":
+        return [f"alter column {table}.{op.column_name} type {_type(op.existing_type, d)} -> {_type(op.type_, d)}"]
+    if kind == "CreateEnumOp":
+        return [f"add enum type {op.name} ({', '.join(op.values)})"]
+    if kind == "DropEnumOp":
+        return [f"drop enum type {op.name}"]
+    if kind == "AlterEnumOp":
+        added = [v for v in op.values if v not in op.existing_values]
+        removed = [v for v in op.existing_values if v not in op.values]
+        parts = ([f"add {', '.join(added)}"] if added else []) + ([f"remove {', '.join(removed)}"] if removed else [])
+        return [f"alter enum type {op.name}: {'; '.join(parts) or 'reorder values'}"]
+    if kind == "RenameConstraintOp":
+        return [f"rename constraint {op.old_name} to {op.new_name} (table {table})"]
+    if kind == "DropConstraintMatchingOp":
+        return [f"drop {_CONSTRAINT_KIND.get(op.type_, 'constraint')} on {table} (found by its definition)"]
+    if kind == "RebuildTableOp":
+        return _rebuild(op, table, d)
+    return None
 
 
 def describe_ops(upgrade_ops: Any, dialect: Dialect | None = None) -> list[str]:

@@ -27,7 +27,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .rename_plan import RenameCandidate
+    from .renames.plan import RenameCandidate
 
 YES = frozenset({"y", "yes"})
 NO = frozenset({"", "n", "no"})
@@ -57,6 +57,11 @@ class Questioner:
 
     def ask_rename(self, candidate: "RenameCandidate") -> "Answer | bool":  # pragma: no cover - interface
         raise NotImplementedError
+
+    def ask_default(self, column: str, type_sql: str) -> str | None:
+        """A one-off value for the existing rows of a NOT NULL column added to ``column``'s table
+        (None: no one to ask, or no answer)."""
+        return None
 
 
 class InteractiveQuestioner(Questioner):
@@ -103,6 +108,17 @@ class InteractiveQuestioner(Questioner):
             self.print_fn("Please answer y or n.")
         return Answer.UNDECIDED
 
+    def ask_default(self, column: str, type_sql: str) -> str | None:
+        self.print_fn(
+            f"Column {column} ({type_sql}) is NOT NULL and its table has rows: they need a value. "
+            "It is used once, for the existing rows (Enter: write no migration)."
+        )
+        try:
+            answer = self.input_fn(f"Value for the existing rows of {column}: ")
+        except EOFError:
+            return None
+        return answer if answer and answer.strip() else None
+
 
 class NonInteractiveQuestioner(Questioner):
     """No one to ask (CI): accept clear candidates only when told to.
@@ -135,6 +151,11 @@ class ScriptedQuestioner(Questioner):
         self.answers = dict(answers or {})
         self.default = default
         self.asked: list[str] = []
+
+    def ask_default(self, column: str, type_sql: str) -> str | None:
+        self.asked.append(f"default {column}")
+        value = self.answers.get(f"default {column}")
+        return None if value is None else str(value)
 
     def ask_rename(self, candidate: "RenameCandidate") -> bool:
         self.asked.append(candidate.question)

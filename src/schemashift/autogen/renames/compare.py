@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
-from .rename_derived import DerivedRename, _pair_away
-from .rename_facts import Key, TableFacts, fk_facts, type_sql
-from .rename_maps import _Maps, _retarget
-from .rename_plan import RenamePlan
-from .rename_survey import Survey
+from .derived import DerivedRename, pair_away
+from .facts import Key, TableFacts, fk_facts, type_sql
+from .maps import NameMaps, retarget
+from .plan import RenamePlan
+from .survey import Survey
 
 
 def basic_compare_column(dialect: Dialect | None) -> Callable[[Key, sa.Column, sa.Column], Any]:
@@ -82,11 +82,11 @@ def inplace_tables(plan: RenamePlan, survey: Survey, *, compare_server_default: 
     return out
 
 
-def _inplace_ops(
+def inplace_ops(
     op: ops.ModifyTableOps,
     key: Key,
     plan: RenamePlan,
-    maps: _Maps,
+    maps: NameMaps,
     table: sa.Table,
     derived: list[DerivedRename],
     notes: list[str],
@@ -110,13 +110,13 @@ def _inplace_ops(
         if isinstance(o, ops.AddColumnOp) and o.column.name in news:
             continue
         kept.append(o)
-    kept = _pair_away(
+    kept = pair_away(
         kept, maps, key, table, derived, notes, new_world=True, keep_unique_renames=new_world_batch, rebuilt=rebuilt
     )
     out = []
     for o in kept:
         if isinstance(o, (ops.DropIndexOp, ops.DropConstraintOp)):
-            m = _retarget(o, key, key[1], maps, table)
+            m = retarget(o, key, key[1], maps, table)
             out.append(m if m is not None else o)
         else:
             out.append(o)
@@ -177,11 +177,11 @@ def direct_tables(
     return out
 
 
-def _direct_ops(
+def direct_ops(
     key: Key,
     old: TableFacts,
     table: sa.Table,
-    maps: _Maps,
+    maps: NameMaps,
     derived: list[DerivedRename],
     notes: list[str],
     compare_column: Callable[[Key, sa.Column, sa.Column], Any],

@@ -14,9 +14,9 @@ from typing import Any, Callable, Mapping, Sequence
 from sqlalchemy.engine import Dialect
 
 from .declared import SOURCE_CLI, DeclaredRenames
-from .rename_errors import RenameConflict
-from .rename_facts import ColumnFacts, Key, TableFacts, column_facts
-from .rename_scoring import (
+from .errors import RenameConflict
+from .facts import ColumnFacts, Key, TableFacts, column_facts
+from .scoring import (
     COLUMN_MIN_SCORE,
     TABLE_MIN_SCORE,
     TABLE_MIN_SHARED_COLUMNS,
@@ -30,13 +30,13 @@ from .rename_scoring import (
     score_columns,
     score_tables,
 )
-from .rename_survey import Survey
+from .survey import Survey
 
 # --------------------------------------------------------------------------
 # Candidates, accepted renames, the plan
 
 
-def _qual(schema: str | None, name: str) -> str:
+def qualified_name(schema: str | None, name: str) -> str:
     return f"{schema}.{name}" if schema else name
 
 
@@ -65,14 +65,14 @@ class RenameCandidate:
     def added(self) -> str:
         """The added side as ``--not-renamed`` names it: ``posts.slug`` or ``c2``."""
         if self.kind == "table":
-            return _qual(self.schema, self.new)
-        return f"{_qual(self.schema, self.table or '')}.{self.new}"
+            return qualified_name(self.schema, self.new)
+        return f"{qualified_name(self.schema, self.table or '')}.{self.new}"
 
     @property
     def subject(self) -> str:
         if self.kind == "table":
-            return f"table {_qual(self.schema, self.old)}"
-        return f"column {_qual(self.schema, self.table or '')}.{self.old}"
+            return f"table {qualified_name(self.schema, self.old)}"
+        return f"column {qualified_name(self.schema, self.table or '')}.{self.old}"
 
     @property
     def question(self) -> str:
@@ -83,7 +83,7 @@ class RenameCandidate:
         """The ``--rename`` value that applies this candidate."""
         if self.kind == "table":
             return f"{self.schema}.{self.old}={self.schema}.{self.new}" if self.schema else f"{self.old}={self.new}"
-        return f"{_qual(self.schema, self.table or '')}.{self.old}={self.new}"
+        return f"{qualified_name(self.schema, self.table or '')}.{self.old}={self.new}"
 
     @property
     def suggestion(self) -> str:
@@ -102,9 +102,9 @@ class RenameCandidate:
         return (self.schema, self.new) if self.kind == "table" else (self.schema, self.table, self.new)
 
     def warning(self) -> str:
-        where = "" if self.kind == "table" else f" (in class for table {_qual(self.schema, self.table or '')})"
+        where = "" if self.kind == "table" else f" (in class for table {qualified_name(self.schema, self.table or '')})"
         if self.kind == "table":
-            where = f" (in class for table {_qual(self.schema, self.new)}, or Table(..., info=...))"
+            where = f" (in class for table {qualified_name(self.schema, self.new)}, or Table(..., info=...))"
         if self.ambiguous:
             head = (
                 f"{self.subject} may have been renamed to {self.new}, but it is ambiguous "
@@ -137,7 +137,7 @@ class TableRename:
         return (self.schema, self.new)
 
     def describe(self) -> str:
-        return f"table {_qual(self.schema, self.old)} -> {self.new} ({self.source})"
+        return f"table {qualified_name(self.schema, self.old)} -> {self.new} ({self.source})"
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class ColumnRename:
         return (self.schema, self.table)
 
     def describe(self) -> str:
-        return f"column {_qual(self.schema, self.table)}.{self.old} -> {self.new} ({self.source})"
+        return f"column {qualified_name(self.schema, self.table)}.{self.old} -> {self.new} ({self.source})"
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ def plan_table_renames(survey: Survey, declared: DeclaredRenames) -> tuple[list[
             if d.source == SOURCE_CLI:
                 raise _declared_conflict(
                     "table",
-                    f"--rename {d.label}: there is no table {_qual(schema, d.new)} in the models",
+                    f"--rename {d.label}: there is no table {qualified_name(schema, d.new)} in the models",
                     schema=schema,
                     old=d.olds[0],
                     new=d.new,
@@ -235,7 +235,7 @@ def plan_table_renames(survey: Survey, declared: DeclaredRenames) -> tuple[list[
         old = next((o for o in d.olds if survey.db_has_table((schema, o))), None)
         if old is None:
             if d.source == SOURCE_CLI:
-                notes.append(f"--rename {d.label} did not apply: no table {_qual(schema, d.olds[0])} in the database")
+                notes.append(f"--rename {d.label} did not apply: no table {qualified_name(schema, d.olds[0])} in the database")
             continue
         live[key_new] = (old, d)
     changed = True
@@ -247,7 +247,7 @@ def plan_table_renames(survey: Survey, declared: DeclaredRenames) -> tuple[list[
                 if d.source == SOURCE_CLI or (key_new[0], old) in survey.dropped:
                     raise _declared_conflict(
                         "table",
-                        f"cannot rename table {_qual(key_new[0], old)} to {key_new[1]}: "
+                        f"cannot rename table {qualified_name(key_new[0], old)} to {key_new[1]}: "
                         f"a table {key_new[1]} already exists in the database",
                         schema=key_new[0],
                         old=old,
@@ -266,7 +266,7 @@ def plan_table_renames(survey: Survey, declared: DeclaredRenames) -> tuple[list[
         if len(news) > 1:
             raise _declared_conflict(
                 "table",
-                f"table {_qual(*old_key) if old_key[0] else old_key[1]} is declared renamed to "
+                f"table {qualified_name(*old_key) if old_key[0] else old_key[1]} is declared renamed to "
                 f"{' and '.join(sorted(n[1] for n in news))}",
                 schema=old_key[0],
                 old=old_key[1],
@@ -409,7 +409,7 @@ def resolve(candidates: Sequence[RenameCandidate], questioner: Any) -> Resolutio
     hint) or UNDECIDED (left for a declaration; ``--strict`` fails on it); a
     plain ``True``/``False`` is read through ``questioner.decides``.
     """
-    from .questioner import Answer, as_answer
+    from ..questioner import Answer, as_answer
 
     res = Resolution()
     used_old: set[Any] = set()
@@ -469,7 +469,7 @@ def column_scopes(
             old = reflect(r.old_key)
         if old is None:
             raise RenameConflict(
-                f"cannot read table {_qual(*r.old_key) if r.schema else r.old} from the database",
+                f"cannot read table {qualified_name(*r.old_key) if r.schema else r.old} from the database",
                 kind="table",
                 schema=r.schema,
                 old=r.old,
@@ -550,7 +550,7 @@ def plan_column_renames(
                 if any(d.source == SOURCE_CLI for d in decls):
                     d = next(d for d in decls if d.source == SOURCE_CLI)
                     raise RenameConflict(
-                        f"--rename {d.label}: there is no table {_qual(*key) if key[0] else key[1]} in the models",
+                        f"--rename {d.label}: there is no table {qualified_name(*key) if key[0] else key[1]} in the models",
                         kind="column",
                         schema=key[0],
                         table=key[1],

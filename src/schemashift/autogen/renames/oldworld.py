@@ -11,8 +11,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import sqlalchemy as sa
 
-from .rename_facts import Key, _name
-from .rename_plan import RenamePlan
+from .facts import Key, name_text
+from .plan import RenamePlan
 
 #: suffix of a stub table standing in for a referenced table whose name a copy already uses
 STUB_SUFFIX = "__ss_ref"
@@ -168,7 +168,7 @@ def old_world_metadata(plan: RenamePlan, model: Mapping[Key, sa.Table], skip: It
 
         pk = table.primary_key
         if pk is not None and pk.columns and all(cc(c) is not None for c in pk.columns):
-            copy.append_constraint(sa.PrimaryKeyConstraint(*[cc(c) for c in pk.columns], name=_name(pk.name)))
+            copy.append_constraint(sa.PrimaryKeyConstraint(*[cc(c) for c in pk.columns], name=name_text(pk.name)))
         for cons in table.constraints:
             if isinstance(cons, sa.UniqueConstraint) and not isinstance(cons, sa.PrimaryKeyConstraint):
                 cols = [cc(c) for c in cons.columns]
@@ -176,7 +176,7 @@ def old_world_metadata(plan: RenamePlan, model: Mapping[Key, sa.Table], skip: It
                     copy.append_constraint(
                         sa.UniqueConstraint(
                             *cols,
-                            name=_name(cons.name),
+                            name=name_text(cons.name),
                             deferrable=cons.deferrable,
                             initially=cons.initially,
                             **cons.dialect_kwargs,
@@ -210,7 +210,7 @@ def old_world_metadata(plan: RenamePlan, model: Mapping[Key, sa.Table], skip: It
                 sa.ForeignKeyConstraint(
                     local,
                     refcols,
-                    name=_name(fkc.name),
+                    name=name_text(fkc.name),
                     onupdate=fkc.onupdate,
                     ondelete=fkc.ondelete,
                     deferrable=fkc.deferrable,
@@ -227,5 +227,5 @@ def old_world_metadata(plan: RenamePlan, model: Mapping[Key, sa.Table], skip: It
                 if idx.name:
                     skipped.setdefault(key, set()).add(str(idx.name))
                 continue
-            sa.Index(_name(idx.name), *cols, unique=idx.unique, **idx.dialect_kwargs)
+            sa.Index(name_text(idx.name), *cols, unique=idx.unique, **idx.dialect_kwargs)
     return OldWorld(md, copies, by_copy, {id(t) for t in stubs.values()}, aliases, skipped)

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..errors import SchemashiftError
+from ...errors import SchemashiftError
 
 INFO_KEY = "renamed_from"
 NEW_KEY = "new"

@@ -10,7 +10,7 @@ import difflib
 import re
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .rename_facts import ColumnFacts, TableFacts
+from .facts import ColumnFacts, TableFacts
 
 # --------------------------------------------------------------------------
 # Thresholds (named so they can be reasoned about and tuned in one place)

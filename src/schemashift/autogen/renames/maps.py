@@ -10,13 +10,13 @@ from typing import Any, Iterable, Sequence
 import sqlalchemy as sa
 from alembic.operations import ops
 
-from .rename_facts import Key, _expr_name, _fk_options
-from .rename_oldworld import OldWorld
-from .rename_ops import RenameColumn
-from .rename_plan import RenamePlan
+from .facts import Key, expr_name, fk_options
+from .oldworld import OldWorld
+from .ops import RenameColumn
+from .plan import RenamePlan
 
 
-class _Maps:
+class NameMaps:
     """Name mappings of a plan, old world -> new world."""
 
     def __init__(self, plan: RenamePlan, world: OldWorld | None) -> None:
@@ -48,7 +48,7 @@ class _Maps:
         return any(c in m for c in cols)
 
 
-def _fk_spec_from_create(op: ops.CreateForeignKeyOp) -> tuple:
+def fk_spec_from_create(op: ops.CreateForeignKeyOp) -> tuple:
     kw = op.kw
     return (
         kw.get("source_schema"),
@@ -57,11 +57,11 @@ def _fk_spec_from_create(op: ops.CreateForeignKeyOp) -> tuple:
         kw.get("referent_schema"),
         op.referent_table,
         tuple(op.remote_cols),
-        _fk_options(kw.get("ondelete"), kw.get("onupdate"), kw.get("deferrable"), kw.get("initially"), kw.get("match")),
+        fk_options(kw.get("ondelete"), kw.get("onupdate"), kw.get("deferrable"), kw.get("initially"), kw.get("match")),
     )
 
 
-def _drop_fk_create(op: ops.DropConstraintOp) -> ops.CreateForeignKeyOp | None:
+def drop_fk_create(op: ops.DropConstraintOp) -> ops.CreateForeignKeyOp | None:
     if op.constraint_type != "foreignkey":
         return None
     try:
@@ -71,7 +71,7 @@ def _drop_fk_create(op: ops.DropConstraintOp) -> ops.CreateForeignKeyOp | None:
     return rev if isinstance(rev, ops.CreateForeignKeyOp) else None
 
 
-def _map_fk_spec(spec: tuple, maps: _Maps) -> tuple:
+def map_fk_spec(spec: tuple, maps: NameMaps) -> tuple:
     ss, st, lc, rs, rt, rc, opts = spec
     src = maps.table(ss, st)
     ref = maps.table(rs, rt)
@@ -79,28 +79,28 @@ def _map_fk_spec(spec: tuple, maps: _Maps) -> tuple:
 
 
 def _index_spec_of(index: sa.Index) -> tuple[tuple[str | None, ...], bool]:
-    return tuple(_expr_name(e) for e in (list(index.expressions) or list(index.columns))), bool(index.unique)
+    return tuple(expr_name(e) for e in (list(index.expressions) or list(index.columns))), bool(index.unique)
 
 
-def _create_index_spec(op: ops.CreateIndexOp) -> tuple[tuple[str | None, ...], bool]:
-    return tuple(_expr_name(c) for c in op.columns), bool(op.unique)
+def create_index_spec(op: ops.CreateIndexOp) -> tuple[tuple[str | None, ...], bool]:
+    return tuple(expr_name(c) for c in op.columns), bool(op.unique)
 
 
-def _drop_index_spec(op: ops.DropIndexOp) -> tuple[tuple[str | None, ...], bool] | None:
+def drop_index_spec(op: ops.DropIndexOp) -> tuple[tuple[str | None, ...], bool] | None:
     try:
         return _index_spec_of(op.to_index())
     except Exception:
         return None
 
 
-def _find_model_index(table: sa.Table, name: Any) -> sa.Index | None:
+def find_model_index(table: sa.Table, name: Any) -> sa.Index | None:
     for idx in table.indexes:
         if idx.name is not None and str(idx.name) == str(name):
             return idx
     return None
 
 
-def _find_model_constraint(table: sa.Table, cls: type, name: Any, cols: Sequence[str] | None = None) -> Any:
+def find_model_constraint(table: sa.Table, cls: type, name: Any, cols: Sequence[str] | None = None) -> Any:
     for c in table.constraints:
         if isinstance(c, cls) and not (cls is sa.UniqueConstraint and isinstance(c, sa.PrimaryKeyConstraint)):
             if name is not None and c.name is not None and str(c.name) == str(name):
@@ -112,7 +112,7 @@ def _find_model_constraint(table: sa.Table, cls: type, name: Any, cols: Sequence
     return None
 
 
-def _retarget(op: Any, key: Key, old_name: str, maps: _Maps, table: sa.Table) -> Any | None:
+def retarget(op: Any, key: Key, old_name: str, maps: NameMaps, table: sa.Table) -> Any | None:
     """One old-world op of a renamed table, expressed on the new names (None: unknown op)."""
     schema, new = key
     if isinstance(op, RenameColumn):
@@ -144,26 +144,26 @@ def _retarget(op: Any, key: Key, old_name: str, maps: _Maps, table: sa.Table) ->
     if isinstance(op, ops.DropColumnOp):
         return ops.DropColumnOp.from_column_and_tablename(schema, new, op.to_column())
     if isinstance(op, ops.CreateIndexOp):
-        idx = _find_model_index(table, op.index_name)
+        idx = find_model_index(table, op.index_name)
         if idx is not None:
             return ops.CreateIndexOp.from_index(idx)
-        cols = [maps.col(key, n) if n else c for n, c in zip((_expr_name(c) for c in op.columns), op.columns)]
+        cols = [maps.col(key, n) if n else c for n, c in zip((expr_name(c) for c in op.columns), op.columns)]
         return ops.CreateIndexOp(op.index_name, new, cols, schema=schema, unique=op.unique, **op.kw)
     if isinstance(op, ops.DropIndexOp):
         try:
             index = op.to_index()
         except Exception:
             return ops.DropIndexOp(op.index_name, table_name=new, schema=schema)
-        cols = [maps.col(key, n) if n else sa.text(str(e)) for n, e in zip((_expr_name(e) for e in index.expressions), index.expressions)]
+        cols = [maps.col(key, n) if n else sa.text(str(e)) for n, e in zip((expr_name(e) for e in index.expressions), index.expressions)]
         rebuilt = ops.CreateIndexOp(op.index_name, new, cols, schema=schema, unique=index.unique)
         return ops.DropIndexOp.from_index(rebuilt.to_index())
     if isinstance(op, ops.CreateUniqueConstraintOp):
-        cons = _find_model_constraint(table, sa.UniqueConstraint, op.constraint_name)
+        cons = find_model_constraint(table, sa.UniqueConstraint, op.constraint_name)
         if cons is not None:
             return ops.CreateUniqueConstraintOp.from_constraint(cons)
         return ops.CreateUniqueConstraintOp(op.constraint_name, new, maps.cols(key, op.columns), schema=schema, **op.kw)
     if isinstance(op, ops.CreateForeignKeyOp):
-        cons = _find_model_constraint(table, sa.ForeignKeyConstraint, op.constraint_name)
+        cons = find_model_constraint(table, sa.ForeignKeyConstraint, op.constraint_name)
         if cons is not None:
             return ops.CreateForeignKeyOp.from_constraint(cons)
         return _mapped_create_fk(op, maps)
@@ -189,7 +189,7 @@ def _retarget(op: Any, key: Key, old_name: str, maps: _Maps, table: sa.Table) ->
     return None
 
 
-def _mapped_create_fk(op: ops.CreateForeignKeyOp, maps: _Maps) -> ops.CreateForeignKeyOp:
+def _mapped_create_fk(op: ops.CreateForeignKeyOp, maps: NameMaps) -> ops.CreateForeignKeyOp:
     kw = dict(op.kw)
     src = maps.table(kw.get("source_schema"), op.source_table)
     ref = maps.table(kw.get("referent_schema"), op.referent_table)

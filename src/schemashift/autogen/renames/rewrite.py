@@ -14,24 +14,24 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
-from .rename_compare import _direct_ops, _inplace_ops, basic_compare_column
-from .rename_derived import (
+from .compare import direct_ops, inplace_ops, basic_compare_column
+from .derived import (
     DbNames,
     DerivedRename,
-    _pair_away,
+    pair_away,
     derived_from_names,
     derived_ops,
 )
-from .rename_facts import Key, TableFacts, fk_facts
-from .rename_maps import _drop_fk_create, _fk_spec_from_create, _Maps, _retarget
-from .rename_oldworld import OldWorld
-from .rename_ops import (
+from .facts import Key, TableFacts, fk_facts
+from .maps import drop_fk_create, fk_spec_from_create, NameMaps, retarget
+from .oldworld import OldWorld
+from .ops import (
     CONSTRAINT_RENAME_DIALECTS,
     RenameColumn,
     RenameTable,
     order_renames,
 )
-from .rename_plan import ColumnRename, RenamePlan, TableRename
+from .plan import ColumnRename, RenamePlan, TableRename
 
 
 @dataclass
@@ -64,7 +64,7 @@ def rewrite(
     then everything else on the new names.  Each op knows its reverse, so
     ``upgrade_ops.reverse()`` is the downgrade.
     """
-    maps = _Maps(plan, world)
+    maps = NameMaps(plan, world)
     notes: list[str] = []
     derived: list[DerivedRename] = []
     if not plan:
@@ -91,7 +91,7 @@ def rewrite(
             sub_ops = [
                 o for o in op.ops if not (isinstance(o, ops.DropIndexOp) and str(o.index_name) in skipped)
             ]
-            sub_ops = _pair_away(
+            sub_ops = pair_away(
                 sub_ops,
                 maps,
                 key,
@@ -103,7 +103,7 @@ def rewrite(
             )
             moved, unknown = [], []
             for o in sub_ops:
-                m = _retarget(o, key, copy_key[1], maps, table)
+                m = retarget(o, key, copy_key[1], maps, table)
                 (moved if m is not None else unknown).append(m if m is not None else o)
             if unknown:
                 pre_ops.append(ops.ModifyTableOps(copy_key[1], unknown, schema=copy_key[0]))
@@ -114,7 +114,7 @@ def rewrite(
         else:
             notes.append(f"unexpected {type(op).__name__} in the rename diff ignored")
     for key, old_facts in (direct or {}).items():
-        replaced[key] = _direct_ops(
+        replaced[key] = direct_ops(
             key,
             old_facts,
             model[key],
@@ -170,7 +170,7 @@ def rewrite(
         elif isinstance(op, ops.DropTableOp) and key in old_keys:
             continue
         elif isinstance(op, ops.ModifyTableOps) and key in inplace:
-            moved = _inplace_ops(op, key, plan, maps, model[key], derived, notes, compare_column, new_world_batch=render_as_batch and dialect.name not in CONSTRAINT_RENAME_DIALECTS, rebuilt=rebuilt)
+            moved = inplace_ops(op, key, plan, maps, model[key], derived, notes, compare_column, new_world_batch=render_as_batch and dialect.name not in CONSTRAINT_RENAME_DIALECTS, rebuilt=rebuilt)
             if moved:
                 rest.append(ops.ModifyTableOps(op.table_name, moved, schema=op.schema))
         elif isinstance(op, ops.ModifyTableOps) and (key in affected or key in old_keys):
@@ -181,12 +181,12 @@ def rewrite(
         elif key in tables_to_move_early and isinstance(op, (ops.DropTableOp, ops.ModifyTableOps)):
             early.append(op)
         elif isinstance(op, ops.ModifyTableOps):
-            sub = _pair_away(list(op.ops), maps, None, None, derived, notes)
+            sub = pair_away(list(op.ops), maps, None, None, derived, notes)
             keep, move = [], []
             for o in sub:
-                create = _drop_fk_create(o) if isinstance(o, ops.DropConstraintOp) else None
+                create = drop_fk_create(o) if isinstance(o, ops.DropConstraintOp) else None
                 if create is not None:
-                    spec = _fk_spec_from_create(create)
+                    spec = fk_spec_from_create(create)
                     if maps.references_renamed(spec[3], spec[4], spec[5]):
                         move.append(o)
                         continue

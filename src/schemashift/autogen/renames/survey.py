@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
-from .rename_facts import (
+from .facts import (
     ColumnFacts,
     IndexFacts,
     Key,

@@ -1,6 +1,6 @@
 """Indexes, constraints and sequences whose names derive from a renamed table or column.
 
-Found from drop/create pairs that differ only in name (``_pair_away``) or from
+Found from drop/create pairs that differ only in name (``pair_away``) or from
 the database's default naming (``derived_from_names``); ``derived_ops`` turns
 them into ops the dialect can run without rebuilding a table.
 """
@@ -14,25 +14,25 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
-from .rename_facts import ForeignKeyFacts, IndexFacts, Key, TableFacts, fk_facts
-from .rename_maps import (
-    _create_index_spec,
-    _drop_fk_create,
-    _drop_index_spec,
-    _find_model_constraint,
-    _find_model_index,
-    _fk_spec_from_create,
-    _map_fk_spec,
-    _Maps,
+from .facts import ForeignKeyFacts, IndexFacts, Key, TableFacts, fk_facts
+from .maps import (
+    create_index_spec,
+    drop_fk_create,
+    drop_index_spec,
+    find_model_constraint,
+    find_model_index,
+    fk_spec_from_create,
+    map_fk_spec,
+    NameMaps,
 )
-from .rename_ops import (
+from .ops import (
     CONSTRAINT_RENAME_DIALECTS,
     INDEX_RENAME_DIALECTS,
     PG_MAX_IDENTIFIER,
     RenameObjectSQL,
     order_renames,
 )
-from .rename_plan import _qual
+from .plan import qualified_name
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class DerivedRename:
     model_index: Any = field(default=None, compare=False, hash=False, repr=False)
 
     def describe(self) -> str:
-        return f"{self.kind.replace('_', ' ')} {self.old} -> {self.new} (table {_qual(self.schema, self.table)})"
+        return f"{self.kind.replace('_', ' ')} {self.old} -> {self.new} (table {qualified_name(self.schema, self.table)})"
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def _substitute(name: str, new_table: str, old_table: str, new2old: Mapping[str,
 
 
 def derived_from_names(
-    key: Key, old_name: str, db: DbNames, table: sa.Table, maps: _Maps
+    key: Key, old_name: str, db: DbNames, table: sa.Table, maps: NameMaps
 ) -> list[DerivedRename]:
     """Constraint/sequence renames that keep names in step with a renamed table/column:
     the model's name when it has one, else the database's default naming
@@ -109,7 +109,7 @@ def derived_from_names(
         want("primary_key", db.pk_name, pk.name, db.primary_key, "pkey")
     for u in db.uniques:
         cols = [maps.col(key, c) for c in u.columns if c]
-        cons = _find_model_constraint(table, sa.UniqueConstraint, None, cols)
+        cons = find_model_constraint(table, sa.UniqueConstraint, None, cols)
         if cons is not None:
             want("unique", u.name, cons.name, [c for c in u.columns if c], "key")
     for f in db.foreign_keys:
@@ -196,9 +196,9 @@ def derived_ops(derived: Sequence[DerivedRename], dialect: Dialect) -> tuple[lis
     return out + drops + creates, notes, done
 
 
-def _pair_away(
+def pair_away(
     mops: list[Any],
-    maps: _Maps,
+    maps: NameMaps,
     key: Key | None,
     table: sa.Table | None,
     derived: list[DerivedRename],
@@ -223,16 +223,16 @@ def _pair_away(
     # indexes and unique constraints (only within a table whose columns are renamed)
     if key is not None:
         for d in [o for o in result if isinstance(o, ops.DropIndexOp)]:
-            dspec = _drop_index_spec(d)
+            dspec = drop_index_spec(d)
             if dspec is None or None in dspec[0]:
                 continue
             dspec = (drop_cols(dspec[0]), dspec[1])
             for c in [o for o in result if isinstance(o, ops.CreateIndexOp)]:
-                if _create_index_spec(c) == dspec:
+                if create_index_spec(c) == dspec:
                     result.remove(d)
                     result.remove(c)
                     if str(d.index_name) != str(c.index_name):
-                        idx = _find_model_index(table, c.index_name) if table is not None else None
+                        idx = find_model_index(table, c.index_name) if table is not None else None
                         derived.append(
                             DerivedRename(
                                 "index",
@@ -270,12 +270,12 @@ def _pair_away(
                     break
     # foreign keys: compare the database's (mapped to the new names) with the model's
     for d in [o for o in result if isinstance(o, ops.DropConstraintOp)]:
-        create = _drop_fk_create(d)
+        create = drop_fk_create(d)
         if create is None:
             continue
-        dspec = _map_fk_spec(_fk_spec_from_create(create), maps)
+        dspec = map_fk_spec(fk_spec_from_create(create), maps)
         for c in [o for o in result if isinstance(o, ops.CreateForeignKeyOp)]:
-            cspec = _fk_spec_from_create(c) if new_world else _map_fk_spec(_fk_spec_from_create(c), maps)
+            cspec = fk_spec_from_create(c) if new_world else map_fk_spec(fk_spec_from_create(c), maps)
             if (dspec[2:6], dspec[6]) == (cspec[2:6], cspec[6]):
                 result.remove(d)
                 result.remove(c)

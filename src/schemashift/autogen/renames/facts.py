@@ -153,11 +153,11 @@ class TableFacts:
         return [c.name for c in self.columns]
 
 
-def _name(value: Any) -> str | None:
+def name_text(value: Any) -> str | None:
     return str(value) if isinstance(value, str) else None
 
 
-def _fk_options(ondelete: Any, onupdate: Any, deferrable: Any, initially: Any, match: Any = None) -> tuple:
+def fk_options(ondelete: Any, onupdate: Any, deferrable: Any, initially: Any, match: Any = None) -> tuple:
     def norm(v: Any) -> Any:
         if v is None:
             return None
@@ -191,7 +191,7 @@ def column_facts(col: sa.Column, position: int, dialect: Dialect | None = None) 
     )
 
 
-def _expr_name(expr: Any) -> str | None:
+def expr_name(expr: Any) -> str | None:
     if isinstance(expr, str):
         return expr
     if isinstance(expr, sa.sql.elements.ColumnClause) and not isinstance(expr, sa.sql.elements.TextClause):
@@ -201,7 +201,7 @@ def _expr_name(expr: Any) -> str | None:
 
 def index_facts(index: sa.Index) -> IndexFacts:
     exprs = list(index.expressions) or list(index.columns)
-    return IndexFacts(_name(index.name), tuple(_expr_name(e) for e in exprs), bool(index.unique))
+    return IndexFacts(name_text(index.name), tuple(expr_name(e) for e in exprs), bool(index.unique))
 
 
 def fk_facts(fkc: sa.ForeignKeyConstraint) -> ForeignKeyFacts | None:
@@ -214,20 +214,20 @@ def fk_facts(fkc: sa.ForeignKeyConstraint) -> ForeignKeyFacts | None:
             return None
         ref_schema = specs[0][0] if len(specs[0]) == 3 else None
         return ForeignKeyFacts(
-            _name(fkc.name),
+            name_text(fkc.name),
             tuple(c.name for c in fkc.columns) or tuple(fkc.column_keys),
             ref_schema,
             specs[0][-2],
             tuple(s[-1] for s in specs),
-            _fk_options(fkc.ondelete, fkc.onupdate, fkc.deferrable, fkc.initially, fkc.match),
+            fk_options(fkc.ondelete, fkc.onupdate, fkc.deferrable, fkc.initially, fkc.match),
         )
     return ForeignKeyFacts(
-        _name(fkc.name),
+        name_text(fkc.name),
         tuple(c.name for c in fkc.columns),
         targets[0].table.schema,
         targets[0].table.name,
         tuple(t.name for t in targets),
-        _fk_options(fkc.ondelete, fkc.onupdate, fkc.deferrable, fkc.initially, fkc.match),
+        fk_options(fkc.ondelete, fkc.onupdate, fkc.deferrable, fkc.initially, fkc.match),
     )
 
 
@@ -244,7 +244,7 @@ def table_facts(
     pk = table.primary_key
     fks = tuple(f for f in (fk_facts(c) for c in table.foreign_key_constraints) if f is not None)
     uniques = tuple(
-        IndexFacts(_name(c.name), tuple(col.name for col in c.columns), True)
+        IndexFacts(name_text(c.name), tuple(col.name for col in c.columns), True)
         for c in table.constraints
         if isinstance(c, sa.UniqueConstraint)
     )
@@ -257,7 +257,7 @@ def table_facts(
         name=table.name,
         columns=cols,
         primary_key=tuple(c.name for c in pk.columns) if pk is not None else (),
-        pk_name=_name(pk.name) if pk is not None else None,
+        pk_name=name_text(pk.name) if pk is not None else None,
         foreign_keys=fks,
         indexes=idx,
         uniques=uniques,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from ..errors import Refused
+from ...errors import Refused
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .rename_plan import RenameCandidate
+    from .plan import RenameCandidate
 
 
 class RenameConflict(Refused):

@@ -1,0 +1,167 @@
+"""The autogenerate pipeline: ``check`` sees what ``revision`` writes, nothing-changed
+writes nothing, and a NOT NULL column added to a table with rows gets a value or a
+refusal, on SQLite and PostgreSQL with rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.operations import ops
+
+from schemashift import api
+from schemashift.autogen.describe import describe_ops
+from schemashift.autogen.not_null import NotNullWithoutDefault
+from schemashift.autogen.pipeline import build_downgrade
+from schemashift.autogen.questioner import ScriptedQuestioner
+
+BASE = """
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(100))
+{extra}
+"""
+ROWS = [(1, "hello"), (2, "world")]
+
+
+@dataclass
+class Change:
+    id: str
+    before: str
+    after: str
+    backends: tuple[str, ...] = ("sqlite", "postgresql")
+
+
+STATUS = 'sa.Enum("draft", "published", name="status")'
+CHANGES = [
+    Change("add-nullable-column", "", "    body: Mapped[str | None] = mapped_column(sa.Text)"),
+    Change("drop-column", "    body: Mapped[str | None] = mapped_column(sa.Text)", ""),
+    Change("widen-type", "    code: Mapped[str | None] = mapped_column(sa.String(10))",
+           "    code: Mapped[str | None] = mapped_column(sa.String(40))"),
+    Change("index", "    code: Mapped[str | None] = mapped_column(sa.String(10))",
+           "    code: Mapped[str | None] = mapped_column(sa.String(10), index=True)"),
+    Change("unique", "    code: Mapped[str | None] = mapped_column(sa.String(10))",
+           "    code: Mapped[str | None] = mapped_column(sa.String(10), unique=True)"),
+    Change("declared-column-rename", "    body: Mapped[str | None] = mapped_column(sa.Text)",
+           '    content: Mapped[str | None] = mapped_column(sa.Text, info={"renamed_from": "body"})'),
+    Change("not-null-with-server-default", "",
+           '    views: Mapped[int] = mapped_column(sa.Integer, server_default="0")'),
+    # issue 10: `check` said "No differences" while revision wrote op.alter_enum(...)
+    Change("enum-value-added", f"    status: Mapped[str | None] = mapped_column({STATUS})",
+           '    status: Mapped[str | None] = mapped_column(sa.Enum("draft", "review", "published", name="status"))',
+           backends=("postgresql",)),
+    Change("text-to-integer", "    rank: Mapped[str | None] = mapped_column(sa.String(10))",
+           "    rank: Mapped[int | None] = mapped_column(sa.Integer)", backends=("postgresql",)),
+]
+
+
+def start(schema_project, url: str, extra: str = ""):
+    proj = schema_project(url)
+    proj.models(BASE.format(extra=extra))
+    proj.revision("initial")
+    proj.upgrade()
+    with proj.engine().begin() as conn:
+        for row in ROWS:
+            conn.execute(sa.text("INSERT INTO posts (id, title) VALUES (:id, :title)"), {"id": row[0], "title": row[1]})
+    return proj
+
+
+def revision_lines(proj, message: str = "change", **kw) -> tuple[list[str], Path | None]:
+    """What ``revision --autogenerate`` writes: the file, and its upgrade described line by line."""
+    seen: list[str] = []
+
+    def capture(context, rev, directives):
+        for script in directives:
+            for up in script.upgrade_ops_list:
+                seen.extend(describe_ops(up))
+
+    infos = api.revision(proj.project, message, autogenerate=True, directives_hooks=[capture], **kw)
+    return seen, (Path(infos[0].path) if infos else None)
+
+
+@pytest.mark.parametrize(
+    "change, backend", [pytest.param(c, b, id=f"{c.id}-{b}") for c in CHANGES for b in c.backends]
+)
+def test_check_reports_what_revision_writes(change: Change, backend: str, db_url: str, schema_project) -> None:
+    proj = start(schema_project, db_url, change.before)
+    proj.models(BASE.format(extra=change.after))
+    found = api.check(proj.project).differences
+    written, path = revision_lines(proj)
+    assert written and path is not None
+    assert found == written
+    proj.upgrade()
+    assert proj.sql("SELECT id, title FROM posts ORDER BY id") == ROWS
+    assert api.check(proj.project).differences == []
+    proj.downgrade()
+    assert proj.sql("SELECT id, title FROM posts ORDER BY id") == ROWS
+
+
+def test_enum_value_added_is_drift(schema_project, pg_url) -> None:
+    proj = start(schema_project, pg_url, f"    status: Mapped[str | None] = mapped_column({STATUS})")
+    proj.models(BASE.format(extra=CHANGES[7].after))
+    assert any(line.startswith("AlterEnumOp") or "enum" in line.lower() for line in api.check(proj.project).differences)
+
+
+def test_nothing_changed_writes_no_file_unless_allowed(schema_project, db_url) -> None:
+    proj = start(schema_project, db_url)
+    before = sorted((proj.root / "migrations" / "versions").glob("*.py"))
+    created = api.revision(proj.project, "nothing", autogenerate=True)
+    assert created.unchanged and list(created) == []
+    assert sorted((proj.root / "migrations" / "versions").glob("*.py")) == before
+    created = api.revision(proj.project, "nothing", autogenerate=True, allow_empty=True)
+    assert not created.unchanged and len(created) == 1
+
+
+NOT_NULL = "    slug: Mapped[str] = mapped_column(sa.String(40))"
+
+
+def test_not_null_on_rows_without_a_value_is_refused(schema_project, db_url) -> None:
+    proj = start(schema_project, db_url)
+    proj.models(BASE.format(extra=NOT_NULL))
+    before = sorted((proj.root / "migrations" / "versions").glob("*.py"))
+    with pytest.raises(NotNullWithoutDefault) as err:
+        api.revision(proj.project, "slug", autogenerate=True)
+    assert err.value.exit_code == 2
+    assert "--default posts.slug=VALUE" in err.value.one_line()
+    assert "\n" not in err.value.one_line()
+    assert sorted((proj.root / "migrations" / "versions").glob("*.py")) == before
+
+
+@pytest.mark.parametrize("how", ["--default", "terminal"])
+def test_not_null_on_rows_gets_a_one_off_default(schema_project, db_url, how: str) -> None:
+    proj = start(schema_project, db_url)
+    proj.models(BASE.format(extra=NOT_NULL))
+    if how == "--default":
+        api.revision(proj.project, "slug", autogenerate=True, defaults=["posts.slug=untitled"])
+    else:
+        q = ScriptedQuestioner({"default posts.slug": "untitled"})
+        api.revision(proj.project, "slug", autogenerate=True, questioner=q)
+        assert q.asked == ["default posts.slug"]
+    proj.upgrade()
+    assert proj.sql("SELECT id, title, slug FROM posts ORDER BY id") == [(1, "hello", "untitled"), (2, "world", "untitled")]
+    default = proj.inspect(lambda insp: next(c for c in insp.get_columns("posts") if c["name"] == "slug")["default"])
+    assert default is None  # the one-off default is gone: the database is as the models say
+    assert api.check(proj.project).differences == []
+    proj.downgrade()
+    assert proj.sql("SELECT id, title FROM posts ORDER BY id") == ROWS
+
+
+def test_not_null_on_an_empty_table_needs_no_value(schema_project, db_url) -> None:
+    proj = start(schema_project, db_url)
+    proj.sql("DELETE FROM posts")
+    proj.models(BASE.format(extra=NOT_NULL))
+    created = api.revision(proj.project, "slug", autogenerate=True)
+    assert len(created) == 1
+    proj.upgrade()
+    assert "slug" in proj.inspect(lambda insp: [c["name"] for c in insp.get_columns("posts")])
+
+
+def test_downgrade_is_the_reverse_of_the_upgrade_plus_its_tail() -> None:
+    col = sa.Column("slug", sa.String(40))
+    up = ops.UpgradeOps(ops=[ops.ModifyTableOps("posts", [ops.AddColumnOp("posts", col)]), ops.CreateIndexOp("ix", "posts", ["slug"])])
+    tail = [ops.ExecuteSQLOp("SELECT 1")]
+    down = build_downgrade(up, tail)
+    assert describe_ops(down) == ["drop index ix on posts", "drop column posts.slug", "execute SQL: SELECT 1"]
