@@ -84,12 +84,6 @@ class Refused(SchemashiftError):
     exit_code = 5
 
 
-class DriftDetected(SchemashiftError):
-    """The models and the database differ (``check``)."""
-
-    exit_code = 1
-
-
 class LockTimeout(SchemashiftError):
     """Another process held the migration lock for longer than we may wait."""
 

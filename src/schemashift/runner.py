@@ -51,20 +51,11 @@ class RunPolicy:
     failure), in reverse order.
     """
 
-    directives_hooks: list[Callable[..., None]] = field(default_factory=list)
     on_version_apply: list[Callable[..., None]] = field(default_factory=list)
     connection_hooks: list[ConnectionHook] = field(default_factory=list)
     transaction_per_migration: bool | None = None
     transactional_ddl: bool | None = None
     extra_opts: dict[str, Any] = field(default_factory=dict)
-
-
-def _chain(hooks: list[Callable[..., None]]) -> Callable[..., None]:
-    def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
-        for hook in hooks:
-            hook(context, revision, directives)
-
-    return process_revision_directives
 
 
 class SchemashiftEnvironment:
@@ -108,10 +99,6 @@ class SchemashiftEnvironment:
             url = kw.get("url")
             self.dialect_name = kw.get("dialect_name") or (_dialect_of(url) if url is not None else None)
         policy = self.policy
-        user_hook = kw.pop("process_revision_directives", None)
-        hooks = ([user_hook] if user_hook else []) + policy.directives_hooks
-        if hooks:
-            kw["process_revision_directives"] = _chain(hooks)
         user_apply = kw.pop("on_version_apply", None)
         applies = list(user_apply if isinstance(user_apply, (list, tuple)) else [user_apply] if user_apply else [])
         kw["on_version_apply"] = applies + policy.on_version_apply

@@ -15,7 +15,7 @@ from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
 from .renames.facts import default_text, expr_name, type_sql
-from .renames.ops import RenameObjectSQL
+from .renames.ops import RenameObjectOp, RenameObjectSQL
 
 _CONSTRAINT_KIND = {
     "foreignkey": "foreign key",
@@ -86,7 +86,7 @@ def describe_op(op: Any, dialect: Dialect | None = None) -> list[str]:
         return [line for sub in op.ops for line in describe_op(sub, d)]
     if isinstance(op, ops.RenameTableOp):
         return [f"rename table {_t(op.schema, op.table_name)} to {op.new_table_name}"]
-    if isinstance(op, RenameObjectSQL):
+    if isinstance(op, (RenameObjectSQL, RenameObjectOp)):
         kind = op.kind.replace("_", " ")
         return [f"rename {kind} {op.old_name} to {op.new_name} (table {_t(op.schema, op.table_name)})"]
     if isinstance(op, ops.AlterColumnOp):

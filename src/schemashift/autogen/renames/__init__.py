@@ -17,7 +17,8 @@ Public names (everything else is internal to the package):
 * ``RenameReport``: what was applied, asked, left undecided (``lines()``);
 * ``RenameCandidate``: a possible rename, as the questioner sees it;
 * errors ``RenameConflict``, ``UnresolvedRenames``, ``RenameSpecError``;
-* ops ``RenameTable``, ``RenameColumn``, ``RenameObjectSQL`` (registered with
+* ops ``RenameTable``, ``RenameColumn``, ``RenameObjectOp`` (a derived name looked up
+  when the migration runs), ``RenameObjectSQL`` (registered with
   Alembic: they render, run and reverse like its own).
 
 Inside, one module per idea: ``declared`` -> ``survey`` (detect: what
@@ -40,7 +41,7 @@ from .apply import apply_renames
 from .database import DatabaseView
 from .declared import DeclaredRenames, RenameSpecError, declare
 from .errors import RenameConflict, UnresolvedRenames
-from .ops import RenameColumn, RenameObjectSQL, RenameTable
+from .ops import RenameColumn, RenameObjectOp, RenameObjectSQL, RenameTable
 from .plan import RenameCandidate
 from .report import RenameReport
 
@@ -50,6 +51,7 @@ __all__ = [
     "RenameCandidate",
     "RenameColumn",
     "RenameConflict",
+    "RenameObjectOp",
     "RenameObjectSQL",
     "RenameReport",
     "RenameSpecError",

@@ -8,7 +8,7 @@ them into ops the dialect can run without rebuilding a table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import sqlalchemy as sa
 from alembic.operations import ops
@@ -29,6 +29,7 @@ from .ops import (
     CONSTRAINT_RENAME_DIALECTS,
     INDEX_RENAME_DIALECTS,
     PG_MAX_IDENTIFIER,
+    RenameObjectOp,
     RenameObjectSQL,
     order_renames,
 )
@@ -153,9 +154,16 @@ def derived_from_names(
     return out
 
 
-def derived_ops(derived: Sequence[DerivedRename], dialect: Dialect) -> tuple[list[Any], list[str], list[DerivedRename]]:
+def derived_ops(
+    derived: Sequence[DerivedRename],
+    dialect: Dialect,
+    fragments: Callable[[Key], list[tuple[str, str]]] = lambda _key: [],
+) -> tuple[list[Any], list[str], list[DerivedRename]]:
     """Turn derived renames into ops this dialect can run without rebuilding a table.
 
+    A rename that needs no temporary name (no swap) becomes ``op.rename_object``,
+    which finds the object's name when the migration runs; ``fragments(key)``
+    gives the (old, new) table and column names of the table now called ``key``.
     Returns (ops, notes on renames it cannot do, the renames done)."""
     notes: list[str] = []
     out: list[Any] = []
@@ -182,7 +190,18 @@ def derived_ops(derived: Sequence[DerivedRename], dialect: Dialect) -> tuple[lis
             )
     for (_group, _ns), items in renames.items():
         by_old = {d.old: d for d in items}
-        for old, new in order_renames([(d.old, d.new) for d in items]):
+        steps = order_renames([(d.old, d.new) for d in items])
+        if len(steps) == len(items):  # no swap: each name looked up when the migration runs
+            for old, new in steps:
+                d = by_old[old]
+                out.append(
+                    RenameObjectOp(
+                        d.kind, d.table, old, new, columns=d.columns, fragments=fragments((d.schema, d.table)),
+                        schema=d.schema,
+                    )
+                )
+            continue
+        for old, new in steps:
             d = by_old.get(old) or next(x for x in items if x.new == new)
             out.append(RenameObjectSQL(d.kind, d.schema, d.table, old, new, dialect=dialect))
     drops, creates = [], []

@@ -11,12 +11,15 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from alembic.autogenerate import renderers
-from alembic.operations import ops
+from alembic.operations import MigrateOperation, Operations, ops
 from sqlalchemy.engine import Dialect
 
 #: temporary names for swaps (``order_renames``), within PostgreSQL's identifier limit
 TEMP_SUFFIX = "__ss_tmp"
 PG_MAX_IDENTIFIER = 63
+
+#: the line a migration needs so that ``op.rename_object`` exists when it runs
+OPS_IMPORT = "import schemashift.autogen.renames  # noqa: F401  (op.rename_object)"
 
 #: dialects that can rename constraints and sequences in place
 CONSTRAINT_RENAME_DIALECTS = frozenset({"postgresql"})
@@ -177,3 +180,167 @@ def order_renames(pairs: Sequence[tuple[str, str]], taken: Iterable[str] = ()) -
         out.append((o, tmp))
         pending[tmp] = n
     return out
+
+
+# --------------------------------------------------------------------------
+# Names that stay true: derived renames looked up when the migration runs
+
+
+_CONTYPE = {"primary_key": "p", "unique": "u", "foreign_key": "f", "check": "c"}
+
+
+def substitute(name: str, fragments: Sequence[tuple[str, str]]) -> str:
+    """``name`` with each renamed table/column name in it replaced, as a whole word
+    (``uq_authors_email`` -> ``uq_writers_email`` for ``authors`` -> ``writers``)."""
+    import re
+
+    out = name
+    for old, new in sorted(fragments, key=lambda f: -len(f[0])):
+        if old:
+            out = re.sub(rf"(?<![A-Za-z0-9]){re.escape(old)}(?![A-Za-z0-9])", new, out)
+    return out
+
+
+@Operations.register_operation("rename_object")
+class RenameObjectOp(MigrateOperation):
+    """Rename an index, constraint or sequence whose name derives from a renamed table or column.
+
+    The name is looked up when the migration runs, not trusted from when it
+    was written: a database built from empty after the project adopted a
+    naming convention calls the primary key ``pk_authors`` where the database
+    migrated over time calls it ``authors_pkey``.  ``old`` present: renamed to
+    ``new``.  Otherwise the object is found by what it is (``kind`` on
+    ``table`` over ``columns``) and renamed by replacing the renamed names in
+    its own name (``fragments``: (old, new) table and column names).  Offline
+    (``--sql``) and on other databases: ``old`` -> ``new`` as written.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        table_name: str,
+        old_name: str,
+        new_name: str,
+        *,
+        columns: Sequence[str] = (),
+        fragments: Sequence[tuple[str, str]] = (),
+        schema: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.table_name = table_name
+        self.old_name = old_name
+        self.new_name = new_name
+        self.columns = tuple(columns)
+        self.fragments = tuple((str(a), str(b)) for a, b in fragments)
+        self.schema = schema
+
+    @classmethod
+    def rename_object(
+        cls,
+        operations: Any,
+        kind: str,
+        table_name: str,
+        old_name: str,
+        new_name: str,
+        *,
+        columns: Sequence[str] = (),
+        fragments: Sequence[tuple[str, str]] = (),
+        schema: str | None = None,
+    ) -> Any:
+        """Rename a derived index/constraint/sequence, finding its current name at run time."""
+        return operations.invoke(
+            cls(kind, table_name, old_name, new_name, columns=columns, fragments=fragments, schema=schema)
+        )
+
+    def reverse(self) -> "RenameObjectOp":
+        return RenameObjectOp(
+            self.kind,
+            self.table_name,
+            self.new_name,
+            self.old_name,
+            columns=self.columns,
+            fragments=[(b, a) for a, b in self.fragments],
+            schema=self.schema,
+        )
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return (f"rename_{self.kind}", self.schema, self.table_name, self.old_name, self.new_name)
+
+
+def live_objects(connection: Any, kind: str, table: str, schema: str | None) -> list[tuple[str, tuple[str, ...]]]:
+    """(name, columns) of the ``kind`` objects of ``table`` in a PostgreSQL database now."""
+    import sqlalchemy as sa
+
+    params = {"t": table, "s": schema}
+    where = "t.relname = :t AND n.nspname = coalesce(CAST(:s AS text), current_schema())"
+    if kind == "index":
+        sql = (
+            "SELECT i.relname, array_agg(a.attname ORDER BY k.ord) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord) "
+            "LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+            f"WHERE {where} AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
+            "GROUP BY i.relname"
+        )
+    elif kind == "sequence":
+        sql = (
+            "SELECT s.relname, array_agg(a.attname) FROM pg_depend d "
+            "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_class t ON t.oid = d.refobjid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+            f"WHERE {where} AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass "
+            "AND d.deptype IN ('a', 'i') GROUP BY s.relname"
+        )
+    else:
+        params["k"] = _CONTYPE[kind]
+        sql = (
+            "SELECT c.conname, array_agg(a.attname ORDER BY k.ord) FROM pg_constraint c "
+            "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "LEFT JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) ON true "
+            "LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+            f"WHERE {where} AND c.contype = :k GROUP BY c.conname"
+        )
+    rows = connection.execute(sa.text(sql), params).all()
+    return [(str(name), tuple(str(c) for c in (cols or ()) if c is not None)) for name, cols in rows]
+
+
+def current_name(op: RenameObjectOp, live: Sequence[tuple[str, tuple[str, ...]]]) -> tuple[str, str] | None:
+    """(name now, name wanted) for ``op`` given the live objects; None: nothing to rename."""
+    names = {name for name, _cols in live}
+    if op.old_name in names:
+        return op.old_name, op.new_name
+    if op.new_name in names:
+        return None
+    found = [name for name, cols in live if not op.columns or cols == op.columns]
+    if len(found) > 1 or not op.columns:
+        found = [n for n in found if substitute(n, op.fragments) != n]
+    if len(found) != 1:
+        return None
+    target = substitute(found[0], op.fragments)
+    return (found[0], target) if target != found[0] and target not in names else None
+
+
+@Operations.implementation_for(RenameObjectOp)
+def _run_rename_object(operations: Any, op: RenameObjectOp) -> None:
+    context = operations.migration_context
+    dialect = context.dialect
+    if dialect.name != "postgresql" or context.as_sql:
+        operations.execute(rename_object_sql(op.kind, op.schema, op.table_name, op.old_name, op.new_name, dialect))
+        return
+    pair = current_name(op, live_objects(operations.get_bind(), op.kind, op.table_name, op.schema))
+    if pair is not None:
+        operations.execute(rename_object_sql(op.kind, op.schema, op.table_name, pair[0], pair[1], dialect))
+
+
+@renderers.dispatch_for(RenameObjectOp)
+def _render_rename_object(autogen_context: Any, op: RenameObjectOp) -> str:
+    autogen_context.imports.add(OPS_IMPORT)
+    args = [repr(op.kind), repr(op.table_name), repr(op.old_name), repr(op.new_name)]
+    if op.columns:
+        args.append(f"columns={list(op.columns)!r}")
+    if op.fragments:
+        args.append(f"fragments={[tuple(f) for f in op.fragments]!r}")
+    if op.schema:
+        args.append(f"schema={op.schema!r}")
+    return f"op.rename_object({', '.join(args)})"

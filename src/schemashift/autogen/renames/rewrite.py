@@ -259,7 +259,12 @@ def rewrite(
             continue
         seen.add(k)
         unique_derived.append(d)
-    dops, dnotes, done = derived_ops(unique_derived, dialect)
+    def fragments(key: Key) -> list[tuple[str, str]]:
+        old = plan.table_old(key)
+        pairs = [(old[1], key[1])] if old is not None and old[1] != key[1] else []
+        return pairs + sorted(plan.columns_of(key).items())
+
+    dops, dnotes, done = derived_ops(unique_derived, dialect, fragments)
     notes.extend(dnotes)
     new_ops = ops.UpgradeOps(
         ops=[*early, *pre_ops, *rename_ops, *dops, *final_rest], upgrade_token=upgrade_ops.upgrade_token
