@@ -381,7 +381,7 @@ Table("students", metadata,
         STUDENT_ROWS,
         {"students": (("id", "full_name", "year"), [(1, "Ada", None), (2, "Alan", None), (3, "Grace", None)])},
         ["rename column students.name to full_name", "add column students.year INTEGER",
-         "add index ix_students_year on students (year)", "drop column students.email"],
+         "drop column students.email"],  # the new index: by check (SQLite creates it after the rebuild)
         forbid=["drop table", "add column students.full_name", "drop column students.name"],
         cli=("students.name=full_name",),
         lost=("students.email",),
@@ -704,10 +704,13 @@ Table("enrollments", metadata,
         ["rename table students to scholars", "rename column scholars.name to full_name",
          "rename column enrollments.student_id to scholar_id", "add column scholars.year INTEGER",
          "alter column scholars.full_name type VARCHAR(50) -> VARCHAR(100)",
-         "add index ix_scholars_year on scholars (year)", "drop column scholars.email"],
+         "drop column scholars.email"],  # the new index: by check (SQLite creates it after the rebuild)
         forbid=["drop table", "add table", "add foreign key"],
         lost=("students.email",),
-        check=_pg_names(PG_CONSTRAINTS, "fk_enrollments_scholar_id_scholars", "pk_scholars"),
+        check=_all(
+            _indexes("scholars", "ix_scholars_year"),
+            _pg_names(PG_CONSTRAINTS, "fk_enrollments_scholar_id_scholars", "pk_scholars"),
+        ),
     ),
 ]
 
