@@ -256,7 +256,7 @@ def test_tour_students_to_scholars_by_autogenerate(tmp_path, db_url, backend, ho
     assert "op.rename_table('scholars', 'students')" in downgrade
     assert "drop_table" not in text and "create_table" not in text
     if backend == "postgresql":
-        assert "op.rename_object('primary_key', 'scholars', 'pk_students', 'pk_scholars'" in upgrade
+        assert "op.rename_object('primary', 'scholars', 'pk_students', 'pk_scholars'" in upgrade
     p.upgrade()
     assert p.tables() == {"scholars"}
     assert p.select("scholars", ["id", "full_name", "grade"]) == [(1, "Ada Lovelace", 4), (2, "Alan Turing", 4)]

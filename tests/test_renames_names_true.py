@@ -53,7 +53,7 @@ def test_fresh_database_and_migrated_database_both_reach_head(schema_project, db
     text = path.read_text()
     assert "op.rename_table('authors', 'writers')" in text
     if backend == "postgresql":
-        assert "RENAME CONSTRAINT" not in text and "op.rename_object('primary_key', 'writers', 'authors_pkey'" in text
+        assert "RENAME CONSTRAINT" not in text and "op.rename_object('primary', 'writers', 'authors_pkey'" in text
     proj.upgrade()
     assert proj.sql("SELECT id, email, name FROM writers ORDER BY id") == ROWS
 

@@ -628,7 +628,7 @@ def test_rename_ops_diff_tuples_for_alembic_check() -> None:
 def test_rename_object_sql_quotes() -> None:
     op = rn.RenameObjectSQL("index", "App", "order", "ix_order_user", "Ix New", dialect=PG)
     assert op.sqltext == 'ALTER INDEX "App".ix_order_user RENAME TO "Ix New"'
-    op = rn.RenameObjectSQL("foreign_key", None, "order", "fk_a", "fk_b", dialect=PG)
+    op = rn.RenameObjectSQL("foreign", None, "order", "fk_a", "fk_b", dialect=PG)
     assert op.sqltext == 'ALTER TABLE "order" RENAME CONSTRAINT fk_a TO fk_b'
     assert op.reverse().sqltext == 'ALTER TABLE "order" RENAME CONSTRAINT fk_b TO fk_a'
     seq = rn.RenameObjectSQL("sequence", None, "t", "t_id_seq", "u_id_seq", dialect=PG)
@@ -657,9 +657,9 @@ def test_derived_names_follow_postgresql_defaults() -> None:
     )
     got = {(d.kind, d.old, d.new) for d in rn.derived_from_names((None, "scholars"), "students", db, t, rn.NameMaps(plan, None))}
     assert got == {
-        ("primary_key", "students_pkey", "scholars_pkey"),
+        ("primary", "students_pkey", "scholars_pkey"),
         ("unique", "students_email_key", "scholars_email_key"),
-        ("foreign_key", "students_course_id_fkey", "scholars_course_id_fkey"),
+        ("foreign", "students_course_id_fkey", "scholars_course_id_fkey"),
         ("sequence", "students_id_seq", "scholars_id_seq"),
     }
 

@@ -36,10 +36,7 @@ from ..errors import SchemashiftError
 from .bookkeeping import bookkeeping_tables
 from ..safety.sqlite_ddl import ConstraintRef, normalize_sql, parse_create_table, unquote
 
-KINDS = ("primary", "unique", "check", "foreign")
-#: Alembic's ``type_`` words for constraint kinds, and back.
-ALEMBIC_TYPES = {"primary": "primary", "unique": "unique", "check": "check", "foreign": "foreignkey"}
-KIND_OF_TYPE = {"primary": "primary", "unique": "unique", "check": "check", "foreignkey": "foreign"}
+from .kinds import ALEMBIC_TYPES, KIND_OF_TYPE, KINDS  # noqa: E402  (the one vocabulary; re-exported)
 OPS_IMPORT = "import schemashift.autogen.constraints  # noqa: F401  (op.rename_constraint, op.drop_constraint_matching)"
 
 

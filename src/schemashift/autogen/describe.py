@@ -14,16 +14,10 @@ from typing import Any, Callable, Iterable
 from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
+from .kinds import word
 from .renames.facts import default_text, expr_name, type_sql
 from .renames.ops import RenameObjectOp, RenameObjectSQL
 
-_CONSTRAINT_KIND = {
-    "foreignkey": "foreign key",
-    "unique": "unique constraint",
-    "primary": "primary key",
-    "check": "check constraint",
-    None: "constraint",
-}
 
 
 def _t(schema: str | None, table: str | None) -> str:
@@ -87,7 +81,7 @@ def describe_op(op: Any, dialect: Dialect | None = None) -> list[str]:
     if isinstance(op, ops.RenameTableOp):
         return [f"rename table {_t(op.schema, op.table_name)} to {op.new_table_name}"]
     if isinstance(op, (RenameObjectSQL, RenameObjectOp)):
-        kind = op.kind.replace("_", " ")
+        kind = word(op.kind)
         return [f"rename {kind} {op.old_name} to {op.new_name} (table {_t(op.schema, op.table_name)})"]
     if isinstance(op, ops.AlterColumnOp):
         return _alter_column(op, d)
@@ -122,7 +116,7 @@ def describe_op(op: Any, dialect: Dialect | None = None) -> list[str]:
         name = f" {op.constraint_name}" if op.constraint_name else ""
         return [f"add check constraint{name} on {_t(op.schema, op.table_name)}"]
     if isinstance(op, ops.DropConstraintOp):
-        kind = _CONSTRAINT_KIND.get(op.constraint_type, "constraint")
+        kind = word(op.constraint_type)
         name = f" {op.constraint_name}" if op.constraint_name else ""
         return [f"drop {kind}{name} on {_t(op.schema, op.table_name)}"]
     if isinstance(op, ops.CreateTableCommentOp):
@@ -189,7 +183,7 @@ def _describe_schemashift_op(op: Any, d: Dialect | None) -> list[str] | None:
     if kind == "RenameConstraintOp":
         return [f"rename constraint {op.old_name} to {op.new_name} (table {table})"]
     if kind == "DropConstraintMatchingOp":
-        return [f"drop {_CONSTRAINT_KIND.get(op.type_, 'constraint')} on {table} (found by its definition)"]
+        return [f"drop {word(op.type_)} on {table} (found by its definition)"]
     if kind == "RebuildTableOp":
         return _rebuild(op, table, d)
     return None

@@ -266,7 +266,7 @@ def direct_ops(
         if match is not None:
             model_fks = [(fkc, mf) for fkc, mf in model_fks if fkc is not match]
             if f.name and isinstance(match.name, str) and str(f.name) != str(match.name):
-                derived.append(DerivedRename("foreign_key", schema, new, str(f.name), str(match.name)))
+                derived.append(DerivedRename("foreign", schema, new, str(f.name), str(match.name)))
         elif f.name:
             kw = dict(f.options)
             c = ops.CreateForeignKeyOp(

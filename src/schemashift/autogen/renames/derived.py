@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
+from ..kinds import word
 from .facts import ForeignKeyFacts, IndexFacts, Key, TableFacts, fk_facts
 from .maps import (
     create_index_spec,
@@ -40,7 +41,7 @@ from .plan import qualified_name
 class DerivedRename:
     """An index/constraint/sequence whose name derives from a renamed table or column."""
 
-    kind: str  # index | unique | primary_key | foreign_key | check | sequence
+    kind: str  # a constraint kind (kinds.KINDS), index or sequence
     schema: str | None
     table: str  # the (new) table it belongs to
     old: str
@@ -50,7 +51,7 @@ class DerivedRename:
     model_index: Any = field(default=None, compare=False, hash=False, repr=False)
 
     def describe(self) -> str:
-        return f"{self.kind.replace('_', ' ')} {self.old} -> {self.new} (table {qualified_name(self.schema, self.table)})"
+        return f"{word(self.kind)} {self.old} -> {self.new} (table {qualified_name(self.schema, self.table)})"
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def derived_from_names(
 
     pk = table.primary_key
     if db.pk_name and pk is not None and pk.columns:
-        want("primary_key", db.pk_name, pk.name, db.primary_key, "pkey")
+        want("primary", db.pk_name, pk.name, db.primary_key, "pkey")
     for u in db.uniques:
         cols = [maps.col(key, c) for c in u.columns if c]
         cons = find_model_constraint(table, sa.UniqueConstraint, None, cols)
@@ -122,7 +123,7 @@ def derived_from_names(
             if mf is None:
                 continue
             if list(mf.columns) == src_cols and mf.ref_table == ref[1] and list(mf.ref_columns) == ref_cols:
-                want("foreign_key", f.name, fkc.name, list(f.columns), "fkey")
+                want("foreign", f.name, fkc.name, list(f.columns), "fkey")
                 break
     model_checks = {str(c.name) for c in table.constraints if isinstance(c, sa.CheckConstraint) and isinstance(c.name, str)}
     for name in db.checks:
@@ -180,12 +181,12 @@ def derived_ops(
                 recreate.append(d)
             done.append(d)
         elif name in CONSTRAINT_RENAME_DIALECTS:
-            ns = (d.schema,) if d.kind in ("sequence", "unique", "primary_key") else (d.schema, d.table)
+            ns = (d.schema,) if d.kind in ("sequence", "unique", "primary") else (d.schema, d.table)
             renames.setdefault((d.kind if d.kind == "sequence" else "constraint", ns), []).append(d)
             done.append(d)
         else:
             notes.append(
-                f"{name} cannot rename {d.kind.replace('_', ' ')} {d.old} of table {d.table} without "
+                f"{name} cannot rename {word(d.kind)} {d.old} of table {d.table} without "
                 f"rebuilding the table: it keeps its old name (the models call it {d.new})"
             )
     for (_group, _ns), items in renames.items():
@@ -300,7 +301,7 @@ def pair_away(
                 result.remove(c)
                 if d.constraint_name and c.constraint_name and str(d.constraint_name) != str(c.constraint_name):
                     derived.append(
-                        DerivedRename("foreign_key", cspec[0], cspec[1], str(d.constraint_name), str(c.constraint_name))
+                        DerivedRename("foreign", cspec[0], cspec[1], str(d.constraint_name), str(c.constraint_name))
                     )
                 break
     return result

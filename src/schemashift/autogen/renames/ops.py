@@ -14,6 +14,8 @@ from alembic.autogenerate import renderers
 from alembic.operations import MigrateOperation, Operations, ops
 from sqlalchemy.engine import Dialect
 
+from ..kinds import PG_CONTYPE
+
 #: temporary names for swaps (``order_renames``), within PostgreSQL's identifier limit
 TEMP_SUFFIX = "__ss_tmp"
 PG_MAX_IDENTIFIER = 63
@@ -94,7 +96,7 @@ class RenameColumn(ops.AlterColumnOp):
 class RenameObjectSQL(ops.ExecuteSQLOp):
     """Rename of an index, constraint or sequence, as plain SQL (``op.execute``).
 
-    ``kind`` is one of index, unique, primary_key, foreign_key, check, sequence.
+    ``kind`` is a constraint kind (``kinds.KINDS``), index or sequence.
     The SQL is built for ``dialect_name`` with proper quoting.
     """
 
@@ -184,9 +186,6 @@ def order_renames(pairs: Sequence[tuple[str, str]], taken: Iterable[str] = ()) -
 
 # --------------------------------------------------------------------------
 # Names that stay true: derived renames looked up when the migration runs
-
-
-_CONTYPE = {"primary_key": "p", "unique": "u", "foreign_key": "f", "check": "c"}
 
 
 def substitute(name: str, fragments: Sequence[tuple[str, str]]) -> str:
@@ -293,7 +292,7 @@ def live_objects(connection: Any, kind: str, table: str, schema: str | None) -> 
             "AND d.deptype IN ('a', 'i') GROUP BY s.relname"
         )
     else:
-        params["k"] = _CONTYPE[kind]
+        params["k"] = PG_CONTYPE[kind]
         sql = (
             "SELECT c.conname, array_agg(a.attname ORDER BY k.ord) FROM pg_constraint c "
             "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
