@@ -587,8 +587,9 @@ def revision(
 
     if rev_id is not None and not re.fullmatch(r"[\w-]+", rev_id):
         raise RevisionError(f"--rev-id {rev_id!r} is not a valid revision id", hint="use letters, digits, _ or -")
-    if (renames or not_renamed or defaults) and not autogenerate:
-        raise RevisionError("--rename, --not-renamed and --default only apply with --autogenerate", hint="add --autogenerate")
+    for flag, given in (("--rename", renames), ("--not-renamed", not_renamed), ("--default", defaults)):
+        if given and not autogenerate:
+            raise RevisionError(f"{flag} only applies with --autogenerate", hint="add --autogenerate")
     pipeline = None
     hooks: list[Callable[..., None]] = []
     if autogenerate and default_hooks:
