@@ -728,3 +728,64 @@ def test_describe_every_op_kind() -> None:
         "rename index ix to ix2 (table t)",
         "execute SQL: SELECT 1",
     ]
+
+
+# ---------------------------------------------------------------- names and types as evidence (issue 10)
+
+
+@pytest.mark.parametrize(
+    "old, new, related",
+    [
+        ("name", "full_name", True),
+        ("id", "renamed_id", True),
+        ("pw", "password", True),
+        ("adress", "address", True),
+        ("first", "first_renamed", True),
+        ("email_addr", "contact_email", True),
+        ("pw", "street", False),
+        ("body", "slug", False),
+        ("author_id", "writer_id", False),  # only a generic word in common
+        ("first", "second_renamed", False),
+    ],
+)
+def test_names_related(old: str, new: str, related: bool) -> None:
+    assert rn.names_related(old, new) is related
+
+
+def _col(name: str, type_: sa.types.TypeEngine, nullable: bool = True) -> rn.ColumnFacts:
+    return rn.column_facts(sa.Column(name, type_, nullable=nullable), 1, PG)
+
+
+def test_lossless_pairs() -> None:
+    assert rn.lossless(_col("a", sa.String(50)), _col("b", sa.String(80))) is None
+    assert rn.lossless(_col("a", sa.String(50)), _col("b", sa.Text())) is None
+    assert rn.lossless(_col("a", sa.Integer()), _col("b", sa.BigInteger())) is None
+    assert "narrower" in rn.lossless(_col("a", sa.Text()), _col("b", sa.String(100)))
+    assert "narrower" in rn.lossless(_col("a", sa.String(200)), _col("b", sa.String(100)))
+    assert "narrower" in rn.lossless(_col("a", sa.Numeric(10, 2)), _col("b", sa.Numeric(8, 2)))
+    assert "NOT NULL" in rn.lossless(_col("a", sa.Text()), _col("b", sa.Text(), nullable=False))
+
+
+def test_related_names_outrank_closer_scores() -> None:
+    picked = rn.pick(
+        {("first", "first_renamed"): 0.95, ("first", "second_renamed"): 0.9, ("second", "second_renamed"): 0.95,
+         ("second", "first_renamed"): 0.9},
+        tier=lambda o, n: int(rn.names_related(o, n)),
+    )
+    assert [(o, n, amb) for o, n, _s, amb, _a in picked] == [
+        ("first", "first_renamed", False),
+        ("second", "second_renamed", False),
+    ]
+
+
+def test_key_only_tables_are_asked_never_accepted() -> None:
+    md_old, md_new = sa.MetaData(), sa.MetaData()
+    old = sa.Table("b2", md_old, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table("c2", md_new, sa.Column("id", sa.Integer, primary_key=True))
+    sv = rn.survey(scenario_ops([old], md_new), model_of(md_new), LITE)
+    cands = rn.table_candidates(sv)
+    assert [(c.old, c.new, c.clear) for c in cands] == [("b2", "c2", False)]
+    assert "only its primary key" in cands[0].doubt
+    res = rn.resolve(cands, NonInteractiveQuestioner(accept_unambiguous=True))
+    assert not res.accepted and res.unresolved == cands
+    assert rn.table_candidates(sv, is_new=lambda key, column=None: key == (None, "c2")) == []

@@ -547,6 +547,8 @@ class CreatedRevisions(list):  # list[RevisionInfo], plus what the autogenerate 
 
     renames: Any = None
     unchanged: bool = False
+    #: one line per written op that deletes data (the pipeline's risk notes)
+    risks: list[str] = []
 
 
 def revision(
@@ -631,6 +633,7 @@ def revision(
     result = CreatedRevisions(_scripts(created))
     result.renames = pipeline.renames if pipeline is not None else None
     result.unchanged = unchanged
+    result.risks = [line for run in (pipeline.runs if pipeline is not None else []) for line in run.risks]
     return result
 
 
