@@ -62,7 +62,7 @@ class SchemaProject:
     def revision(self, message: str = "change", *, hooks: Any = HOOKS, autogenerate: bool = True) -> Path:
         sys.modules.pop(self.module, None)
         if hooks is HOOKS:  # what api.revision runs by default (after bookkeeping and renames)
-            infos = api.revision(self.project, message, autogenerate=autogenerate)
+            infos = api.revision(self.project, message, autogenerate=autogenerate, allow_empty=True)
         else:
             infos = api.revision(
                 self.project, message, autogenerate=autogenerate, directives_hooks=list(hooks), default_hooks=False
