@@ -3,8 +3,7 @@
 Alembic drives every command through the user's ``env.py``, which calls
 ``context.configure(...)``.  ``SchemashiftEnvironment`` is an
 ``EnvironmentContext`` whose ``configure`` adds what schemashift needs on top
-of whatever that env.py asked for: extra autogenerate hooks chained after the
-user's own, progress callbacks, real transactions on SQLite, and hooks that see
+of whatever that env.py asked for: progress callbacks, real transactions on SQLite, and hooks that see
 the connection before any migration runs (the lock, the ledger).  The env.py
 itself stays exactly as Alembic wrote it.
 
