@@ -97,7 +97,7 @@ class Snapshot:
         return match_live(self._live[schema], table, ref)
 
     def has_rows(self, table: str, schema: str | None) -> bool:
-        """Whether ``table`` holds at least one row (False when it does not exist)."""
+        """Whether ``table`` holds at least one row (assumed when it cannot be read)."""
         key = (schema, table)
         if key not in self._rows:
             import sqlalchemy as sa
