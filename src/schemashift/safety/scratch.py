@@ -8,6 +8,14 @@ scratch URL is handed to env.py through ``load_project(url=...)``, and a
 connection hook refuses to run any migration if env.py connected anywhere else
 (an env.py that hard-codes its URL would otherwise migrate the real database).
 
+"Scratch" is proved, not assumed: the name is fresh and random, database
+selectors hidden in the URL's query (``?dbname=prod``) are dropped, and before
+anything runs the server itself is asked where the connection landed
+(``current_database()``, SQLite's ``PRAGMA database_list``) and whether that
+database is empty.  A ``--scratch-url`` that reaches the project's own
+database, however it is spelled (a host alias, query parameters), is refused.
+The scratch database is dropped on the way out, Ctrl-C included.
+
 ``run_steps`` runs an explicit list of up/down steps in one env.py run, each in
 its own transaction, calling back after each step with the live connection.
 One run for many steps matters: each env.py run configures logging, builds an
@@ -33,8 +41,16 @@ from ..config import Project, load_project, redact_url
 from ..errors import ConfigError, DatabaseError, Refused
 from ..runner import RunPolicy, RunState, run_env
 from .atomic import sqlite_transactional_ddl
+from .rebuild import sqlite_foreign_keys_off
 
 SCRATCH_PREFIX = "schemashift_scratch_"
+
+# query parameters through which a driver can be told another database than
+# the URL's path (psycopg and psycopg2 pass ``dbname`` straight to libpq)
+DATABASE_QUERY_KEYS = ("dbname", "database", "db")
+
+# async drivers and the sync driver used for CREATE/DROP DATABASE and checks
+SYNC_DRIVERS = {"asyncpg": "psycopg", "psycopg_async": "psycopg", "aiosqlite": "pysqlite", "pysqlcipher": "pysqlite"}
 
 
 class ScratchError(DatabaseError):
@@ -52,15 +68,33 @@ class Scratch:
     _admin_url: Any = None
     _name: str | None = None
     _dropped: bool = field(default=False, repr=False)
+    fresh: bool = field(default=True, repr=False)  # nothing has run on it since created or reset
 
     @property
     def sqlite_path(self) -> Path | None:
         if self.dialect != "sqlite" or self._dir is None:
             return None
-        return self._dir / "scratch.db"
+        return self._dir / str(self._name)
+
+    def check_new(self) -> None:
+        """Connect once, through a sync driver, and prove the database is ours and empty."""
+        from sqlalchemy import create_engine, pool
+        from sqlalchemy.engine import make_url
+
+        engine = create_engine(sync_url(make_url(self.url)), poolclass=pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                self.prove(conn, empty=True)
+        except Refused:
+            raise
+        except Exception as exc:
+            raise ScratchError(f"cannot connect to scratch {self.label}: {_first_line(exc)}") from exc
+        finally:
+            engine.dispose()
 
     def reset(self) -> None:
         """Make the database empty again (a fresh file, or DROP and CREATE)."""
+        self.fresh = True
         if self.dialect == "sqlite":
             for suffix in ("", "-journal", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
@@ -77,6 +111,40 @@ class Scratch:
         if not self._dropped:
             self._drop()
             self._dropped = True
+
+    def prove(self, connection: Any, *, empty: bool) -> None:
+        """Refuse unless ``connection`` is on this scratch database (asked of the
+        server, not read from the URL) and, with ``empty``, it holds nothing."""
+        where = self.where(connection)
+        if where != self.identity():
+            raise Refused(
+                f"the scratch connection reached {where}, not the scratch database {self.identity()}; "
+                "nothing was run",
+                hint="check the URL's query parameters and env.py: the database must come from sqlalchemy.url",
+            )
+        if empty:
+            found = _objects(connection)
+            if found:
+                raise Refused(
+                    f"the scratch database {where} is not empty ({', '.join(found[:5])}); nothing was run",
+                    hint="remove objects from the template database (template1), or give another --scratch-url",
+                )
+
+    def identity(self) -> str:
+        if self.dialect == "sqlite":
+            return os.path.realpath(str(self.sqlite_path))
+        return str(self._name)
+
+    def where(self, connection: Any) -> str:
+        """Which database ``connection`` is on, as the server says."""
+        if connection.dialect.name != self.dialect:
+            return f"a {connection.dialect.name} database"
+        if self.dialect == "sqlite":
+            for row in connection.exec_driver_sql("PRAGMA database_list"):
+                if row[1] == "main":
+                    return os.path.realpath(row[2]) if row[2] else "an in-memory database"
+            return "an unknown SQLite database"
+        return str(connection.exec_driver_sql("SELECT current_database()").scalar())
 
     # -- PostgreSQL
 
@@ -130,6 +198,90 @@ def _backend(url: Any) -> str:
     return url.get_backend_name()
 
 
+def _objects(connection: Any) -> list[str]:
+    """What the database holds outside the system catalogs (names, a few)."""
+    if connection.dialect.name == "sqlite":
+        return [r[0] for r in connection.exec_driver_sql("SELECT name FROM sqlite_master LIMIT 5")]
+    return [
+        r[0]
+        for r in connection.exec_driver_sql(
+            "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)' LIMIT 5"
+        )
+    ]
+
+
+def without_database_query(url: Any) -> Any:
+    """``url`` without query parameters that would pick another database."""
+    return url.difference_update_query([k for k in url.query if k.lower() in DATABASE_QUERY_KEYS])
+
+
+def sync_url(url: Any) -> Any:
+    """The same server through a sync driver (for our own short connections)."""
+    driver = url.get_driver_name()
+    if driver in SYNC_DRIVERS:
+        backend = url.get_backend_name()
+        sync = SYNC_DRIVERS[driver]
+        return url.set(drivername=backend if backend == "sqlite" else f"{backend}+{sync}")
+    return url
+
+
+def _server_identity(url: Any) -> tuple[Any, ...] | None:
+    """(server start time, port, database) as the server reports them, or None if unreachable."""
+    from sqlalchemy import create_engine, pool
+
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT pg_postmaster_start_time(), inet_server_port(), current_database()"
+            ).one()
+            return tuple(row)
+    except Exception:
+        return None
+    finally:
+        engine.dispose()
+
+
+def _sqlite_file(url: Any) -> str | None:
+    database = url.database
+    if not database or database == ":memory:" or url.query.get("mode") == "memory":
+        return None
+    if database.startswith("file:"):
+        database = database[5:].split("?", 1)[0]
+    return os.path.realpath(database)
+
+
+def refuse_project_database(project_url: str | None, scratch_url: str) -> None:
+    """Refuse a --scratch-url that reaches the project's own database, however
+    spelled: the same SQLite file, or the same PostgreSQL server and database
+    (compared as the servers report them, so host aliases and query
+    parameters do not hide it)."""
+    from sqlalchemy.engine import make_url
+
+    if not project_url:
+        return
+    try:
+        mine, theirs = make_url(project_url), make_url(scratch_url)
+    except Exception:
+        return
+    if mine.get_backend_name() != theirs.get_backend_name():
+        return
+    same = False
+    if theirs.get_backend_name() == "sqlite":
+        a, b = _sqlite_file(mine), _sqlite_file(theirs)
+        same = a is not None and a == b
+    elif theirs.get_backend_name() == "postgresql":
+        a = _server_identity(mine)
+        same = a is not None and a == _server_identity(theirs)
+    if same:
+        raise Refused(
+            f"--scratch-url {redact_url(scratch_url)} is the project's own database; nothing was run",
+            hint="give a server URL whose database is a maintenance one, e.g. postgresql://user@host/postgres "
+            "(verify creates and drops its own database there)",
+        )
+
+
 @contextlib.contextmanager
 def scratch_database(project_url: str | None, scratch_url: str | None = None) -> Iterator[Scratch]:
     """Create a scratch database of the right kind; remove it on exit.
@@ -147,32 +299,38 @@ def scratch_database(project_url: str | None, scratch_url: str | None = None) ->
         url = make_url(source)
     except ArgumentError as exc:
         raise ConfigError(f"bad scratch database URL {redact_url(source)}: {exc}") from exc
+    if scratch_url:
+        refuse_project_database(project_url, scratch_url)
     backend = _backend(url)
     if backend == "sqlite":
         directory = Path(tempfile.mkdtemp(prefix="schemashift-scratch-"))
-        scratch_path = directory / "scratch.db"
+        scratch_path = directory / f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}.db"
         scratch = Scratch(
-            url=url.set(database=str(scratch_path)).render_as_string(hide_password=False),
+            url=url.set(database=str(scratch_path), query={}).render_as_string(hide_password=False),
             dialect="sqlite",
             label="a temporary SQLite file",
             _dir=directory,
+            _name=scratch_path.name,
         )
     elif backend == "postgresql":
         name = SCRATCH_PREFIX + uuid.uuid4().hex[:12]
+        target = without_database_query(url).set(database=name)
         scratch = Scratch(
-            url=url.set(database=name).render_as_string(hide_password=False),
+            url=target.render_as_string(hide_password=False),
             dialect="postgresql",
-            label=f"temporary database {redact_url(url.set(database=name).render_as_string(hide_password=False))}",
+            label=f"temporary database {redact_url(target.render_as_string(hide_password=False))}",
             _admin_url=_pick_admin_url(url),
             _name=name,
         )
-        scratch._create()
     else:
         raise ConfigError(
             f"scratch databases on {backend} are not supported",
             hint="give --scratch-url with a postgresql:// server, or sqlite:// for a temporary file",
         )
     try:
+        if scratch.dialect == "postgresql":
+            scratch._create()
+        scratch.check_new()
         yield scratch
     finally:
         scratch.close()
@@ -183,6 +341,7 @@ def _pick_admin_url(url: Any) -> Any:
     connect to it, else the database named in the URL (only connected to)."""
     from sqlalchemy import create_engine, pool
 
+    url = sync_url(without_database_query(url))
     candidates = [url.set(database="postgres")]
     if url.database and url.database != "postgres":
         candidates.append(url)
@@ -219,24 +378,26 @@ def scratch_project(project: Project, scratch: Scratch) -> Project:
 # ------------------------------------------------------------ running steps
 
 
-def _same_database(connection: Any, scratch: Scratch) -> bool:
-    url = connection.engine.url
-    if scratch.dialect == "sqlite":
-        path = url.database or ""
-        return bool(path) and os.path.realpath(path) == os.path.realpath(str(scratch.sqlite_path))
-    return url.get_backend_name() == "postgresql" and url.database == scratch._name
-
-
 def guard_hook(scratch: Scratch) -> Callable[[Any, Any], None]:
-    """Connection hook: refuse to migrate anything but the scratch database."""
+    """Connection hook: refuse to migrate anything but the scratch database,
+    and anything at all on a database that should be new but is not."""
 
     def guard(connection: Any, env: Any) -> None:
-        if not _same_database(connection, scratch):
-            where = redact_url(connection.engine.url.render_as_string(hide_password=False))
-            raise Refused(
-                f"env.py connected to {where}, not to the scratch database; nothing was migrated",
-                hint="make env.py use the URL in sqlalchemy.url, which schemashift overrides for the scratch run",
-            )
+        outside = not connection.in_transaction()
+        try:
+            scratch.prove(connection, empty=scratch.fresh)
+        except Refused as exc:
+            if "not the scratch database" in exc.message:
+                where = redact_url(connection.engine.url.render_as_string(hide_password=False))
+                raise Refused(
+                    f"env.py connected to {where}, not to the scratch database; nothing was migrated",
+                    hint="make env.py use the URL in sqlalchemy.url, which schemashift overrides for the scratch run",
+                ) from exc
+            raise
+        finally:
+            if outside and connection.in_transaction():
+                connection.rollback()  # our reads began one: leave the connection as env.py gave it
+        scratch.fresh = False
         if scratch.dialect == "sqlite" and not connection.in_transaction():
             # durability is worthless on a scratch file, and fsync per step dominates
             connection.exec_driver_sql("PRAGMA synchronous=OFF")
@@ -316,7 +477,9 @@ def run_steps(
 
     policy = RunPolicy(
         on_version_apply=[after_step],
-        connection_hooks=[guard_hook(scratch), sqlite_transactional_ddl],
+        # the same connection set-up as ``upgrade`` (migrate.MigrationRun.policy):
+        # SQLite foreign keys off before any BEGIN, then transactional DDL
+        connection_hooks=[guard_hook(scratch), sqlite_foreign_keys_off, sqlite_transactional_ddl],
         transaction_per_migration=True,
     )
     run_env(project, steps, policy=policy, state=state)
