@@ -62,6 +62,8 @@ def _revision(path: Path, rev: str, down: str | None, doc: str, up: str, downgra
         "from alembic import op\nimport sqlalchemy as sa\n\n"
         f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
         f"def upgrade() -> None:\n{body(up)}\n\n\ndef downgrade() -> None:\n{body(downgrade)}\n"
+        # a dropped column's values cannot come back: the revision says it means it
+        + ("\n# schemashift: allow SS-V101 -- generated: the column is retired\n" if doc.startswith("drop ") else "")
     )
 
 

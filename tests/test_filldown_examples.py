@@ -27,7 +27,8 @@ def fill(tmp_path, db_url, name, up, before=()):
 def proven(result):
     outcome = result.verify.revisions[0]
     assert outcome.revision == "r1"
-    assert outcome.status == "ok", outcome.problems()
+    assert outcome.downgrade_proven, outcome.problems()
+    assert result.verified
     return outcome
 
 
@@ -36,7 +37,8 @@ def test_dropped_table_comes_back_with_columns_keys_and_indexes(tmp_path, db_url
         op.drop_index("ix_posts_user_id", table_name="posts")
         op.drop_table("posts")
     """)
-    proven(result)
+    outcome = proven(result)
+    assert [(loss.rule, loss.table, loss.count) for loss in outcome.losses] == [("SS-V101", "posts", 3)]
     assert "op.create_table('posts'" in text
     for piece in ("sa.Column('title', sa.VARCHAR(length=200), nullable=False)", "'fk_posts_user_id'",
                   "create_index('ix_posts_user_id', "):
@@ -55,7 +57,8 @@ def test_dropped_not_null_column_comes_back(tmp_path, db_url):
     outcome = proven(result)
     assert "batch_op.add_column(sa.Column('name', sa.VARCHAR(length=50)" in text
     assert "users.name is NOT NULL: existing rows get ''" in text
-    assert outcome.lost_by_upgrade == ["column users.name (3 values): the upgrade dropped it"]
+    assert [(loss.rule, loss.table, loss.count) for loss in outcome.losses] == [("SS-V101", "users", 3)]
+    assert outcome.failed_step == "data lost"  # named until the revision acknowledges it
     assert outcome.values_checked > 0  # the other columns' values came back
 
 
@@ -183,7 +186,13 @@ def test_filled_project_passes_a_full_verify(tmp_path, db_url):
     from schemashift.safety.verify import verify
 
     report = verify(example.reload())
+    assert [r.status for r in report.revisions] == ["ok", "ok", "failed"], report.lines()
+    assert report.revisions[2].failed_step == "data lost"  # posts.body: the upgrade drops it
+    path = example.revision_path("r2")
+    path.write_text(path.read_text() + "\n# schemashift: allow SS-V101 -- body moved to the documents service\n")
+    report = verify(example.reload())
     assert [r.status for r in report.revisions] == ["ok", "ok", "ok"], report.lines()
+    assert report.revisions[2].notes()[0].startswith("acknowledged loss: [SS-V101] column posts.body")
 
 
 def test_table_with_an_enum_type_is_dropped_with_its_type(tmp_path, db_url, backend):

@@ -177,7 +177,7 @@ def test_data_deleted_by_drop_and_recreate_is_caught(tmp_path, db_url):
     assert failed.revision == "r1"
     assert failed.schema_diff == []
     assert [p.one_line() for p in failed.row_problems] == [
-        "notes row id=1: row lost", "notes row id=2: row lost", "notes row id=3: row lost"
+        "notes row id=9001: row lost", "notes row id=9002: row lost", "notes row id=9003: row lost"
     ]
 
 
@@ -193,7 +193,7 @@ def test_data_changed_by_downgrade_is_caught(tmp_path, db_url):
         models_extra=INDEX_MODELS,
     )
     failed = only_failure(run(example))
-    assert failed.row_problems[0].one_line() == "users row id=1: row changed (name: 'name_1' -> 'x')"
+    assert failed.row_problems[0].one_line() == "users row id=9001: row changed (name: 'name_1' -> 'x')"
 
 
 def test_broken_revision_in_the_middle_is_named_and_the_rest_still_checked(tmp_path, db_url):
@@ -227,7 +227,8 @@ def test_fail_fast_stops_at_the_first_failure(tmp_path, db_url):
     )
     report = run(example, fail_fast=True)
     assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok"), ("r1", "failed"), ("r2", "not checked")]
-    assert report.drift is None and "stopped early" in report.drift_note
+    assert report.drift is None and "--fail-fast" in report.drift_note
+    assert report.revisions[2].error == "--fail-fast: stopped after r1 failed"
 
 
 def test_range_checks_only_its_revisions(tmp_path, db_url):

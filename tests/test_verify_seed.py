@@ -90,10 +90,28 @@ def test_values_the_upgrade_destroyed_are_not_blamed_on_the_downgrade():
     after_down = {"users": _rows(["id", "name", "nick"], ["id"], ("1", "ann", "")), "old": _rows(["id"], ["id"])}
     check = check_round_trip(before, after_up, after_down, SchemaDiff())
     assert check.problems == []
-    assert check.lost_by_upgrade == [
-        "column users.nick (1 values): the upgrade dropped it",
-        "table old (1 rows): the upgrade dropped it",
+    assert sorted((loss.rule, loss.table, loss.count) for loss in check.losses) == [
+        ("SS-V101", "old", 1), ("SS-V101", "users", 1),
     ]
+    assert "column users.nick: the upgrade drops it" in " ".join(check.lost_by_upgrade)
+
+
+def test_values_changed_in_place_and_deleted_rows_are_losses_unless_restored():
+    """UPDATE name = UPPER(name) and DELETE with a downgrade that restores only the schema."""
+    before = {"users": _rows(["id", "name"], ["id"], ("1", "ann"), ("2", "bob"), ("3", "cy"))}
+    after_up = {"users": _rows(["id", "name"], ["id"], ("1", "ANN"), ("2", "bob"))}
+    after_down = {"users": _rows(["id", "name"], ["id"], ("1", "ANN"), ("2", "bob"))}
+    check = check_round_trip(before, after_up, after_down, SchemaDiff())
+    assert check.problems == []
+    assert [(loss.rule, loss.count, loss.example) for loss in check.losses] == [
+        ("SS-V102", 1, "id=3"),
+        ("SS-V103", 1, "id=1: 'ann' -> 'ANN', back as 'ANN'"),
+    ]
+    restored = {"users": _rows(["id", "name"], ["id"], ("1", "ann"), ("2", "bob"), ("3", "cy"))}
+    assert check_round_trip(before, after_up, restored, SchemaDiff()).losses == []
+    no_key = {"t": _rows(["v"], [], ("a",), ("b",))}
+    check = check_round_trip(no_key, {"t": _rows(["v"], [], ("A",), ("b",))}, {"t": _rows(["v"], [], ("A",), ("b",))}, SchemaDiff())
+    assert [(loss.rule, loss.count) for loss in check.losses] == [("SS-V102", 1)]
 
 
 def test_renames_are_followed_and_tables_without_a_key_compared_as_multisets():

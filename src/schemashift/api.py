@@ -720,6 +720,8 @@ def verify(
     rev_range: str | None = None,
     fail_fast: bool = False,
     progress: Callable[[Any], None] | None = None,
+    seed: bool = True,
+    baseline: str | None = None,
 ) -> Any:
     """Prove every downgrade on a scratch database: schema and seeded rows come back.
 
@@ -727,7 +729,10 @@ def verify(
     """
     from .safety.verify import verify as run_verify
 
-    return run_verify(project, scratch_url=scratch_url, rev_range=rev_range, fail_fast=fail_fast, progress=progress)
+    return run_verify(
+        project, scratch_url=scratch_url, rev_range=rev_range, fail_fast=fail_fast, progress=progress,
+        seed=seed, baseline=baseline,
+    )
 
 
 def fill_downgrade(project: Project, rev: str, *, scratch_url: str | None = None, check: bool = True) -> Any:

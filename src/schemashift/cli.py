@@ -508,16 +508,32 @@ def check(g: Globals, renames: tuple[str, ...], not_renamed: tuple[str, ...], ac
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failing revision")
 @click.option("--scratch-url", metavar="URL",
               help="Server for the scratch database (default: a temporary SQLite file, or the project's server)")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for CI)")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for CI), also when verify cannot run")
+@click.option("--no-seed", is_flag=True, help="Check schemas only: seed no rows (rows from verify_data/ still go in)")
+@click.option("--baseline", metavar="REV",
+              help="Start from the models' create_all() stamped at REV, then check the revisions above it")
 @pass_globals
-def verify(g: Globals, rev_range: str | None, fail_fast: bool, scratch_url: str | None, as_json: bool) -> None:
-    """Prove every downgrade on a scratch database: schema and seeded rows must come back."""
-    from . import api
+def verify(g: Globals, rev_range: str | None, fail_fast: bool, scratch_url: str | None, as_json: bool,
+           no_seed: bool, baseline: str | None) -> None:
+    """Prove every downgrade on a scratch database: schema and seeded rows must come back.
 
-    report = api.verify(
-        g.project(), scratch_url=scratch_url, rev_range=rev_range, fail_fast=fail_fast,
-        progress=None if as_json else (lambda r: say(r.one_line())),
-    )
+    Fails on data an upgrade destroys that its downgrade cannot bring back, unless the
+    revision acknowledges it with '# schemashift: allow SS-V101 -- <reason>'.
+    """
+    from . import api
+    from .errors import SchemashiftError
+
+    try:
+        report = api.verify(
+            g.project(), scratch_url=scratch_url, rev_range=rev_range, fail_fast=fail_fast,
+            progress=None if as_json else (lambda r: say(r.one_line())), seed=not no_seed, baseline=baseline,
+        )
+    except SchemashiftError as exc:
+        if as_json:
+            from .safety.verify import error_document
+
+            out.file.write(error_document(exc) + "\n")
+        raise
     if as_json:
         out.file.write(report.to_json() + "\n")
     else:

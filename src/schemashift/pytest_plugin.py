@@ -13,8 +13,16 @@ then collect the built-in tests in any test module::
     from schemashift.pytest_plugin import (  # noqa: F401
         test_schemashift_revision,          # one test per revision: test_schemashift_revision[<rev>]
         test_schemashift_single_head,
+        test_schemashift_upgrade,           # base to head upgrades
+        test_schemashift_up_down_consistency,
         test_schemashift_models_match_head,
+        test_schemashift_models_registered,  # every model module is imported into the metadata
     )
+
+These are pytest-alembic's built-in tests (``test_single_head_revision``,
+``test_upgrade``, ``test_up_down_consistency``,
+``test_model_definitions_match_ddl``, ``test_all_models_register_on_metadata``),
+each decided from one verify run, plus one test per revision.
 
 Fixtures (override any of them in ``conftest.py``):
 
@@ -169,3 +177,46 @@ def test_schemashift_lint(schemashift_project: Any, schemashift_scratch_url: str
     if not report.ok:
         lines = [f"{f.path}:{f.line or 0}: {f.one_line()}" for f in report.errors()]
         pytest.fail(_context("Unsafe operations in revision files:", lines), pytrace=False)
+
+
+def _revisions_failing(report: Any, steps: tuple[str, ...]) -> list[str]:
+    return [
+        f"{r.revision} {r.doc}: {r.failed_step} failed: {r.error}".rstrip()
+        for r in report.revisions if r.status == "failed" and (r.failed_step or "").startswith(steps)
+    ]
+
+
+@pytest.mark.schemashift
+def test_schemashift_upgrade(schemashift_verify: Any) -> None:
+    """Every upgrade runs, base to head (pytest-alembic's ``test_upgrade``)."""
+    failing = _revisions_failing(schemashift_verify, ("upgrade",))
+    if failing or schemashift_verify.error:
+        pytest.fail(_context("Upgrades that fail:", failing + [schemashift_verify.error or ""]), pytrace=False)
+
+
+@pytest.mark.schemashift
+def test_schemashift_up_down_consistency(schemashift_verify: Any) -> None:
+    """Every downgrade runs and the re-upgrade after it too (pytest-alembic's ``test_up_down_consistency``)."""
+    failing = _revisions_failing(schemashift_verify, ("downgrade", "re-upgrade", "upgrade"))
+    failing += [f"{r.revision}: not checked: {r.error}" for r in schemashift_verify.revisions if r.status == "not checked"]
+    if failing:
+        pytest.fail(_context("Revisions that do not go up and down:", failing), pytrace=False)
+
+
+@pytest.mark.schemashift
+def test_schemashift_models_registered(schemashift_project: Any, schemashift_scratch_url: str | None) -> None:
+    """Every model module is imported into the metadata env.py uses
+    (pytest-alembic's ``test_all_models_register_on_metadata``)."""
+    from .config import Project, load_project
+    from .safety.model_modules import target_metadata, unregistered_tables
+
+    project = schemashift_project if isinstance(schemashift_project, Project) else load_project(schemashift_project)
+    metadata = target_metadata(project, schemashift_scratch_url)
+    if metadata is None:
+        pytest.skip("env.py passes no target_metadata")
+    missing = unregistered_tables(metadata)
+    if missing:
+        pytest.fail(
+            _context("Tables defined in modules env.py does not import (import them where the metadata is built):", missing),
+            pytrace=False,
+        )

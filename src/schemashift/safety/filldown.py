@@ -75,6 +75,10 @@ class FillResult:
             outcome = self.verify.revisions[0] if self.verify.revisions else None
             if outcome is not None and outcome.status == "ok":
                 out.append(f"  verify {self.revision}: ok (schema and rows round-trip)")
+            elif outcome is not None and outcome.downgrade_proven:
+                out.append(f"  verify {self.revision}: the downgrade restores the schema and every value the upgrade "
+                           "keeps; the upgrade itself destroys data (review it, then acknowledge):")
+                out += [f"    {line}" for line in outcome.problems()]
             elif outcome is not None:
                 out.append(f"  verify {self.revision}: {outcome.status}")
                 out += [f"    {line}" for line in outcome.problems()]
@@ -84,7 +88,7 @@ class FillResult:
     def verified(self) -> bool | None:
         if self.verify is None:
             return None
-        return bool(self.verify.revisions) and self.verify.revisions[0].ok
+        return bool(self.verify.revisions) and self.verify.revisions[0].downgrade_proven
 
 
 # ------------------------------------------------------------ reversing

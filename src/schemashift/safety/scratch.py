@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ..config import Project, load_project, redact_url
-from ..errors import ConfigError, DatabaseError, Refused
+from ..errors import ConfigError, DatabaseError, MigrationFailed, Refused
 from ..runner import RunPolicy, RunState, run_env
 from .atomic import sqlite_transactional_ddl
 from .rebuild import sqlite_foreign_keys_off
@@ -57,6 +57,35 @@ class ScratchError(DatabaseError):
     """A scratch database could not be created, reset or dropped."""
 
 
+class StepFailed(MigrationFailed):
+    """One planned step raised (or its function is missing): which step, and why.
+
+    Raised from inside the step, so the failure is pinned to the step that
+    ran, never guessed afterwards; ``original`` is what the step raised.
+    """
+
+    def __init__(self, planned: "PlannedStep", original: BaseException | None, reason: str) -> None:
+        self.planned = planned
+        self.original = original
+        super().__init__(
+            f"{'upgrade' if planned.upgrade else 'downgrade'} of {planned.revision} failed: {reason}",
+            revision=planned.revision,
+        )
+        self.reason = reason
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What a step raised, in one line: the database's message and the statement."""
+    orig = getattr(exc, "orig", None)
+    text = " ".join(str(orig if orig is not None else exc).split())
+    if orig is None and not isinstance(exc, MigrationFailed):
+        text = f"{type(exc).__name__}: {text}".rstrip(": ")
+    statement = getattr(exc, "statement", None)
+    if statement:
+        text += f" in statement: {' '.join(str(statement).split())[:200]}"
+    return text[:600]
+
+
 @dataclass
 class Scratch:
     """One scratch database: its URL, and how to empty or remove it."""
@@ -69,6 +98,7 @@ class Scratch:
     _name: str | None = None
     _dropped: bool = field(default=False, repr=False)
     fresh: bool = field(default=True, repr=False)  # nothing has run on it since created or reset
+    schemas: tuple[str, ...] = ()  # created in every fresh PostgreSQL scratch database (see probe_schemas)
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -102,6 +132,24 @@ class Scratch:
             return
         self._drop()
         self._create()
+        self.create_schemas()
+
+    def create_schemas(self, names: Sequence[str] = ()) -> None:
+        """Make the schemas the project expects to exist (its version table's, its models')."""
+        self.schemas = tuple(dict.fromkeys([*self.schemas, *names]))
+        if self.dialect != "postgresql" or not self.schemas:
+            return
+        from sqlalchemy import create_engine, pool
+        from sqlalchemy.engine import make_url
+
+        engine = create_engine(sync_url(make_url(self.url)), poolclass=pool.NullPool)
+        try:
+            with engine.begin() as conn:
+                self.prove(conn, empty=False)
+                for name in self.schemas:
+                    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
+        finally:
+            engine.dispose()
 
     def close(self) -> None:
         if self.dialect == "sqlite":
@@ -378,25 +426,60 @@ def scratch_project(project: Project, scratch: Scratch) -> Project:
 # ------------------------------------------------------------ running steps
 
 
+def probe_schemas(project: Project, scratch: Scratch) -> list[str]:
+    """Schemas env.py expects to exist already: ``version_table_schema`` and the
+    schemas of ``target_metadata``'s tables.  Read from the options env.py
+    passes to ``configure()``, in a run that changes nothing (``dont_mutate``,
+    as ``alembic current`` runs), so the scratch database can have them
+    before the version table is created in one."""
+    if scratch.dialect != "postgresql":
+        return []
+    found: list[str] = []
+
+    def read(rev: Any, context: Any) -> list[Any]:
+        opts = context.opts
+        if opts.get("version_table_schema"):
+            found.append(opts["version_table_schema"])
+        metadata = opts.get("target_metadata")
+        for md in metadata if isinstance(metadata, (list, tuple)) else [metadata] if metadata is not None else []:
+            found.extend(t.schema for t in md.tables.values() if t.schema)
+            if md.schema:
+                found.append(md.schema)
+        return []
+
+    def prove(connection: Any, env: Any) -> None:
+        prove_connection(scratch, connection, empty=False)
+
+    run_env(project, read, policy=RunPolicy(connection_hooks=[prove]), dont_mutate=True)
+    return [name for name in dict.fromkeys(found) if name not in ("public",)]
+
+
+
+def prove_connection(scratch: Scratch, connection: Any, *, empty: bool) -> None:
+    """``Scratch.prove`` on the connection env.py made, worded for env.py,
+    leaving the connection outside a transaction as env.py gave it."""
+    outside = not connection.in_transaction()
+    try:
+        scratch.prove(connection, empty=empty)
+    except Refused as exc:
+        if "not the scratch database" in exc.message:
+            where = redact_url(connection.engine.url.render_as_string(hide_password=False))
+            raise Refused(
+                f"env.py connected to {where}, not to the scratch database; nothing was migrated",
+                hint="make env.py use the URL in sqlalchemy.url, which schemashift overrides for the scratch run",
+            ) from exc
+        raise
+    finally:
+        if outside and connection.in_transaction():
+            connection.rollback()  # our reads began one
+
+
 def guard_hook(scratch: Scratch) -> Callable[[Any, Any], None]:
     """Connection hook: refuse to migrate anything but the scratch database,
     and anything at all on a database that should be new but is not."""
 
     def guard(connection: Any, env: Any) -> None:
-        outside = not connection.in_transaction()
-        try:
-            scratch.prove(connection, empty=scratch.fresh)
-        except Refused as exc:
-            if "not the scratch database" in exc.message:
-                where = redact_url(connection.engine.url.render_as_string(hide_password=False))
-                raise Refused(
-                    f"env.py connected to {where}, not to the scratch database; nothing was migrated",
-                    hint="make env.py use the URL in sqlalchemy.url, which schemashift overrides for the scratch run",
-                ) from exc
-            raise
-        finally:
-            if outside and connection.in_transaction():
-                connection.rollback()  # our reads began one: leave the connection as env.py gave it
+        prove_connection(scratch, connection, empty=scratch.fresh)
         scratch.fresh = False
         if scratch.dialect == "sqlite" and not connection.in_transaction():
             # durability is worthless on a scratch file, and fsync per step dominates
@@ -405,6 +488,13 @@ def guard_hook(scratch: Scratch) -> Callable[[Any, Any], None]:
             connection.commit()
 
     return guard
+
+
+def step_hooks(scratch: Scratch) -> list[Any]:
+    """Connection hooks of every scratch run: the guard, then the same
+    connection set-up as ``upgrade`` (``migrate.MigrationRun.policy``):
+    SQLite foreign keys off before any BEGIN, then transactional DDL."""
+    return [guard_hook(scratch), sqlite_foreign_keys_off, sqlite_transactional_ddl]
 
 
 @dataclass(frozen=True)
@@ -467,7 +557,11 @@ def run_steps(
         out = []
         for planned in plan:
             script_rev = script.get_revision(planned.revision)
-            step = RevisionStep(rmap, script_rev, planned.upgrade)
+            try:
+                step = RevisionStep(rmap, script_rev, planned.upgrade)
+            except AttributeError:  # no upgrade()/downgrade(): _fresh reports it as this step's failure
+                step = RevisionStep(rmap, script_rev, not planned.upgrade)
+                step.is_upgrade = planned.upgrade
             if planned.run is not None:
                 step.migration_fn = _runner(planned.run, state)
             else:
@@ -477,9 +571,7 @@ def run_steps(
 
     policy = RunPolicy(
         on_version_apply=[after_step],
-        # the same connection set-up as ``upgrade`` (migrate.MigrationRun.policy):
-        # SQLite foreign keys off before any BEGIN, then transactional DDL
-        connection_hooks=[guard_hook(scratch), sqlite_foreign_keys_off, sqlite_transactional_ddl],
+        connection_hooks=step_hooks(scratch),
         transaction_per_migration=True,
     )
     run_env(project, steps, policy=policy, state=state)
@@ -512,8 +604,18 @@ def _fresh(path: str, planned: PlannedStep) -> Callable[..., None]:
     counter = next(_LOADS)
 
     def migration_fn(**kw: Any) -> None:
-        module = load_revision_module(path, f"schemashift_step_{planned.revision}_{counter}")
-        getattr(module, "upgrade" if planned.upgrade else "downgrade")(**kw)
+        name = "upgrade" if planned.upgrade else "downgrade"
+        try:
+            module = load_revision_module(path, f"schemashift_step_{planned.revision}_{counter}")
+        except Exception as exc:
+            raise StepFailed(planned, exc, f"cannot load {path}: {describe_failure(exc)}") from exc
+        fn = getattr(module, name, None)
+        if not callable(fn):
+            raise StepFailed(planned, None, f"the revision file has no {name}() function")
+        try:
+            fn(**kw)
+        except Exception as exc:
+            raise StepFailed(planned, exc, describe_failure(exc)) from exc
 
     return migration_fn
 

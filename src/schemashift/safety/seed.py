@@ -28,6 +28,10 @@ from .snapshot import SchemaDiff, Snapshot
 
 ROWS_PER_TABLE = 3
 MAX_PROBLEMS_PER_TABLE = 5
+# seeded integer keys start here: clear of the small ids migrations insert
+# themselves (``INSERT INTO roles (id, name) VALUES (1, 'admin')``), and
+# still inside SMALLINT
+SEED_ID_START = 9001
 
 
 # ------------------------------------------------------------------ seeding
@@ -39,6 +43,7 @@ class SeedResult:
 
     inserted: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)  # first row inserted per table
 
 
 def _in_list(table: Any) -> dict[str, list[str]]:
@@ -77,15 +82,19 @@ def _auto_pk(table: Any, dialect: str) -> str | None:
     return None
 
 
-def _string(name: str, i: int, length: int | None) -> str:
+def _string(name: str, i: int, length: int | None, plain: bool = False) -> str:
+    if plain:  # digits: still valid after a later String -> Integer/Numeric conversion
+        text = str(SEED_ID_START + i)
+        return text if not length or len(text) <= length else str(i + 1)[:length]
     text = f"{name}_{i + 1}"
     if length and len(text) > length:
         text = (str(i + 1) + "abcdefghij" * length)[:length]
     return text
 
 
-def generate_value(column: Any, i: int, allowed: dict[str, list[str]]) -> Any:
-    """A plausible value for ``column`` in row ``i`` (distinct per row)."""
+def generate_value(column: Any, i: int, allowed: dict[str, list[str]], plain: bool = False) -> Any:
+    """A plausible value for ``column`` in row ``i`` (distinct per row);
+    ``plain`` values survive the common later conversions (digit strings)."""
     import sqlalchemy as sa
 
     coltype = column.type
@@ -128,7 +137,7 @@ def generate_value(column: Any, i: int, allowed: dict[str, list[str]]) -> Any:
         return []
     if python_type is uuid.UUID:
         return uuid.UUID(int=i + 1)
-    return _string(column.name, i, getattr(coltype, "length", None))
+    return _string(column.name, i, getattr(coltype, "length", None), plain)
 
 
 def _target(fk: Any) -> tuple[str, list[str]]:
@@ -145,12 +154,16 @@ def _parent_rows(connection: Any, fk: Any) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in connection.execute(query)]
 
 
-def _rows_for(table: Any, connection: Any, rows: int, minimal: bool, dialect: str) -> list[dict[str, Any]] | str:
+def _rows_for(
+    table: Any, connection: Any, rows: int, minimal: bool, dialect: str, plain: bool = False, hints: Any = None
+) -> list[dict[str, Any]] | str:
     """Rows to insert, or why none can be made."""
     import sqlalchemy as sa
 
     allowed = _in_list(table)
     auto = _auto_pk(table, dialect)
+    keys = [c.name for c in table.primary_key.columns]
+    int_key = keys[0] if len(keys) == 1 and isinstance(table.c[keys[0]].type, sa.Integer) else None
     fk_values: dict[str, list[Any]] = {}
     count = rows
     unique_cols = {c.name for c in table.primary_key.columns}
@@ -181,7 +194,13 @@ def _rows_for(table: Any, connection: Any, rows: int, minimal: bool, dialect: st
     for i in range(count):
         row: dict[str, Any] = {}
         for col in table.columns:
-            if col.name == auto or col.computed is not None or col.identity is not None:
+            always = col.identity is not None and getattr(col.identity, "always", False)
+            if col.computed is not None or always:
+                continue
+            if col.name == int_key and col.name not in fk_values:
+                row[col.name] = SEED_ID_START + i  # explicit, clear of ids the migrations insert
+                continue
+            if col.name == auto or col.identity is not None:
                 continue
             if col.name in fk_values:
                 row[col.name] = fk_values[col.name][i]
@@ -189,10 +208,14 @@ def _rows_for(table: Any, connection: Any, rows: int, minimal: bool, dialect: st
             if col.foreign_keys:  # nullable, and no parent row to point at
                 row[col.name] = None
                 continue
-            if col.nullable and col.name not in unique_cols and (minimal or i == rows - 1):
+            later_not_null = hints is not None and col.name in hints.not_null
+            if col.nullable and col.name not in unique_cols and not later_not_null and (
+                minimal or (i == rows - 1 and not plain)
+            ):
                 row[col.name] = None  # exercise NULLs too (last row), or avoid unknown CHECKs
                 continue
-            row[col.name] = generate_value(col, i, allowed)
+            later_numeric = hints is not None and col.name in hints.numeric
+            row[col.name] = generate_value(col, i, allowed, plain or later_numeric)
         out.append(row)
     return out
 
@@ -213,7 +236,9 @@ def _parents_first(tables: list[Any]) -> list[Any]:
     return ordered
 
 
-def seed_tables(connection: Any, names: Iterable[str], *, rows: int = ROWS_PER_TABLE) -> SeedResult:
+def seed_tables(
+    connection: Any, names: Iterable[str], *, rows: int = ROWS_PER_TABLE, plain: bool = False, hints: Any = None
+) -> SeedResult:
     """Insert ``rows`` generated rows into each of ``names`` that is empty.
 
     Parents are filled before children.  Each table is inserted in a
@@ -241,7 +266,7 @@ def seed_tables(connection: Any, names: Iterable[str], *, rows: int = ROWS_PER_T
     for table in _parents_first([metadata.tables[name] for name in empty]):
         reason = ""
         for minimal in (False, True):
-            made = _rows_for(table, connection, rows, minimal, dialect)
+            made = _rows_for(table, connection, rows, minimal, dialect, plain, hints)
             if isinstance(made, str):
                 reason = made
                 break
@@ -255,6 +280,7 @@ def seed_tables(connection: Any, names: Iterable[str], *, rows: int = ROWS_PER_T
                 reason = f"the database refused generated rows: {_first_line(exc)}"
                 continue
             result.inserted[table.name] = len(made)
+            result.samples[table.name] = made[0]
             reason = ""
             break
         if reason:
@@ -313,20 +339,15 @@ def fingerprint(connection: Any, snapshot: Snapshot, only: Iterable[str] | None 
     quote = connection.dialect.identifier_preparer.quote
     names = snapshot.tables if only is None else [n for n in only if n in snapshot.tables]
     out: dict[str, TableRows] = {}
-    cursor = connection.connection.cursor()  # the driver's own: hundreds of reads per walk
-    try:
-        for name in names:
-            info = snapshot.tables[name]
-            columns = info.column_names
-            cursor.execute(f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(name)}")
-            rows = [
-                tuple(v if v is None or type(v) is str else norm_value(v) for v in row)
-                for row in cursor.fetchall()
-            ]
-            key = info.primary_key.columns if info.primary_key else ()
-            out[name] = TableRows(columns, tuple(key), rows)
-    finally:
-        cursor.close()
+    # through SQLAlchemy, not the driver's cursor: async drivers (asyncpg's
+    # statement cache after ALTER ... TYPE) only work behind its adaptation
+    for name in names:
+        info = snapshot.tables[name]
+        columns = info.column_names
+        result = connection.exec_driver_sql(f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(name)}")
+        rows = [tuple(v if v is None or type(v) is str else norm_value(v) for v in row) for row in result]
+        key = info.primary_key.columns if info.primary_key else ()
+        out[name] = TableRows(columns, tuple(key), rows)
     return out
 
 
@@ -350,11 +371,40 @@ class RowProblem:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Loss:
+    """Data the upgrade destroys and the downgrade does not bring back.
+
+    ``rule``: ``SS-V101`` a dropped table or column, ``SS-V102`` deleted rows,
+    ``SS-V103`` values changed in place.  A revision acknowledges a rule with
+    ``# schemashift: allow SS-V101 -- <reason>`` (see ``acknowledge``).
+    """
+
+    rule: str
+    table: str
+    what: str
+    count: int = 0
+    example: str = ""
+
+    def one_line(self) -> str:
+        return f"[{self.rule}] {self.what}" + (f" (e.g. {self.example})" if self.example else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+DROPPED, DELETED, CHANGED = "SS-V101", "SS-V102", "SS-V103"
+
+
 @dataclass
 class RowCheck:
     problems: list[RowProblem] = field(default_factory=list)
-    lost_by_upgrade: list[str] = field(default_factory=list)
+    losses: list[Loss] = field(default_factory=list)
     values_checked: int = 0
+
+    @property
+    def lost_by_upgrade(self) -> list[str]:
+        return [loss.one_line() for loss in self.losses]
 
 
 def _fmt_key(key: tuple[str, ...], values: tuple[str | None, ...]) -> str:
@@ -367,29 +417,42 @@ def check_round_trip(
     after_down: dict[str, TableRows],
     up_diff: SchemaDiff,
 ) -> RowCheck:
-    """Which values the upgrade kept, and whether the downgrade brought them back.
+    """Every value from before the upgrade must be back after the downgrade.
 
-    A value is required back when, after the upgrade, the same row (same key)
-    of the same table (or the table it was renamed to) still held it in the
-    same column (or the one it was renamed to).
+    A value that is not back is blamed on the downgrade (a ``RowProblem``)
+    when the upgrade kept it: after the upgrade the same row (same key) of
+    the same table (or the one it was renamed to) still held it in the same
+    column (or the one it was renamed to).  Otherwise the upgrade destroyed
+    it, and it is a ``Loss``: dropped table or column, deleted rows, or
+    values changed in place.
     """
     check = RowCheck()
     for name, old in before.items():
         if not old.rows:
             continue
+        down = after_down.get(name)
         new_name = up_diff.renamed_tables.get(name, name)
         up = after_up.get(new_name)
         if up is None:
-            check.lost_by_upgrade.append(f"table {name} ({len(old.rows)} rows): the upgrade dropped it")
+            back = _rows_back(old, down)
+            if back < len(old.rows):
+                check.losses.append(
+                    Loss(DROPPED, name, f"table {name}: the upgrade drops it with {len(old.rows)} row(s); "
+                         f"{len(old.rows) - back} not restored by the downgrade", len(old.rows) - back)
+                )
             continue
         mapping = {c: up_diff.column_after(name, c) for c in old.columns}
         kept = [c for c in old.columns if mapping[c] in up.columns]
         for c in old.columns:
             if c not in kept:
-                check.lost_by_upgrade.append(f"column {name}.{c} ({len(old.rows)} values): the upgrade dropped it")
+                lost = _values_not_back(old, down, c)
+                if lost:
+                    check.losses.append(
+                        Loss(DROPPED, name, f"column {name}.{c}: the upgrade drops it; {lost} non-empty value(s) "
+                             "not restored by the downgrade", lost)
+                    )
         if not kept:
             continue
-        down = after_down.get(name)
         if old.key and all(k in kept for k in old.key):
             _check_keyed(name, old, up, down, kept, mapping, check)
         else:
@@ -397,24 +460,70 @@ def check_round_trip(
     return check
 
 
+def _rows_back(old: TableRows, down: TableRows | None) -> int:
+    """How many of ``old``'s rows are back, whole, in ``down``."""
+    if down is None or any(c not in down.columns for c in old.columns):
+        return 0
+    return sum((Counter(old.rows) & Counter(down.project(old.columns))).values())
+
+
+def _values_not_back(old: TableRows, down: TableRows | None, column: str) -> int:
+    """Non-NULL values of ``column`` not back in ``down`` (by key when there is one)."""
+    position = old.columns.index(column)
+    values = [(r, r[position]) for r in old.rows if r[position] is not None]
+    if not values:
+        return 0
+    if down is None or column not in down.columns:
+        return len(values)
+    if old.key and all(k in down.columns for k in old.key):
+        rows = down.by_key(old.key)
+        keys = [old.columns.index(k) for k in old.key]
+        at = down.columns.index(column)
+        return sum(
+            1 for r, v in values
+            if (found := rows.get(tuple(r[k] for k in keys))) is None or found[at] != v
+        )
+    return sum((Counter(v for _, v in values) - Counter(x[0] for x in down.project([column]))).values())
+
+
 def _check_keyed(
     name: str, old: TableRows, up: TableRows, down: TableRows | None,
     kept: list[str], mapping: dict[str, str], check: RowCheck,
 ) -> None:
     up_rows = up.by_key(tuple(mapping[k] for k in old.key))
+    down_rows = down.by_key(old.key) if down is not None and all(k in down.columns for k in old.key) else None
+    down_cols = down.columns if down is not None else ()
     required: dict[tuple[str | None, ...], dict[str, str | None]] = {}
-    deleted = 0
+    deleted: list[str] = []
+    changed: dict[str, list[str]] = {}
     for row in old.rows:
         values = dict(zip(old.columns, row))
         key = tuple(values[k] for k in old.key)
+        back = dict(zip(down_cols, down_rows[key])) if down_rows is not None and key in down_rows else None
         up_row = up_rows.get(key)
         if up_row is None:
-            deleted += 1
+            if back is None:
+                deleted.append(_fmt_key(old.key, key))
             continue
         up_values = dict(zip(up.columns, up_row))
         required[key] = {c: values[c] for c in kept if up_values.get(mapping[c]) == values[c]}
+        for c in kept:
+            if c in required[key]:
+                continue
+            if back is None or c not in back or back[c] != values[c]:
+                after = back.get(c) if back is not None else None
+                changed.setdefault(c, []).append(f"{_fmt_key(old.key, key)}: {values[c]!r} -> {up_values.get(mapping[c])!r}"
+                                                 + (f", back as {after!r}" if back is not None and c in back else ""))
     if deleted:
-        check.lost_by_upgrade.append(f"table {name}: the upgrade deleted {deleted} row(s)")
+        check.losses.append(
+            Loss(DELETED, name, f"table {name}: the upgrade deletes {len(deleted)} row(s); not restored by the downgrade",
+                 len(deleted), deleted[0])
+        )
+    for column, examples in changed.items():
+        check.losses.append(
+            Loss(CHANGED, name, f"column {name}.{column}: the upgrade changes {len(examples)} value(s) in place; "
+                 "not restored by the downgrade", len(examples), examples[0])
+        )
     if not required:
         return
     check.values_checked += sum(len(v) for v in required.values())
@@ -424,9 +533,8 @@ def _check_keyed(
     missing_cols = sorted({c for cells in required.values() for c in cells if c not in down.columns})
     for col in missing_cols:
         check.problems.append(RowProblem(name, f"column {col} is gone after the downgrade; its values are lost"))
-    if not all(k in down.columns for k in old.key):
+    if down_rows is None:
         return
-    down_rows = down.by_key(old.key)
     problems = []
     for key, cells in required.items():
         row = down_rows.get(key)
@@ -435,9 +543,9 @@ def _check_keyed(
             problems.append(RowProblem(name, "row lost", label))
             continue
         values = dict(zip(down.columns, row))
-        changed = [f"{c}: {v!r} -> {values[c]!r}" for c, v in cells.items() if c in values and values[c] != v]
-        if changed:
-            problems.append(RowProblem(name, "row changed", label, "; ".join(changed)))
+        diffs = [f"{c}: {v!r} -> {values[c]!r}" for c, v in cells.items() if c in values and values[c] != v]
+        if diffs:
+            problems.append(RowProblem(name, "row changed", label, "; ".join(diffs)))
     _add_capped(check, name, problems)
 
 
@@ -447,6 +555,16 @@ def _check_multiset(
 ) -> None:
     before_rows = Counter(old.project(kept))
     survived = before_rows & Counter(up.project([mapping[c] for c in kept]))
+    gone = before_rows - survived  # deleted or changed by the upgrade: cannot tell which without a key
+    if gone:
+        back = Counter(down.project(kept)) if down is not None and all(c in down.columns for c in kept) else Counter()
+        not_back = gone - back
+        if not_back:
+            example = _fmt_key(tuple(kept), next(iter(not_back)))
+            check.losses.append(
+                Loss(DELETED, name, f"table {name}: the upgrade deletes or rewrites {sum(not_back.values())} row(s); "
+                     "not restored by the downgrade", sum(not_back.values()), example)
+            )
     if not survived:
         return
     check.values_checked += sum(survived.values()) * len(kept)

@@ -23,6 +23,7 @@ head (``check``).  The result is a ``VerifyReport``; nothing is printed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -30,8 +31,20 @@ from typing import Any, Callable
 
 from ..config import Project
 from ..errors import MigrationFailed, RevisionError, SchemashiftError
-from .scratch import PlannedStep, Scratch, run_steps, scratch_database, scratch_project
-from .seed import RowProblem, TableRows, check_round_trip, fingerprint, seed_tables
+from .scratch import (
+    PlannedStep,
+    Scratch,
+    StepFailed,
+    describe_failure,
+    probe_schemas,
+    run_steps,
+    scratch_database,
+    scratch_project,
+)
+from .acknowledge import acknowledged_rules
+from .history_hints import read_hints
+from .seed import Loss, RowProblem, TableRows, check_round_trip, fingerprint, seed_tables
+from .verify_data import VerifyData
 from .snapshot import Change, SchemaDiff, Snapshot, Snapshotter, diff_snapshots
 
 CHECKS = (
@@ -67,7 +80,8 @@ class RevisionResult:
     schema_diff: list[Change] = field(default_factory=list)
     row_problems: list[RowProblem] = field(default_factory=list)
     reupgrade_diff: list[Change] = field(default_factory=list)
-    lost_by_upgrade: list[str] = field(default_factory=list)
+    losses: list[Loss] = field(default_factory=list)
+    acknowledged: dict[str, str] = field(default_factory=dict)
     seeded: dict[str, int] = field(default_factory=dict)
     seed_skipped: dict[str, str] = field(default_factory=dict)
     values_checked: int = 0
@@ -77,18 +91,37 @@ class RevisionResult:
     def ok(self) -> bool:
         return self.status in ("ok", "irreversible")
 
+    @property
+    def downgrade_proven(self) -> bool:
+        """The downgrade restores the schema and every value the upgrade kept
+        (what ``fill_downgrade`` promises); losses by the upgrade itself aside."""
+        return self.status in ("ok", "irreversible") or (self.status == "failed" and self.failed_step == "data lost")
+
+    def notes(self) -> list[str]:
+        """Acknowledged losses: reported, not failures."""
+        return [
+            f"acknowledged loss: {loss.one_line()} ({self.acknowledged[loss.rule]})"
+            for loss in self.losses if loss.rule in self.acknowledged
+        ]
+
     def one_line(self) -> str:
         """``ok   ae10f3 add users (0.04s)`` (for progress output)."""
         label = {"ok": "ok", "failed": "FAIL", "irreversible": "irrev", "not checked": "skip"}[self.status]
         extra = f" [{self.failed_step}]" if self.status == "failed" and self.failed_step else ""
-        return f"{label:5} {self.revision} {self.doc}{extra} ({self.seconds:.2f}s)"
+        return f"{label:5} {self.revision} {one_line_doc(self.doc)}{extra} ({self.seconds:.2f}s)"
 
     def problems(self) -> list[str]:
         """Every finding as one line (empty when the revision passed)."""
         out = [c.one_line(DOWNGRADE_WORDS) for c in self.schema_diff]
         out += [f"data: {p.one_line()}" for p in self.row_problems]
         out += [f"after re-upgrade: {c.one_line(REUPGRADE_WORDS)}" for c in self.reupgrade_diff]
-        if self.error:
+        out += [
+            f"data lost: {loss.one_line()} (acknowledge with '# schemashift: allow {loss.rule} -- <reason>')"
+            for loss in self.losses if loss.rule not in self.acknowledged
+        ]
+        if self.error and self.status == "not checked":
+            out.append(f"not checked: {self.error}")
+        elif self.error:
             out.append(f"{self.failed_step} failed: {self.error}")
         return out
 
@@ -103,13 +136,20 @@ class RevisionResult:
             "schema_diff": [c.to_dict() for c in self.schema_diff],
             "row_problems": [p.to_dict() for p in self.row_problems],
             "reupgrade_diff": [c.to_dict() for c in self.reupgrade_diff],
-            "lost_by_upgrade": list(self.lost_by_upgrade),
+            "losses": [loss.to_dict() for loss in self.losses],
+            "lost_by_upgrade": [loss.one_line() for loss in self.losses],
+            "acknowledged": dict(self.acknowledged),
             "seeded": dict(self.seeded),
             "seed_skipped": dict(self.seed_skipped),
             "values_checked": self.values_checked,
             "problems": self.problems(),
             "seconds": round(self.seconds, 4),
         }
+
+
+def one_line_doc(doc: str | None) -> str:
+    """A revision message on one line (docstrings may span several)."""
+    return " ".join((doc or "").split())
 
 
 @dataclass
@@ -153,11 +193,14 @@ class VerifyReport:
         """A readable report: one block per failing revision, then the summary."""
         out = []
         for result in self.revisions:
-            if result.status == "failed":
-                out.append(f"FAIL {result.revision} {result.doc}".rstrip() + (f"  ({result.path})" if result.path else ""))
+            if result.status in ("failed", "not checked"):
+                label = "FAIL" if result.status == "failed" else "SKIP"
+                out.append(f"{label} {result.revision} {one_line_doc(result.doc)}".rstrip() + (f"  ({result.path})" if result.path else ""))
                 out += [f"    {line}" for line in result.problems()]
             elif result.status == "irreversible":
                 out.append(f"note {result.revision}: downgrade is declared irreversible ({result.error})")
+            if result.status != "failed":
+                out += [f"note {result.revision}: {line}" for line in result.notes()]
         if self.error:
             out.append(f"error: {self.error}")
         if not self.heads_ok:
@@ -195,6 +238,14 @@ class VerifyReport:
         return json.dumps(self.to_dict(), **({"indent": 2} | kw))
 
 
+def error_document(exc: SchemashiftError, project: str = "") -> str:
+    """The ``--json`` document when verify could not run at all: same keys, ``ok`` false."""
+    report = VerifyReport(project=project, scratch="", dialect="", error=exc.one_line())
+    data = report.to_dict()
+    data["exit_code"] = exc.exit_code
+    return json.dumps(data, indent=2)
+
+
 # ------------------------------------------------------------------- walk
 
 
@@ -208,6 +259,10 @@ class _Stop(SchemashiftError):
 
 class _CallbackFailed(SchemashiftError):
     """verify's own checking code failed; the original exception is the cause."""
+
+    def __init__(self, message: str, revision: str | None) -> None:
+        super().__init__(message)
+        self.revision = revision
 
 
 @dataclass
@@ -237,12 +292,7 @@ class _Rows:
     def _total_changes(self, conn: Any) -> int | None:
         if conn.dialect.name != "sqlite":
             return None
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute("SELECT total_changes()")
-            return int(cursor.fetchone()[0])
-        finally:
-            cursor.close()
+        return int(conn.exec_driver_sql("SELECT total_changes()").scalar())
 
     def take(self, conn: Any, snapshot: Snapshot) -> dict[str, TableRows]:
         changes = self._total_changes(conn)
@@ -263,6 +313,20 @@ class _Rows:
             self.changes = self._total_changes(conn)
 
 
+@dataclass
+class WalkOptions:
+    """How a walk seeds: ``seed`` off runs schema-only; ``first_mode`` is the
+    seeding mode for the first revision checked (``default``, ``plain``:
+    digit strings and no NULLs, or ``none``); ``data`` holds user rows by
+    revision (see ``verify_data``)."""
+
+    seed: bool = True
+    first_mode: str = "default"
+    data: Any = None
+    hints: Any = None
+    user_tables: frozenset[str] = frozenset()
+
+
 class _Walk:
     """The per-step callback of one or more scratch runs (see module docstring)."""
 
@@ -273,28 +337,66 @@ class _Walk:
         self.snapshotter = Snapshotter()
         self.rows = _Rows(self.snapshotter)
         self.plan: list[PlannedStep] = []
+        self.options = WalkOptions()
         self.done = 0
         self.clean = True
+        self.current: str | None = None  # the revision being checked (for verify's own failures)
+        self.seeded_at: dict[str, tuple[str, dict[str, Any]]] = {}  # table -> (revision, first row)
+        self.acknowledged: dict[str, dict[str, str]] = {}  # revision -> {rule: reason}
         self._started: dict[str, float] = {}
         self._before: _State | None = None
         self._after_up: _State | None = None
         self._up_diff = SchemaDiff()
 
-    def begin(self, plan: list[PlannedStep], dialect: str) -> None:
+    def begin(self, plan: list[PlannedStep], dialect: str, options: WalkOptions) -> None:
         self.plan = plan
+        self.options = options
         self.done = 0
         self.clean = False
+        self.current = None
+        self.seeded_at = {}
         self.rows.reset()
         self._before = self._after_up = None
         if not plan or plan[0].phase != "setup":
             self._before = _State(Snapshot(dialect, {}), {})  # a fresh scratch database is empty
             if plan:
+                self.current = plan[0].revision
                 self._started[plan[0].revision] = time.perf_counter()
+
+    def prepare_outside(self, scratch: Scratch, revision: str, mode: str) -> None:
+        """Seed and fingerprint before the first step, on a connection of our own
+        (a baseline database is not empty before the walk starts)."""
+        import sqlalchemy as sa
+        from sqlalchemy.engine import make_url
+
+        from .scratch import sync_url
+
+        engine = sa.create_engine(sync_url(make_url(scratch.url)), poolclass=sa.pool.NullPool)
+        try:
+            with engine.begin() as conn:
+                scratch.prove(conn, empty=False)
+                if self.options.data is not None:
+                    self.options.data.insert_before(conn, revision)
+                self._prepare(conn, revision, self.snapshotter.take(conn), mode)
+        finally:
+            engine.dispose()
+        self.rows.reset()
 
     @property
     def had_rows(self) -> bool:
         """Whether the tables held rows before the current revision's upgrade."""
         return self._before is not None and any(t.rows for t in self._before.rows.values())
+
+    def seeded_tables(self) -> list[str]:
+        """The tables holding rows verify seeded (not user rows), with where and a sample."""
+        assert self._before is not None
+        out = []
+        for name, table in sorted(self._before.rows.items()):
+            if table.rows and name in self.seeded_at:
+                revision, sample = self.seeded_at[name]
+                values = ", ".join(f"{k}={v!r}" for k, v in list(sample.items())[:4])
+                out.append(f"{name} (seeded at {revision}: {values})")
+        return out
 
     def failing_step(self) -> PlannedStep | None:
         return self.plan[self.done] if self.done < len(self.plan) else None
@@ -304,17 +406,22 @@ class _Walk:
         version_table = (getattr(ctx, "opts", None) or {}).get("version_table")
         if version_table:
             self.snapshotter.exclude = (version_table,)
+        nxt = self.plan[index + 1] if index + 1 < len(self.plan) else None
         try:
-            self._dispatch(step, ctx.connection, self.plan[index + 1] if index + 1 < len(self.plan) else None)
+            self._dispatch(step, ctx.connection, nxt)
         except (_Restart, _Stop):
             raise
         except Exception as exc:  # our own failure, not the migration's: keep it apart
-            raise _CallbackFailed(f"verify failed while checking {step.revision}: {exc}") from exc
+            raise _CallbackFailed(f"verify could not check it: {describe_failure(exc)}", self.current) from exc
 
     def _dispatch(self, step: PlannedStep, conn: Any, nxt: PlannedStep | None) -> None:
+        if nxt is not None and nxt.phase in ("setup", "up") and self.options.data is not None:
+            self.options.data.insert_before(conn, nxt.revision)
+            self.rows.reset()
         if step.phase == "setup":
             if nxt is not None and nxt.phase == "up":
-                self._prepare(conn, nxt.revision, self.snapshotter.take(conn))
+                self.current = nxt.revision
+                self._prepare(conn, nxt.revision, self.snapshotter.take(conn), self.options.first_mode)
             elif nxt is None:
                 self.clean = True
         elif step.phase == "up":
@@ -324,15 +431,25 @@ class _Walk:
         elif step.phase == "reup":
             self._reupgraded(conn, step.revision, nxt)
 
-    def _prepare(self, conn: Any, revision: str, snapshot: Snapshot) -> None:
-        self._started[revision] = time.perf_counter()
+    def _seed(self, conn: Any, revision: str, names: list[str], mode: str) -> None:
+        names = [n for n in names if n.lower() not in self.options.user_tables]
+        if not self.options.seed or mode == "none" or not names:
+            return
+        seeded = seed_tables(conn, names, plain=mode == "plain", hints=self.options.hints)
         result = self.results[revision]
-        rows = self.rows.take(conn, snapshot)
-        seeded = seed_tables(conn, [name for name, table in rows.items() if not table.rows])
         result.seeded.update(seeded.inserted)
         result.seed_skipped.update(seeded.skipped)
+        for table, sample in seeded.samples.items():
+            self.seeded_at[table] = (revision, sample)
         if seeded.inserted:
             self.rows.wrote(conn, seeded.inserted)
+
+    def _prepare(self, conn: Any, revision: str, snapshot: Snapshot, mode: str = "default") -> None:
+        self._started[revision] = time.perf_counter()
+        rows = self.rows.take(conn, snapshot)
+        empty = [name for name, table in rows.items() if not table.rows]
+        self._seed(conn, revision, empty, mode)
+        if self.results[revision].seeded:
             rows = self.rows.take(conn, snapshot)
         self._before = _State(snapshot, rows)
 
@@ -343,11 +460,7 @@ class _Walk:
         self._up_diff = diff_snapshots(self._before.snapshot, snapshot)
         renamed = set(self._up_diff.renamed_tables.values())
         new = [t for t in snapshot.tables if t not in self._before.snapshot.tables and t not in renamed]
-        seeded = seed_tables(conn, new)
-        self.rows.wrote(conn, seeded.inserted)
-        result = self.results[revision]
-        result.seeded.update(seeded.inserted)
-        result.seed_skipped.update(seeded.skipped)
+        self._seed(conn, revision, new, "default")
 
     def _downgraded(self, conn: Any, revision: str) -> None:
         assert self._before is not None and self._after_up is not None
@@ -356,7 +469,7 @@ class _Walk:
         result.schema_diff = diff_snapshots(self._before.snapshot, snapshot).changes
         rows = check_round_trip(self._before.rows, self._after_up.rows, self.rows.take(conn, snapshot), self._up_diff)
         result.row_problems = rows.problems
-        result.lost_by_upgrade = rows.lost_by_upgrade
+        result.losses = rows.losses
         result.values_checked = rows.values_checked
 
     def _reupgraded(self, conn: Any, revision: str, nxt: PlannedStep | None) -> None:
@@ -365,19 +478,16 @@ class _Walk:
         snapshot = self.snapshotter.take(conn)
         reup = diff_snapshots(self._after_up.snapshot, snapshot)
         result.reupgrade_diff = reup.changes
-        if result.schema_diff or result.row_problems or result.reupgrade_diff:
-            result.status = "failed"
-            result.failed_step = result.failed_step or "downgrade"
-        else:
-            result.status = "ok"
+        decide(result, self.acknowledged.get(revision, {}))
         self.finish(revision)
         if self.fail_fast and result.status == "failed":
-            raise _Stop(f"revision {revision} failed")
+            raise _Stop(f"--fail-fast: stopped after {revision} failed")
         if reup:
             raise _Restart(f"re-upgrade of {revision} gave a different schema")
         if nxt is None:
             self.clean = True
         else:
+            self.current = nxt.revision
             self._prepare(conn, nxt.revision, snapshot)
 
     def finish(self, revision: str) -> None:
@@ -387,6 +497,23 @@ class _Walk:
             result.seconds = time.perf_counter() - started
         if self.progress is not None:
             self.progress(result)
+
+
+def decide(result: RevisionResult, allowed: dict[str, str]) -> None:
+    """A checked revision's status from its findings (losses the revision
+    acknowledges with a reviewed comment are notes, not failures)."""
+    result.acknowledged = {rule: why for rule, why in allowed.items() if any(l.rule == rule for l in result.losses)}
+    unacknowledged = [l for l in result.losses if l.rule not in allowed]
+    if result.status == "failed":  # decided earlier (upgrade with rows present)
+        return
+    if result.schema_diff or result.row_problems or result.reupgrade_diff:
+        result.status = "failed"
+        result.failed_step = result.failed_step or "downgrade"
+    elif unacknowledged:
+        result.status = "failed"
+        result.failed_step = "data lost"
+    else:
+        result.status = "ok"
 
 
 def _plan(setup: list[str], check: list[str]) -> list[PlannedStep]:
@@ -431,135 +558,204 @@ def verify(
     rev_range: str | None = None,
     fail_fast: bool = False,
     progress: Callable[[RevisionResult], None] | None = None,
+    seed: bool = True,
+    baseline: str | None = None,
 ) -> VerifyReport:
     """Check every revision's downgrade (schema and rows) on a scratch database.
 
     ``rev_range`` is ``[start]:[end]`` (inclusive; default ``base:heads``);
-    ``progress`` is called with each ``RevisionResult`` as it is decided.
-    The project's own database is never connected to for migrating.
+    ``progress`` is called with each ``RevisionResult`` as it is decided;
+    ``seed=False`` checks schemas only (user rows from ``verify_data`` still
+    go in); ``baseline`` starts from the models' ``create_all()`` stamped at
+    that revision and checks the revisions above it.  The project's own
+    database is never connected to for migrating.  Every revision ends up in
+    the report with a status and, when not ``ok``, a reason: verify does not
+    abort on a broken revision.
     """
     from .. import api
 
     started = time.perf_counter()
-    setup, to_check, revisions = plan_revisions(project, rev_range)
+    if baseline is not None:
+        if rev_range:
+            raise RevisionError("--baseline and --range cannot be combined", hint="give one of them")
+        setup, to_check, revisions = plan_revisions(project, None)
+        base_id = _resolve(project, baseline)
+        if base_id not in setup + to_check:
+            raise RevisionError(f"baseline {baseline} is not in the history")
+        cut = (setup + to_check).index(base_id) + 1
+        all_ids = setup + to_check
+        setup, to_check = [], all_ids[cut:]
+    else:
+        setup, to_check, revisions = plan_revisions(project, rev_range)
+        base_id = None
     results = {
-        rid: RevisionResult(rid, revisions[rid].doc or "", getattr(revisions[rid], "path", None)) for rid in to_check
+        rid: RevisionResult(rid, one_line_doc(revisions[rid].doc), getattr(revisions[rid], "path", None))
+        for rid in to_check
     }
     report = VerifyReport(project=project.describe(), scratch="", dialect="")
     report.revisions = [results[r] for r in to_check]
     report.heads = [h.revision for h in api.heads(project)]
     walk = _Walk(results, fail_fast, progress)
+    walk.acknowledged = {rid: acknowledged_rules(results[rid].path) for rid in to_check}
+    data = VerifyData.of(project)
+    options = WalkOptions(
+        seed=seed, data=data, user_tables=frozenset(data.tables()),
+        hints=read_hints(getattr(r, "path", None) for r in revisions.values()),
+    )
     with scratch_database(project.url, scratch_url) as scratch:
         report.scratch, report.dialect = scratch.label, scratch.dialect
         target = scratch_project(project, scratch)
-        stopped = _walk_all(target, scratch, walk, setup, to_check, results, fail_fast, report)
+        scratch.create_schemas(probe_schemas(target, scratch))
+        start = _Start(target, scratch, base_id, data)
+        stopped = _walk_all(target, scratch, start, walk, setup, to_check, results, revisions, fail_fast, options, report)
         at_heads = rev_range is None or (rev_range.split(":", 1)[1].strip() in ("", "head", "heads"))
         if stopped:
-            report.drift_note = "not checked: the walk stopped early"
+            report.drift_note = f"not checked: {stopped}"
         elif not at_heads:
             report.drift_note = "not checked: the range does not end at head"
         else:
-            if not walk.clean:
-                scratch.reset()
-                run_steps(target, scratch, _plan(setup + to_check, []))
             try:
+                if not walk.clean:
+                    start.fresh()
+                    run_steps(target, scratch, _plan(setup + to_check, []))
                 report.drift = api.check(target).differences
             except SchemashiftError as exc:
                 report.drift_note = f"not checked: {exc.one_line()}"
+    for result in report.revisions:
+        if result.status == "not checked" and not result.error:
+            result.error = stopped or "not reached"
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _resolve(project: Project, rev: str) -> str:
+    from .. import api
+    from ..runner import REVISION_ERRORS, revision_error
+
+    try:
+        return api.revision_index(project).revision_map().get_revision(rev).revision
+    except REVISION_ERRORS as exc:
+        raise revision_error(exc) from exc
+    except AttributeError as exc:
+        raise RevisionError(f"no such revision: {rev}") from exc
+
+
+class _Start:
+    """How each walk starts: an empty scratch database, or (``--baseline``) the
+    models' ``create_all()`` stamped at the baseline revision."""
+
+    def __init__(self, target: Project, scratch: Scratch, baseline: str | None, data: VerifyData) -> None:
+        self.target, self.scratch, self.baseline, self.data = target, scratch, baseline, data
+        self.used = False
+
+    def fresh(self) -> None:
+        if self.used:
+            self.scratch.reset()
+        self.used = True
+        if self.baseline is not None:
+            from .baseline import create_baseline
+
+            create_baseline(self.target, self.scratch, self.baseline)
+
+
 def _walk_all(
-    target: Project, scratch: Scratch, walk: _Walk, setup: list[str], to_check: list[str],
-    results: dict[str, RevisionResult], fail_fast: bool, report: VerifyReport,
-) -> bool:
-    """Run walks until every revision is decided; True when stopped early.
+    target: Project, scratch: Scratch, start: _Start, walk: _Walk, setup: list[str], to_check: list[str],
+    results: dict[str, RevisionResult], revisions: dict[str, Any], fail_fast: bool, options: WalkOptions,
+    report: VerifyReport,
+) -> str | None:
+    """Run walks until every revision is decided; the reason when stopped early.
 
     After a failure the scratch database is rebuilt (reset, then upgraded
-    straight to the failing revision) and the next walk starts after it.  An
-    upgrade that fails with seeded rows present is retried on empty tables:
-    if that works the revision fails as "upgrade with rows present" and the
-    walk goes on; if not, nothing above it can be reached.
+    straight to where the walk goes on) and the next walk starts after the
+    failed revision.  An upgrade that fails with seeded rows present is tried
+    again with plainer rows (digit strings, no NULLs), then with no rows: if
+    only the rows were the problem the revision fails as "upgrade with rows
+    present", naming the seeded tables, and the walk goes on; if it fails on
+    empty tables too, nothing above it can be reached.
     """
     position = 0  # index in to_check of the first revision not yet decided
-    retry: str | None = None  # upgrade once more, without rows
-    first = True
+    modes: dict[str, str] = {}  # revision -> seeding mode of its next try
     while position < len(to_check):
-        if not first:
-            scratch.reset()
-        first = False
-        applied = setup + to_check[:position] + ([retry] if retry else [])
-        plan = _plan(applied, to_check[position + (1 if retry else 0):])
-        walk.begin(plan, scratch.dialect)
-        retried, retry = retry, None
+        start.fresh()
+        revision = to_check[position]
+        plan = _plan(setup + to_check[:position], to_check[position:])
+        mode = modes.get(revision, "default")
+        walk.begin(plan, scratch.dialect, dataclasses.replace(options, first_mode=mode))
+        if start.baseline is not None and position == 0:
+            walk.prepare_outside(scratch, revision, mode)  # no step runs before the first: seed from outside
         try:
             run_steps(target, scratch, plan, walk.on_step)
-            step, exc = None, None
-        except _Stop:
-            return True
+            return None
+        except _Stop as exc:
+            return exc.message
         except _Restart:
-            step, exc = walk.plan[walk.done - 1], None
-        except _CallbackFailed as caught:
-            raise caught.__cause__ or caught
-        except Exception as caught:
-            if isinstance(caught, SchemashiftError) and not isinstance(caught, MigrationFailed):
+            step: PlannedStep | None = walk.plan[walk.done - 1]
+            failure: BaseException | None = None
+        except _CallbackFailed as exc:
+            rid = exc.revision or revision
+            if rid not in results:
                 raise
-            step, exc = walk.failing_step(), caught
-            if step is None:
-                raise
-        if retried is not None:
-            if exc is not None and step is not None and step.phase == "setup" and step.revision == retried:
-                results[retried].failed_step = "upgrade"  # it fails on empty tables too
-                results[retried].error = _describe(exc)
-                walk.finish(retried)
-                return True
-            walk.finish(retried)
+            result = results[rid]
+            result.status, result.failed_step, result.error = "failed", "check", exc.message
+            walk.finish(rid)
             if fail_fast:
-                return True
-        if step is None:
-            return False
-        position = to_check.index(step.revision) + 1
-        if exc is None:  # _Restart: the revision is decided, the database is not trustworthy
+                return f"--fail-fast: stopped after {rid} failed"
+            position = to_check.index(rid) + 1
             continue
-        error = _describe(exc)
-        if step.phase == "setup":
-            if step.revision in results:
-                result = results[step.revision]
-                result.status, result.failed_step, result.error = "failed", "upgrade", error
-                walk.finish(step.revision)
+        except StepFailed as exc:
+            step, failure = exc.planned, exc
+        except SchemashiftError as exc:
+            if isinstance(exc, MigrationFailed) and walk.failing_step() is not None:
+                step, failure = walk.failing_step(), exc
             else:
-                report.error = f"cannot reach the start of the range: upgrade of {step.revision} failed: {error}"
-            return True
-        result = results[step.revision]
-        result.status, result.error = "failed", error
-        if step.phase == "up":
-            if walk.had_rows:
-                result.failed_step = "upgrade with rows present"
-                retry = step.revision
-                position -= 1
+                raise
+        assert step is not None
+        rid = step.revision
+        if rid not in results:  # below --range (or --baseline): reported as a failed revision too
+            below = RevisionResult(rid, one_line_doc(revisions[rid].doc), getattr(revisions[rid], "path", None))
+            below.status, below.failed_step = "failed", "upgrade (below the checked range)"
+            below.error = _describe(failure) if failure else "gave a different schema"
+            report.revisions.insert(0, below)
+            return f"the upgrade of {rid}, below the checked range, failed"
+        result = results[rid]
+        position = to_check.index(rid)
+        if failure is None:  # _Restart: decided, but the database is not trustworthy
+            position += 1
+            continue
+        error = _describe(failure)
+        if step.phase in ("setup", "up"):
+            if step.phase == "up" and walk.had_rows and options.seed and mode != "none":
+                if mode == "default":
+                    modes[rid] = "plain"
+                    result.seeded.clear()
+                    continue
+                result.status, result.failed_step = "failed", "upgrade with rows present"
+                result.error = f"{error}; it runs on empty tables: rows present: {'; '.join(walk.seeded_tables()) or 'user rows'}"
+                modes[rid] = "none"
+                result.seeded.clear()
                 continue
-            result.failed_step = "upgrade"
-            walk.finish(step.revision)
-            return True
+            result.status, result.failed_step, result.error = "failed", "upgrade", error
+            walk.finish(rid)
+            return f"the upgrade of {rid} failed, so the revisions above it cannot be reached"
+        result.status, result.error = "failed", error
         result.failed_step = "downgrade" if step.phase == "down" else "re-upgrade after downgrade"
-        if step.phase == "down" and isinstance(exc, NotImplementedError):
+        original = getattr(failure, "original", failure)
+        if step.phase == "down" and isinstance(original, NotImplementedError):
             result.status = "irreversible"
-        walk.finish(step.revision)
+        walk.finish(rid)
         if fail_fast and result.status == "failed":
-            return True
-    return False
+            return f"--fail-fast: stopped after {rid} failed"
+        position += 1
+    return None
 
 
 def _describe(exc: BaseException) -> str:
     """The error of a failed step, in one line, without "migration X failed"."""
+    if isinstance(exc, StepFailed):
+        return exc.reason
     if isinstance(exc, SchemashiftError):
         text = exc.message
         if text.startswith("migration ") and " failed: " in text:
             text = text.split(" failed: ", 1)[1]
-        cause = exc.__cause__
-        if cause is not None and not hasattr(cause, "orig") and not text.startswith(type(cause).__name__):
-            text = f"{type(cause).__name__}: {text}"
         return " ".join(text.split())
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    return describe_failure(exc)

@@ -1,0 +1,139 @@
+"""verify runs any env.py as upgrade does (issue 12.5, 12.6, 12.7).
+
+An async env.py on PostgreSQL (``postgresql+psycopg_async``), a version
+table in its own schema, SQLite steps with foreign keys as upgrade sets them,
+and histories whose databases start from ``create_all()`` + stamp
+(``--baseline``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from verify_examples import Rev, make_project, table_names
+
+from schemashift import api
+from schemashift.safety.verify import verify
+
+ASYNC_RUN = '''
+def run_migrations_online() -> None:
+    """Async engine, as Alembic's ``async`` template writes it."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import async_engine_from_config
+
+    async def main():
+        connectable = async_engine_from_config(
+            config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool,
+        )
+        async with connectable.connect() as connection:
+            await connection.run_sync(_run)
+        await connectable.dispose()
+
+    asyncio.run(main())
+
+'''
+
+INDEX = 'Index("ix_users_name", users.c.name)\n'
+BIGINT = Rev(
+    "r2",
+    'op.alter_column("users", "score", type_=sa.BigInteger(), existing_type=sa.Integer())',
+    'op.alter_column("users", "score", type_=sa.Integer(), existing_type=sa.BigInteger())',
+)
+
+
+def make_async(example) -> None:
+    env_py = example.root / "migrations" / "env.py"
+    text = env_py.read_text()
+    start = text.index("def run_migrations_online")
+    end = text.index("if context.is_offline_mode()")
+    env_py.write_text(text[:start] + ASYNC_RUN + text[end:])
+
+
+def test_async_env_py_on_postgresql_verifies(tmp_path, pg_url):
+    """Issue 12: "greenlet_spawn has not been called" with an async env.py; an
+    ALTER ... TYPE BIGINT step (where raw-cursor reads broke on asyncpg)."""
+    url = pg_url.replace("postgresql+psycopg://", "postgresql+psycopg_async://")
+    example = make_project(
+        tmp_path, "async_env",
+        [Rev("r1", 'op.create_index("ix_users_name", "users", ["name"])', 'op.drop_index("ix_users_name", table_name="users")'), BIGINT],
+        url=url, models_extra=INDEX + 'from sqlalchemy import BigInteger\nusers.c.score.type = BigInteger()\n',
+    )
+    make_async(example)
+    report = verify(example.reload())
+    assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok"), ("r1", "ok"), ("r2", "ok")], report.lines()
+    assert report.revisions[0].seeded and report.revisions[2].values_checked > 0
+    assert table_names(pg_url) == []
+
+
+def test_version_table_in_its_own_schema(tmp_path, pg_url):
+    """Issue 12: version_table_schema made verify fail, the scratch database lacking the schema."""
+    example = make_project(tmp_path, "version_schema", [], url=pg_url)
+    env_py = example.root / "migrations" / "env.py"
+    text = env_py.read_text()
+    text = text.replace("render_as_batch=connection.dialect.name == \"sqlite\",",
+                        "render_as_batch=connection.dialect.name == \"sqlite\",\n        version_table_schema=\"meta\",")
+    env_py.write_text(text)
+    report = verify(example.reload())
+    assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok")], report.lines()
+
+
+def test_sqlite_steps_run_with_foreign_keys_off_as_upgrade_runs_them(tmp_path):
+    """Issue 12: verify ran SQLite steps with foreign keys on while upgrade runs
+    them off, so a rebuild that upgrade performs failed in verify.  env.py
+    turns foreign keys on for every connection (common in apps); the batch
+    rebuild of users drops the table posts' seeded rows refer to."""
+    url = f"sqlite:///{tmp_path / 'fk.db'}"
+    example = make_project(
+        tmp_path, "fk_policy",
+        [Rev(
+            "r1",
+            'with op.batch_alter_table("users", recreate="always") as b:\n    b.add_column(sa.Column("nick", sa.String(20)))',
+            'with op.batch_alter_table("users", recreate="always") as b:\n    b.drop_column("nick")',
+        )],
+        url=url, models_extra='users.append_column(Column("nick", String(20)))\n',
+    )
+    env_py = example.root / "migrations" / "env.py"
+    text = env_py.read_text()
+    hooked = text.replace(
+        "    with connectable.connect() as connection:\n        _run(connection)",
+        "    from sqlalchemy import event\n"
+        "    event.listen(connectable, 'connect', lambda c, r: c.execute('PRAGMA foreign_keys=ON'))\n"
+        "    with connectable.connect() as connection:\n        _run(connection)",
+    )
+    assert hooked != text
+    env_py.write_text(hooked)
+    report = verify(example.reload())
+    assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok"), ("r1", "ok")], report.lines()
+    assert report.revisions[0].seeded.get("posts")  # rows that refer to users were there
+
+
+def test_baseline_starts_from_create_all_stamped(tmp_path, db_url):
+    """Issue 12.6: a history whose first revisions no longer run from an empty
+    database (its databases are made by create_all() + stamp).  The models
+    describe the baseline (r1); r2 is checked from there."""
+    example = make_project(
+        tmp_path, "baseline",
+        [
+            Rev("r1", 'op.create_index("ix_users_name", "users", ["name"])', 'op.drop_index("ix_users_name", table_name="users")'),
+            Rev("r2", 'op.add_column("notes", sa.Column("pinned", sa.Boolean))', 'op.drop_column("notes", "pinned")'),
+        ],
+        url=db_url, models_extra=INDEX,
+    )
+    first = example.revision_path("r0")
+    first.write_text(re.sub(r"def upgrade\(\) -> None:\n", "def upgrade() -> None:\n    raise RuntimeError('history starts at a baseline')\n", first.read_text(), count=1))
+    plain = verify(example.reload())
+    assert [(r.revision, r.status) for r in plain.revisions] == [("r0", "failed"), ("r1", "not checked"), ("r2", "not checked")]
+    report = verify(example.project, baseline="r1")
+    assert [(r.revision, r.status) for r in report.revisions] == [("r2", "ok")], report.lines()
+    assert report.revisions[0].seeded and report.revisions[0].values_checked > 0  # rows seeded into the baseline
+    assert table_names(example.url) == []
+
+
+def test_baseline_must_be_in_the_history(tmp_path, sqlite_url):
+    from schemashift.errors import RevisionError
+
+    example = make_project(tmp_path, "baseline_bad", [], url=sqlite_url)
+    with pytest.raises(RevisionError):
+        verify(example.project, baseline="nope")
