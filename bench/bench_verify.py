@@ -40,7 +40,7 @@ from schemashift.config import load_project
 from schemashift.safety.verify import CHECKS, verify
 
 REVISIONS = 100
-RUNS = 5
+RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5  # fewer on a busy machine: bench_verify.py 3
 RESULTS = Path(__file__).parent / "results" / "verify.txt"
 
 

@@ -243,3 +243,22 @@ def test_no_seed_still_checks_schemas(tmp_path, sqlite_url, seed):
     report = run(example, seed=seed)
     assert verdict(report) == {"aaaa": ("failed", "re-upgrade after downgrade")}
     assert bool(report.revisions[0].seeded) is seed
+
+
+def test_text_later_cast_to_json_gets_json_rows(tmp_path, pg_url):
+    """Issue 12: seeded strings landed where a migration expects a JSON object."""
+    example = project(
+        tmp_path, "seed_json",
+        [
+            Rev("j001", 'op.create_table("events", sa.Column("id", sa.Integer, primary_key=True), sa.Column("payload", sa.Text))',
+                'op.drop_table("events")'),
+            Rev("j002",
+                'from sqlalchemy.dialects import postgresql\n'
+                'op.alter_column("events", "payload", type_=postgresql.JSONB(), existing_type=sa.Text(), postgresql_using="payload::jsonb")\n'
+                "op.execute(\"UPDATE events SET payload = payload || '{}'::jsonb\")",
+                'op.alter_column("events", "payload", type_=sa.Text(), existing_type=sa.JSON(), postgresql_using="payload::text")'),
+        ],
+        pg_url,
+    )
+    report = run(example)
+    assert verdict(report) == {"j001": ("ok", None), "j002": ("ok", None)}, report.lines()

@@ -7,8 +7,9 @@ pass; generated ``'qty_1'`` or NULL would fail the revision for verify's own
 choice of values.  verify knows the whole history, so before the walk it
 reads every revision's ``alter_column`` calls (by parsing the source, never
 running it) and seeds such columns with values every later step accepts:
-digit strings for columns later converted to a numeric or boolean type, no
-NULL for columns later made NOT NULL.  Columns are matched by name, which
+digit strings for columns later converted to a numeric or boolean type, a
+JSON object's text for columns later converted to JSON, no NULL for columns
+later made NOT NULL.  Columns are matched by name, which
 can only make a few more values plain, never fewer.
 """
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+JSONISH = re.compile(r"JSON", re.IGNORECASE)
 NUMERIC = re.compile(r"Integer|Numeric|Float|Decimal|Double|Boolean|REAL|INT|NUMERIC|BOOL", re.IGNORECASE)
 
 
@@ -29,6 +31,7 @@ class SeedHints:
 
     numeric: set[str] = field(default_factory=set)
     not_null: set[str] = field(default_factory=set)
+    json: set[str] = field(default_factory=set)
 
 
 def _column_name(call: ast.Call) -> str | None:
@@ -60,7 +63,9 @@ def read_hints(paths: Iterable[str | Path | None]) -> SeedHints:
                 if name is None:
                     continue
                 for kw in node.keywords:
-                    if kw.arg == "type_" and NUMERIC.search(ast.unparse(kw.value)):
+                    if kw.arg == "type_" and JSONISH.search(ast.unparse(kw.value)):
+                        hints.json.add(name)
+                    elif kw.arg == "type_" and NUMERIC.search(ast.unparse(kw.value)):
                         hints.numeric.add(name)
                     if kw.arg == "nullable" and isinstance(kw.value, ast.Constant) and kw.value.value is False:
                         hints.not_null.add(name)

@@ -215,6 +215,9 @@ def _rows_for(
                 row[col.name] = None  # exercise NULLs too (last row), or avoid unknown CHECKs
                 continue
             later_numeric = hints is not None and col.name in hints.numeric
+            if hints is not None and col.name in hints.json and isinstance(col.type, sa.String):
+                row[col.name] = f'{{"n": {SEED_ID_START + i}}}'  # a JSON object, for a later cast to JSON
+                continue
             row[col.name] = generate_value(col, i, allowed, plain or later_numeric)
         out.append(row)
     return out
@@ -333,21 +336,34 @@ class TableRows:
         return {tuple(r[p] for p in positions): r for r in self.rows}
 
 
+def _table_rows(info: Any, rows: Any) -> "TableRows":
+    values = [tuple(v if v is None or type(v) is str else norm_value(v) for v in row) for row in rows]
+    key = info.primary_key.columns if info.primary_key else ()
+    return TableRows(info.column_names, tuple(key), values)
+
+
 def fingerprint(connection: Any, snapshot: Snapshot, only: Iterable[str] | None = None) -> dict[str, TableRows]:
     """All rows of every table in ``snapshot`` (or of ``only`` those), keyed by
     primary key when there is one.  Plain SQL, values as the driver returns them."""
     quote = connection.dialect.identifier_preparer.quote
     names = snapshot.tables if only is None else [n for n in only if n in snapshot.tables]
     out: dict[str, TableRows] = {}
-    # through SQLAlchemy, not the driver's cursor: async drivers (asyncpg's
-    # statement cache after ALTER ... TYPE) only work behind its adaptation
-    for name in names:
-        info = snapshot.tables[name]
-        columns = info.column_names
-        result = connection.exec_driver_sql(f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(name)}")
-        rows = [tuple(v if v is None or type(v) is str else norm_value(v) for v in row) for row in result]
-        key = info.primary_key.columns if info.primary_key else ()
-        out[name] = TableRows(columns, tuple(key), rows)
+    if connection.dialect.is_async:
+        # through SQLAlchemy, not the driver's cursor: async drivers (asyncpg's
+        # statement cache after ALTER ... TYPE) only work behind its adaptation
+        for name in names:
+            info = snapshot.tables[name]
+            result = connection.exec_driver_sql(f"SELECT {', '.join(quote(c) for c in info.column_names)} FROM {quote(name)}")
+            out[name] = _table_rows(info, result)
+        return out
+    cursor = connection.connection.cursor()  # the driver's own: hundreds of reads per walk
+    try:
+        for name in names:
+            info = snapshot.tables[name]
+            cursor.execute(f"SELECT {', '.join(quote(c) for c in info.column_names)} FROM {quote(name)}")
+            out[name] = _table_rows(info, cursor.fetchall())
+    finally:
+        cursor.close()
     return out
 
 

@@ -292,7 +292,14 @@ class _Rows:
     def _total_changes(self, conn: Any) -> int | None:
         if conn.dialect.name != "sqlite":
             return None
-        return int(conn.exec_driver_sql("SELECT total_changes()").scalar())
+        if conn.dialect.is_async:
+            return int(conn.exec_driver_sql("SELECT total_changes()").scalar())
+        cursor = conn.connection.cursor()  # cheap: once per snapshot
+        try:
+            cursor.execute("SELECT total_changes()")
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
 
     def take(self, conn: Any, snapshot: Snapshot) -> dict[str, TableRows]:
         changes = self._total_changes(conn)
