@@ -216,7 +216,7 @@ def chain_rev(i: int) -> str:
 def chain_step(i: int) -> tuple[str, str]:
     """Migration i: a table t_i with rows and an index, so a kill can land mid-step."""
     up = f"""    t = op.create_table('t_{i}', sa.Column('id', sa.Integer, primary_key=True), sa.Column('v', sa.String(40)))
-    op.bulk_insert(t, [{{'id': k, 'v': 'row %d' % k}} for k in range(200)])
+    op.bulk_insert(t, [{{'id': k, 'v': 'row %d' % k}} for k in range(1, 201)])  # no id 0: MySQL's AUTO_INCREMENT turns 0 into a new id
     op.create_index('ix_t_{i}_v', 't_{i}', ['v'])"""
     down = f"""    op.drop_index('ix_t_{i}_v', table_name='t_{i}')
     op.drop_table('t_{i}')"""

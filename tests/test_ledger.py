@@ -46,7 +46,7 @@ def test_edited_applied_file_is_caught_and_blocks_upgrade(chain):
     # line endings and a trailing newline do not count as a change
     path.write_bytes(original.replace(b"\n", b"\r\n") + b"\r\n\r\n")
     assert chain.cli("validate").code == 0
-    path.write_bytes(original.replace(b"range(200)", b"range(300)"))
+    path.write_bytes(original.replace(b"range(1, 201)", b"range(1, 301)"))
     result = chain.cli("validate", ok=False)
     assert result.code == 1 and f"FAIL {chain_rev(0)}" in result.stdout and "changed since it was applied" in result.stdout
     before = chain.state()

@@ -47,6 +47,7 @@ __all__ = [
     "fleet_upgrade",
     "fleet_downgrade",
     "fleet_current",
+    "fleet_plan",
     "fleet_verify_state",
     "StepEvent",
 ]
@@ -1015,16 +1016,23 @@ def fleet_upgrade(
     atomic: str = "step",
     lock_timeout: float | None = None,
     ignore_checksums: bool = False,
+    allow: Sequence[str] = (),
+    allow_destructive: bool = False,
+    plan_first: bool = True,
 ) -> Any:
     """Upgrade every target (``fleet.Target`` or target string) to ``revision``; a ``FleetResult``.
 
     ``jobs`` processes at a time, the canary group first; ``on_error="stop"``
-    hands out nothing more after a failure.  ``journal`` (a path) records
+    hands out nothing more after a failure.  Each target is planned first and
+    refused (exit 5) as ``upgrade`` would be, unless ``allow``/``allow_destructive``.  ``journal`` (a path) records
     finished targets; ``resume=True`` skips those the journal says are done.
     """
     from .fleet.jobs import Migrate
 
-    job = Migrate("up", revision, atomic, lock_timeout, ignore_checksums)
+    from .checks.plan import parse_allow
+
+    job = Migrate("up", revision, atomic, lock_timeout, ignore_checksums, parse_allow(allow), allow_destructive,
+                  plan_first)
     return _fleet(project, targets, job, command="upgrade", revision=revision, jobs=jobs, on_error=on_error,
                   journal=journal, resume=resume, listener=listener)
 
@@ -1041,13 +1049,29 @@ def fleet_downgrade(
     listener: Callable[[Any], None] | None = None,
     atomic: str = "step",
     lock_timeout: float | None = None,
+    allow: Sequence[str] = (),
+    allow_destructive: bool = False,
+    plan_first: bool = True,
 ) -> Any:
     """Downgrade every target to ``revision``; as ``fleet_upgrade``."""
+    from .checks.plan import parse_allow
     from .fleet.jobs import Migrate
 
-    job = Migrate("down", revision, atomic, lock_timeout)
+    job = Migrate("down", revision, atomic, lock_timeout, False, parse_allow(allow), allow_destructive, plan_first)
     return _fleet(project, targets, job, command="downgrade", revision=revision, jobs=jobs, on_error=on_error,
                   journal=journal, resume=resume, listener=listener)
+
+
+def fleet_plan(project: Project, targets: Sequence[Any], revision: str = "head", *, direction: str = "up",
+               jobs: int = 4, allow: Sequence[str] = (), allow_destructive: bool = False,
+               listener: Callable[[Any], None] | None = None) -> Any:
+    """``plan`` on every target (its own rows, server and version): nothing runs; unsafe targets fail (5)."""
+    from .checks.plan import parse_allow
+    from .fleet.jobs import PlanRun
+
+    job = PlanRun(revision, direction, frozenset(parse_allow(allow)), allow_destructive)
+    return _fleet(project, targets, job, command="plan", revision=revision, jobs=jobs, on_error="continue",
+                  listener=listener)
 
 
 def fleet_current(project: Project, targets: Sequence[Any], revision: str = "heads", *, jobs: int = 4,

@@ -46,6 +46,10 @@ def _run_options(fn: Any) -> Any:
                      help="step: each migration in its own transaction; run: each target's run in one"),
         click.option("--lock-timeout", type=float, metavar="SECONDS",
                      help="How long each target waits for another migration's lock (default 300)"),
+        click.option("--allow", "allow", multiple=True, metavar="RULE[,RULE]",
+                     help="Run although the plan finds these rules on a target (as upgrade --allow; repeatable)"),
+        click.option("--allow-destructive", is_flag=True,
+                     help="Run although the plan finds destructive operations (SS-D rules)"),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -79,7 +83,8 @@ def _parse(targets: tuple[str, ...], files: tuple[str, ...], canaries: tuple[str
 @click.pass_context
 def fleet_upgrade(ctx: click.Context, revision: str, targets: tuple[str, ...], targets_files: tuple[str, ...],
                   canaries: tuple[str, ...], jobs: int, fmt: str, on_error: str, journal: str | None, resume: bool,
-                  atomic: str, lock_timeout: float | None, ignore_checksums: bool) -> None:
+                  atomic: str, lock_timeout: float | None, allow: tuple[str, ...], allow_destructive: bool,
+                  ignore_checksums: bool) -> None:
     """Upgrade every target to REVISION (default head)."""
     from . import api
 
@@ -89,7 +94,8 @@ def fleet_upgrade(ctx: click.Context, revision: str, targets: tuple[str, ...], t
         result = api.fleet_upgrade(
             project, _parse(targets, targets_files, canaries), revision, jobs=jobs, on_error=on_error,
             journal=journal or project.root / _journal_name(), resume=resume, listener=display.event,
-            atomic=atomic, lock_timeout=lock_timeout, ignore_checksums=ignore_checksums,
+            atomic=atomic, lock_timeout=lock_timeout, ignore_checksums=ignore_checksums, allow=allow,
+            allow_destructive=allow_destructive,
         )
     _finish(result, fmt)
 
@@ -101,7 +107,8 @@ def fleet_upgrade(ctx: click.Context, revision: str, targets: tuple[str, ...], t
 @click.pass_context
 def fleet_downgrade(ctx: click.Context, revision: str, targets: tuple[str, ...], targets_files: tuple[str, ...],
                     canaries: tuple[str, ...], jobs: int, fmt: str, on_error: str, journal: str | None,
-                    resume: bool, atomic: str, lock_timeout: float | None) -> None:
+                    resume: bool, atomic: str, lock_timeout: float | None, allow: tuple[str, ...],
+                    allow_destructive: bool) -> None:
     """Downgrade every target to REVISION."""
     from . import api
 
@@ -111,7 +118,7 @@ def fleet_downgrade(ctx: click.Context, revision: str, targets: tuple[str, ...],
         result = api.fleet_downgrade(
             project, _parse(targets, targets_files, canaries), revision, jobs=jobs, on_error=on_error,
             journal=journal or project.root / _journal_name(), resume=resume, listener=display.event,
-            atomic=atomic, lock_timeout=lock_timeout,
+            atomic=atomic, lock_timeout=lock_timeout, allow=allow, allow_destructive=allow_destructive,
         )
     _finish(result, fmt)
 
@@ -129,6 +136,28 @@ def fleet_current(ctx: click.Context, revision: str, targets: tuple[str, ...], t
     with _Display(fmt) as display:
         result = api.fleet_current(g.project(), _parse(targets, targets_files, canaries), revision, jobs=jobs,
                                    listener=display.event)
+    _finish(result, fmt)
+
+
+@fleet.command("plan")
+@click.argument("revision", default="head")
+@_targets_options
+@click.option("--down", is_flag=True, help="Plan the downgrade to REVISION instead of the upgrade")
+@click.option("--allow", "allow", multiple=True, metavar="RULE",
+              help="Accept a rule's findings (as plan --allow; repeatable)")
+@click.option("--allow-destructive", is_flag=True, help="Accept operations that delete data")
+@click.pass_context
+def fleet_plan(ctx: click.Context, revision: str, targets: tuple[str, ...], targets_files: tuple[str, ...],
+               canaries: tuple[str, ...], jobs: int, fmt: str, down: bool, allow: tuple[str, ...],
+               allow_destructive: bool) -> None:
+    """What upgrading every target to REVISION would run and risk, on each target's own rows; runs nothing."""
+    from . import api
+
+    g = ctx.find_object(_globals_type())
+    with _Display(fmt) as display:
+        result = api.fleet_plan(g.project(), _parse(targets, targets_files, canaries), revision,
+                                direction="down" if down else "up", jobs=jobs, allow=allow,
+                                allow_destructive=allow_destructive, listener=display.event)
     _finish(result, fmt)
 
 

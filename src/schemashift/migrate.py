@@ -120,11 +120,6 @@ class MigrationRun:
     def _take_lock(self, connection: Any, env: Any) -> Callable[[], None] | None:
         self._external = connection.in_transaction()
         self.state.transactional = connection.dialect.name in TRANSACTIONAL_DDL
-        if not self.state.transactional and self.options.notice:
-            self.options.notice(
-                f"{connection.dialect.name} commits each DDL statement at once: a migration that fails "
-                "half way cannot be rolled back; schemashift will list the statements that ran"
-            )
         spec = lock_mod.LockSpec(self._lock_name(env), self.options.lock_timeout)
         return lock_mod.acquire(connection, spec)
 
@@ -218,6 +213,12 @@ class MigrationRun:
             except REVISION_ERRORS as exc:
                 raise revision_error(exc) from exc
             self.before_steps(tuple(rev) if rev else (), context)
+            env = self.state.env
+            if planned and not self.state.transactional and self.options.notice and env and env.connection is not None:
+                self.options.notice(  # said only when something will run (bad input gets its one line)
+                    f"{env.dialect_name} commits each DDL statement at once: a migration that fails "
+                    "half way cannot be rolled back; schemashift will list the statements that ran"
+                )
             return planned
 
         self.state.atomic = self.options.atomic

@@ -105,8 +105,26 @@ class Migrate(_Job):
     atomic: str = "step"
     lock_timeout: float | None = None
     ignore_checksums: bool = False
+    allow: frozenset[str] = frozenset()
+    allow_destructive: bool = False
+    plan_first: bool = True
+
+    def _gate(self, project: Any) -> None:
+        """As ``upgrade`` does: plan on this target's rows, refuse (exit 5) on unallowed error findings."""
+        from ..checks.plan import Allowances, build_plan
+        from ..checks.refusal import gate
+        from ..checks.suppress import configured_levels
+
+        allowances = Allowances(self.allow, self.allow_destructive, configured_levels(project))
+        gate(build_plan(project, self.direction, self.revision, allowances=allowances), None)
 
     def __call__(self, project: Any, report: Callable[[str], None]) -> Outcome:
+        if self.plan_first:
+            try:
+                self._gate(project)
+            except SchemashiftError as exc:
+                heads = list(read_state(project)[0])
+                return Outcome(before=heads, after=heads, ok=False, error=exc.one_line(), exit_code=exc.exit_code)
         options = migrate_mod.RunOptions(
             atomic=self.atomic,
             lock_timeout=migrate_mod.lock_timeout_for(project, self.lock_timeout),
@@ -156,4 +174,36 @@ class VerifyState(_Job):
         outcome = Outcome(before=list(heads), after=list(heads), state=state, ok=not problems)
         if problems:
             outcome.error, outcome.exit_code = "; ".join(problems), 1
+        return outcome
+
+
+@dataclass(frozen=True)
+class PlanRun(_Job):
+    """What upgrading (or downgrading) the target to ``revision`` would run and risk; runs nothing.
+
+    Refused-as-unsafe findings (error level, not allowed) fail the target, as they
+    would refuse the real run there.
+    """
+
+    revision: str = "head"
+    direction: str = "up"
+    allow: frozenset[str] = frozenset()
+    allow_destructive: bool = False
+
+    def __call__(self, project: Any, report: Callable[[str], None]) -> Outcome:
+        from ..checks.plan import Allowances, build_plan
+        from ..checks.suppress import configured_levels
+
+        heads, _ = read_state(project)
+        allowances = Allowances(self.allow, self.allow_destructive, configured_levels(project))
+        plan = build_plan(project, self.direction, self.revision, allowances=allowances)
+        steps = [r.revision for r in plan.revisions]
+        findings = [f for f in plan.findings if not f.allowed_by]
+        state = f"{len(steps)} revision(s) to run; {len(findings)} finding(s), worst: {plan.worst()}"
+        outcome = Outcome(before=list(heads), after=list(heads), steps=steps, state=state)
+        blocking = plan.blocking()
+        if blocking:
+            outcome.ok, outcome.exit_code = False, 5
+            outcome.error = "; ".join(f"{f.rule}: {f.message}" for f in blocking[:3]) + (
+                f" (and {len(blocking) - 3} more)" if len(blocking) > 3 else "")
         return outcome
