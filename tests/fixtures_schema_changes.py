@@ -70,13 +70,13 @@ class SchemaProject:
         assert infos, "no revision was written"
         return Path(infos[0].path)
 
-    def upgrade(self, target: str = "head") -> Any:
+    def upgrade(self, target: str = "head", **kw: Any) -> Any:
         sys.modules.pop(self.module, None)
-        return api.upgrade(self.project, target)
+        return api.upgrade(self.project, target, **kw)
 
-    def downgrade(self, target: str = "-1") -> Any:
+    def downgrade(self, target: str = "-1", **kw: Any) -> Any:
         sys.modules.pop(self.module, None)
-        return api.downgrade(self.project, target)
+        return api.downgrade(self.project, target, **kw)
 
     def engine(self) -> sa.Engine:
         return sa.create_engine(self.url, poolclass=sa.pool.NullPool)
