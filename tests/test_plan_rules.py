@@ -57,7 +57,7 @@ CASES = [
                     "op.create_index('ix_users_name2', 'users', ['name'])\n"
                     "op.drop_index('ix_users_name2', table_name='users')  # POS", "ok"),
     ("SS-P403", PG, "op.execute('ALTER TABLE empty ADD CONSTRAINT fk_nv FOREIGN KEY (v) REFERENCES teams (id) NOT VALID')  # NEG\n"
-                    "op.create_foreign_key('fk_e', 'empty', 'teams', ['v'], ['id'])  # POS", "ok"),
+                    "op.create_foreign_key('fk_t', 'teams', 'users', ['id'], ['id'])  # POS", "ok"),
     ("SS-P404", PG, "op.execute('ALTER TABLE users ADD CONSTRAINT ck_nv CHECK (id > 0) NOT VALID')  # NEG\n"
                     "op.create_check_constraint('ck_id', 'users', 'id > 0')  # POS", "ok"),
     ("SS-P405", PG, "op.execute('ALTER TABLE users ADD CONSTRAINT ck_tnn CHECK (team_id IS NOT NULL)')\n"
