@@ -162,9 +162,26 @@ class SchoolProject:
                     cols = [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(table)]
                     rows = sorted(tuple(map(str, r)) for r in conn.execute(sa.text(f"SELECT * FROM {quote(table)}")))
                     out[table] = (cols, rows)
+            out["<ledger>"] = sorted(tuple(map(str, e.__dict__.values())) for e in self.ledger_entries())
             return out
         finally:
             engine.dispose()
+
+    def ledger_entries(self) -> list:
+        """The ledger's rows, read where schemashift keeps it (own schema, sidecar file)."""
+        from schemashift.safety.ledger import Ledger
+
+        ledger = Ledger.for_config(load_project(self.ini).config)
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                ledger.prepare(conn, create=False)
+                return ledger.entries(conn) if ledger.exists(conn) else []
+        finally:
+            engine.dispose()
+
+    def ledger_rows(self) -> list[tuple[str, str]]:
+        return [(e.revision, e.direction) for e in self.ledger_entries()]
 
 
 def forget_project_modules() -> None:

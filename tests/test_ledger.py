@@ -17,8 +17,7 @@ pytestmark = pytest.mark.also_mariadb  # every backend-parametrized test runs on
 
 
 def ledger_rows(project) -> list[tuple[str, str]]:
-    with project.engine().connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text("SELECT revision, direction FROM schemashift_ledger ORDER BY id"))]
+    return project.ledger_rows()
 
 
 def test_every_step_is_recorded(chain):
@@ -29,10 +28,9 @@ def test_every_step_is_recorded(chain):
     assert ledger_rows(chain) == [
         (chain_rev(0), "up"), (chain_rev(1), "up"), (chain_rev(2), "up"), (chain_rev(2), "down"), (chain_rev(2), "stamp")
     ]
-    with chain.engine().connect() as conn:
-        row = conn.execute(sa.text("SELECT checksum, duration_ms, tool_version FROM schemashift_ledger WHERE id = 1")).one()
-    assert row[0] == checksum(next(chain.versions.glob(f"{chain_rev(0)}_*.py")))
-    assert row[1] >= 0 and row[2].startswith("schemashift ")
+    first = chain.ledger_entries()[0]
+    assert first.checksum == checksum(next(chain.versions.glob(f"{chain_rev(0)}_*.py")))
+    assert first.duration_ms >= 0 and first.tool_version.startswith("schemashift ")
     applied = chain.cli("history", "--applied").stdout
     assert "[applied up " in applied and "[applied stamp " in applied
 
@@ -87,10 +85,14 @@ def test_database_migrated_by_plain_alembic_is_adopted(school):
 
 
 def test_ledger_table_name_is_configurable_and_kept_out_of_autogenerate(school):
-    school.ini.write_text(school.ini.read_text().replace("[alembic]\n", "[alembic]\nschemashift.ledger_table = my_ledger\n", 1))
+    # an empty ledger_schema keeps the ledger in the default schema, as older releases did
+    school.ini.write_text(school.ini.read_text().replace(
+        "[alembic]\n", "[alembic]\nschemashift.ledger_table = my_ledger\nschemashift.ledger_schema =\n", 1
+    ))
     school.cli("revision", "--autogenerate", "-m", "Create students")
     school.cli("upgrade", "head")
     assert "my_ledger" in school.tables() and "schemashift_ledger" not in school.tables()
+    assert [d for _, d in school.ledger_rows()] == ["up"]
     assert "No differences" in school.cli("check").stdout
     infos = api.revision(school.project(), "empty", autogenerate=True, allow_empty=True)
     text = open(infos[0].path).read()

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from fixtures_projects import chain_rev, write_chain
 from schemashift.errors import LockTimeout
 from schemashift.safety import lock as lock_mod
+from schemashift.safety.ledger import Ledger
 
 PROCESSES = 8
 KILL_TRIALS = int(os.environ.get("SCHEMASHIFT_KILL_TRIALS", "20"))
@@ -31,8 +32,7 @@ def spawn(project, *args):
 
 
 def ups(project) -> Counter:
-    with project.engine().connect() as conn:
-        return Counter(r[0] for r in conn.execute(sa.text("SELECT revision FROM schemashift_ledger WHERE direction = 'up'")))
+    return Counter(rev for rev, direction in project.ledger_rows() if direction == "up")
 
 
 @pytest.mark.also_mariadb
@@ -94,9 +94,8 @@ def expected_state(project, version: int) -> None:
     with project.engine().connect() as conn:
         for i in present:
             assert conn.execute(sa.text(f"SELECT count(*) FROM t_{i}")).scalar() == 200
-        if "schemashift_ledger" in tables:
-            recorded = [r[0] for r in conn.execute(sa.text("SELECT revision FROM schemashift_ledger ORDER BY id"))]
-            assert recorded == [chain_rev(i) for i in range(version + 1)]
+    recorded = [rev for rev, _ in project.ledger_rows()]
+    assert recorded == [chain_rev(i) for i in range(version + 1)], (version, recorded)
 
 
 def test_sigkill_at_random_points_never_leaves_a_half_applied_migration(chain):
@@ -115,7 +114,11 @@ def test_sigkill_at_random_points_never_leaves_a_half_applied_migration(chain):
             for i in range(CHAIN):
                 conn.execute(sa.text(f"DROP TABLE t_{i}"))
             conn.execute(sa.text("DELETE FROM alembic_version"))
-            conn.execute(sa.text("DELETE FROM schemashift_ledger"))
+            ledger = Ledger.for_config(chain.project().config)
+        with chain.engine().connect() as conn:
+            ledger.prepare(conn)
+            with conn.begin():
+                conn.execute(ledger.place(conn).delete())
 
     back_to_base()
     per_step = max(full - startup, 0.05) / CHAIN

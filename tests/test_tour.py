@@ -28,7 +28,7 @@ def test_tour_passes_and_shows_each_lesson_step(tmp_path):
         "$ schemashift revision --autogenerate -m 'Create students'",
         "$ schemashift upgrade head",
         "$ sqlite3 migrations_test.db .tables",
-        "alembic_version  schemashift_ledger  scholars",
+        "alembic_version  scholars",
         "$ schemashift current",
         "$ schemashift history",
         "$ schemashift discard",

@@ -21,7 +21,7 @@ def _rev_from(output: str) -> str:
 def test_lesson_rename_table_upgrade_downgrade_discard(school):
     first = _rev_from(school.cli("revision", "--autogenerate", "-m", "Create students").stdout)
     school.cli("upgrade", "head")
-    assert school.tables() == {"alembic_version", "schemashift_ledger", "students"}
+    assert school.tables() == {"alembic_version", "students"}
     school.insert_students()
 
     school.write_models(table="scholars")
@@ -32,7 +32,7 @@ def test_lesson_rename_table_upgrade_downgrade_discard(school):
     )
     out = school.cli("upgrade", "head")
     assert f"{first} -> {rename}" in out.stdout
-    assert school.tables() == {"alembic_version", "schemashift_ledger", "scholars"}
+    assert school.tables() == {"alembic_version", "scholars"}
     assert school.rows("scholars") == STUDENTS
 
     assert school.cli("current").stdout.split() == [rename, "(head)"]
@@ -41,7 +41,7 @@ def test_lesson_rename_table_upgrade_downgrade_discard(school):
     assert history[1] == f"<base> -> {first}, Create students"
 
     school.cli("downgrade", first)
-    assert school.tables() == {"alembic_version", "schemashift_ledger", "students"}
+    assert school.tables() == {"alembic_version", "students"}
     assert school.rows("students") == STUDENTS
     assert school.version() == {first}
 

@@ -496,8 +496,15 @@ def validate(project: Project) -> ValidationReport:
         found.append(report)
         return []
 
-    run_env(project, read, dont_mutate=True)
+    run_env(project, read, policy=_ledger_reader(ledger), dont_mutate=True)
     return found[0]
+
+
+def _ledger_reader(ledger: Any) -> Any:
+    """A run that may read the ledger: SQLite attaches its sidecar (never creating it)."""
+    from .runner import RunPolicy
+
+    return RunPolicy(connection_hooks=[lambda connection, env: ledger.prepare(connection, create=False)])
 
 
 def applied_times(project: Project) -> dict[str, str]:
@@ -820,7 +827,7 @@ def _position(project: Project) -> tuple[tuple[str, ...], dict[str, str]]:
                 times[revision_id] = f"{entry.direction} {entry.applied_at:%Y-%m-%d %H:%M:%S}"
         return []
 
-    run_env(project, read, dont_mutate=True)
+    run_env(project, read, policy=_ledger_reader(ledger), dont_mutate=True)
     if not found:
         raise ConfigError("env.py did not run migrations", hint="env.py must call context.run_migrations()")
     return found[0], times

@@ -51,11 +51,17 @@ def note(text: str, style: str = "dim") -> None:
 @click.option("--name", "-n", default="alembic", show_default=True, help="Section of alembic.ini to use")
 @click.option("-x", "x", multiple=True, help="Extra -x arguments for env.py, as with alembic")
 @click.option("--debug", is_flag=True, help="Show tracebacks")
+@click.option("--verbose", "-v", "verbose", is_flag=True, help="Also show Alembic's own INFO log lines")
 @click.version_option(package_name="schemashift")
 @click.pass_context
-def app(ctx: click.Context, config: str | None, url: str | None, name: str, x: tuple[str, ...], debug: bool) -> None:
+def app(ctx: click.Context, config: str | None, url: str | None, name: str, x: tuple[str, ...], debug: bool,
+        verbose: bool) -> None:
     """Schema migrations for SQLAlchemy that never lose data (on Alembic)."""
     ctx.obj = Globals(config=config, url=url, name=name, x=list(x), debug=debug)
+    if not verbose:  # env.py's fileConfig still runs: plain alembic keeps its log lines
+        from .alembic_logs import hide_alembic_info
+
+        ctx.call_on_close(hide_alembic_info())
 
 
 # ------------------------------------------------------------------ init

@@ -76,8 +76,7 @@ class RunOptions:
 
 
 def ledger_for(project: Project) -> ledger_mod.Ledger:
-    name = project.config.get_main_option(ledger_mod.LEDGER_OPTION) or ledger_mod.DEFAULT_TABLE
-    return ledger_mod.Ledger(name)
+    return ledger_mod.Ledger.for_config(project.config)
 
 
 def lock_timeout_for(project: Project, given: float | None) -> float:
@@ -113,7 +112,10 @@ class MigrationRun:
         return RunPolicy(
             on_version_apply=[self._on_apply],
             # foreign keys off before any BEGIN (SQLite ignores the pragma inside one)
-            connection_hooks=[self._take_lock, sqlite_foreign_keys_off, sqlite_transactional_ddl, self._record_statements],
+            connection_hooks=[
+                self._take_lock, self._prepare_ledger, sqlite_foreign_keys_off, sqlite_transactional_ddl,
+                self._record_statements,
+            ],
             transaction_per_migration=self.options.atomic == "step",
         )
 
@@ -122,6 +124,11 @@ class MigrationRun:
         self.state.transactional = connection.dialect.name in TRANSACTIONAL_DDL
         spec = lock_mod.LockSpec(self._lock_name(env), self.options.lock_timeout)
         return lock_mod.acquire(connection, spec)
+
+    def _prepare_ledger(self, connection: Any, env: Any) -> None:
+        """Under the lock, before any BEGIN: SQLite attaches the ledger's sidecar file here."""
+        if self.options.ledger:
+            self.ledger.prepare(connection)
 
     def _lock_name(self, env: Any) -> str:
         opts = env.context.context_opts
@@ -149,9 +156,9 @@ class MigrationRun:
         if context.as_sql or not self.options.ledger:
             return
         connection = context.connection
-        if not self.ledger.exists(connection):
-            self.ledger.create(connection)
-            if heads:
+        existed = self.ledger.exists(connection)
+        if self.ledger.create(connection) or not existed:  # create() also moves an older release's ledger
+            if heads and not existed:
                 applied = _applied_revisions(self.project, heads)
                 self.result.adopted = self.ledger.adopt(connection, applied)
             if not self._external and connection.in_transaction():

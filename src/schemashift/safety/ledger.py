@@ -17,6 +17,9 @@ from typing import Any, Iterable
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select
 
+from . import ledger_place
+from .ledger_place import OWN_SCHEMA
+
 DEFAULT_TABLE = "schemashift_ledger"
 LEDGER_OPTION = "schemashift.ledger_table"
 
@@ -61,16 +64,104 @@ class Entry:
 
 
 class Ledger:
-    """Reads and writes the ledger table through a migration connection."""
+    """Reads and writes the ledger through a migration connection.
 
-    def __init__(self, name: str = DEFAULT_TABLE, schema: str | None = None) -> None:
+    The ledger lives in its own schema (PostgreSQL) or an attached sidecar
+    file (SQLite) so plain ``alembic check`` never sees it; see
+    ``ledger_place``.  ``prepare(connection)`` must be called on the migration
+    connection before any transaction begins (SQLite cannot ATTACH inside
+    one); without it the SQLite ledger falls back to the database's own
+    schema.  A ledger an older release left in the default schema is still
+    read, and moved to its place by ``prepare`` or ``create``.
+    """
+
+    def __init__(self, name: str = DEFAULT_TABLE, schema: str | None = OWN_SCHEMA, *, explicit: bool = False) -> None:
+        self.name = name
+        self.schema = schema
+        self.explicit = explicit  # a schema the config names is used on every dialect
         self.table = ledger_table(name, schema)
+        self.legacy = ledger_table(name, None)
+        self._usable: bool | None = None
+        self._ready: set[int] = set()
+
+    @classmethod
+    def for_config(cls, config: Any) -> "Ledger":
+        name = (config.get_main_option(LEDGER_OPTION) if config is not None else None) or DEFAULT_TABLE
+        schema, explicit = ledger_place.configured_schema(config)
+        return cls(name, schema, explicit=explicit)
+
+    # ------------------------------------------------------------ where
+
+    def prepare(self, connection: Any, *, create: bool = True) -> None:
+        """Before any transaction on ``connection``: make the ledger reachable.
+
+        On SQLite, ATTACH the sidecar file (``create=False``: only if it
+        exists, so reads never write) and move an older release's ledger into
+        it, copy first and drop second, each committed on its own (safe in WAL
+        mode too; a repeat copies nothing twice).  Elsewhere nothing to do.
+        """
+        if self.schema is None or connection.dialect.name != "sqlite":
+            return
+        if connection.in_transaction():
+            ledger_place.sqlite_attach(connection, self.schema, create=create)
+            return  # someone else's transaction: create() moves the old ledger inside it
+        try:
+            if not ledger_place.sqlite_attach(connection, self.schema, create=create):
+                return
+            if create and self._has(connection, self.legacy):
+                connection.commit()
+                with connection.begin():
+                    self.table.create(connection, checkfirst=True)
+                    self._copy_legacy(connection, self.table)
+                with connection.begin():
+                    self.legacy.drop(connection)
+        finally:
+            if connection.in_transaction():  # the reads above auto-began one: leave none behind
+                connection.commit()
+
+    def place(self, connection: Any) -> Table:
+        """The table the ledger lives in on this connection."""
+        dialect = connection.dialect.name
+        if self.schema is None or (not self.explicit and dialect not in ledger_place.OWN_SCHEMA_DIALECTS):
+            return self.legacy
+        if dialect == "sqlite":
+            return self.table if ledger_place.sqlite_attached(connection, self.schema) else self.legacy
+        if dialect == "postgresql" and not self.explicit:
+            if self._usable is None:
+                self._usable = ledger_place.postgresql_schema_usable(connection, self.schema)
+            return self.table if self._usable else self.legacy
+        return self.table
+
+    def _has(self, connection: Any, table: Table) -> bool:
+        return inspect(connection).has_table(table.name, schema=table.schema)
+
+    # -------------------------------------------------------------- API
 
     def exists(self, connection: Any) -> bool:
-        return inspect(connection).has_table(self.table.name, schema=self.table.schema)
+        """A ledger can be read here (at its place, or where an older release left it)."""
+        table = self.place(connection)
+        return self._has(connection, table) or (table is not self.legacy and self._has(connection, self.legacy))
 
-    def create(self, connection: Any) -> None:
-        self.table.create(connection, checkfirst=True)
+    def create(self, connection: Any) -> bool:
+        """Create the ledger at its place (in the current transaction), moving an older one in.
+
+        Idempotent; True when it changed anything.
+        """
+        table = self.place(connection)
+        changed = False
+        if not self._has(connection, table):
+            if table.schema is not None and connection.dialect.name == "postgresql":
+                ledger_place.postgresql_create_schema(connection, table.schema)
+            table.create(connection)
+            changed = True
+        if table is not self.legacy and self._has(connection, self.legacy):
+            self._copy_legacy(connection, table)
+            if not (connection.dialect.name == "sqlite" and ledger_place.sqlite_wal(connection)):
+                # WAL commits each file on its own: the old table stays until prepare() moves it
+                self.legacy.drop(connection)
+            changed = True
+        self._ready.add(id(connection))
+        return changed
 
     def record(
         self,
@@ -81,8 +172,13 @@ class Ledger:
         path: str | None,
         duration_ms: int | None = None,
     ) -> None:
+        table = self.place(connection)
+        if id(connection) not in self._ready:
+            if not self._has(connection, table):
+                self.create(connection)
+            self._ready.add(id(connection))
         connection.execute(
-            self.table.insert().values(
+            table.insert().values(
                 revision=revision,
                 direction=direction,
                 checksum=checksum(path) if path and Path(path).exists() else None,
@@ -93,20 +189,45 @@ class Ledger:
         )
 
     def adopt(self, connection: Any, revisions: Iterable[Any]) -> int:
-        """Mark revisions a database already has (migrated by plain Alembic) as adopted."""
+        """Mark revisions a database already has (migrated by plain Alembic) as adopted.
+
+        Revisions the ledger already records (e.g. moved from an older
+        release's ledger) are left as they are.
+        """
+        known = set(last_applied(self.entries(connection))) if self.exists(connection) else set()
         count = 0
         for rev in revisions:
+            if rev.revision in known:
+                continue
             self.record(connection, rev.revision, ADOPT, path=getattr(rev, "path", None))
             count += 1
         return count
 
     def entries(self, connection: Any) -> list[Entry]:
-        t = self.table
-        rows = connection.execute(select(t).order_by(t.c.id)).mappings()
+        table = self.place(connection)
+        rows = self._read(connection, table) if self._has(connection, table) else []
+        if table is not self.legacy and self._has(connection, self.legacy):
+            have = {_key(e) for e in rows}
+            rows = [e for e in self._read(connection, self.legacy) if _key(e) not in have] + rows
+        return rows
+
+    def _read(self, connection: Any, table: Table) -> list[Entry]:
+        result = connection.execute(select(table).order_by(table.c.id)).mappings()
         return [
             Entry(r["revision"], r["direction"], r["checksum"], r["applied_at"], r["duration_ms"], r["tool_version"])
-            for r in rows
+            for r in result
         ]
+
+    def _copy_legacy(self, connection: Any, table: Table) -> None:
+        have = {_key(e) for e in self._read(connection, table)}
+        for entry in self._read(connection, self.legacy):
+            if _key(entry) not in have:
+                connection.execute(table.insert().values(**entry.__dict__))
+
+
+def _key(entry: Entry) -> tuple[Any, ...]:
+    when = entry.applied_at.replace(tzinfo=None) if entry.applied_at is not None else None
+    return (entry.revision, entry.direction, entry.checksum, when)
 
 
 @dataclass
