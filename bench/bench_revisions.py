@@ -1,31 +1,41 @@
-"""current / heads / history on a project of N linear revisions: Alembic vs schemashift.
+"""current / heads / history, whole process: ``schemashift CMD`` vs ``alembic CMD``.
 
-Both run in this one process on the same generated project (SQLite, stamped
-at head).  Alembic's commands print; ours return data that we format the same
-way, so both sides do the work a user waits for.  schemashift is timed cold
-(first call: its header cache is built) and warm (cache hit), and again after
-files are added, edited and removed, checking that its answers still match
-Alembic's.
+What a user waits for is the whole process (interpreter start, imports,
+reading revisions, printing), so each sample is one ``subprocess.run`` of the
+real console script, stdout piped (as in a script or CI log).  Projects of 1
+and N (default 5,000) linear revisions, made by ``schemashift init`` on
+SQLite and stamped at head.  Runs are paired and alternated (round i runs
+alembic first when i is even, schemashift first when odd) so machine load
+falls on both alike; medians of each side and the median of the per-pair
+ratios are reported.
 
-    python bench/bench_revisions.py [N]      # default 5000
+- warm: Alembic's ``.pyc`` files present, schemashift's caches present (the
+  usual state on a developer machine or a long-lived server).
+- cold (a fresh checkout): no ``__pycache__`` at all before each run, so both
+  compile every file; schemashift also rebuilds its caches.
+- schemashift cold, ``.pyc`` present: its caches removed but Alembic's
+  ``.pyc`` kept (e.g. a CI cache of ``__pycache__``).
+
+Every answer is checked against Alembic's before timing.
+
+    python bench/bench_revisions.py [N] [ROUNDS]      # default 5000 7
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import os
+import platform
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-
 from schemashift import api
-from schemashift.config import load_project
 
+BIN = Path(sys.executable).parent
 TEMPLATE = '''"""revision {i}
 
 Revision ID: {rev}
@@ -54,96 +64,120 @@ def downgrade() -> None:
     """Downgrade schema."""
     pass
 '''
+COMMANDS = ("current", "heads", "history")
 
 
 def rev_id(i: int) -> str:
     return f"{i:06d}abcdef"
 
 
-def write(versions: Path, i: int, down: str | None) -> None:
-    rev = rev_id(i)
-    (versions / f"{rev}_revision_{i}.py").write_text(
-        TEMPLATE.format(i=i, rev=rev, down=down or "", down_repr=repr(down))
-    )
-
-
 def make_project(root: Path, n: int) -> Path:
     api.init(root, url=f"sqlite:///{root / 'bench.db'}", metadata="models:Base.metadata")
     versions = root / "migrations" / "versions"
     for i in range(n):
-        write(versions, i, rev_id(i - 1) if i else None)
-    return root / "alembic.ini"
+        down = rev_id(i - 1) if i else None
+        (versions / f"{rev_id(i)}_revision_{i}.py").write_text(
+            TEMPLATE.format(i=i, rev=rev_id(i), down=down or "", down_repr=repr(down))
+        )
+    run(root, "alembic", "stamp", rev_id(n - 1))
+    return root
 
 
-def timed(fn, repeat: int = 1) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+def run(root: Path, tool: str, *args: str) -> tuple[float, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SCHEMASHIFT_URL", "ALEMBIC_CONFIG")}
+    start = time.perf_counter()
+    proc = subprocess.run([str(BIN / tool), *args], cwd=root, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{tool} {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return elapsed, proc.stdout
 
 
-def alembic_out(fn, config) -> str:
-    buf = io.StringIO()
-    config.stdout = buf
-    with contextlib.redirect_stdout(buf):
-        fn(config)
-    return buf.getvalue()
+def clear_pycache(root: Path) -> None:
+    for cache in (root / "migrations").rglob("__pycache__"):
+        shutil.rmtree(cache)
 
 
-def main(n: int) -> str:
-    lines = [f"# current / heads / history on {n} linear revisions (SQLite), median seconds", ""]
+def clear_our_caches(root: Path) -> None:
+    for cache in (root / "migrations").rglob("schemashift-*.json"):
+        cache.unlink()
+
+
+def normalise(command: str, text: str) -> list[str]:
+    """Alembic's and schemashift's answers, compared line by line."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if command == "current":
+        return [ln for ln in lines if not ln.startswith("INFO")]
+    return lines
+
+
+def paired(root: Path, command: str, rounds: int, before: dict[str, object]) -> tuple[list[float], list[float]]:
+    """``rounds`` alternated pairs; ``before[tool]`` runs before each sample of that tool."""
+    alembic_s, ours_s = [], []
+    for i in range(rounds):
+        order = ("alembic", "schemashift") if i % 2 == 0 else ("schemashift", "alembic")
+        for tool in order:
+            prepare = before.get(tool)
+            if prepare:
+                prepare()
+            seconds, _ = run(root, tool, command)
+            (alembic_s if tool == "alembic" else ours_s).append(seconds)
+    return alembic_s, ours_s
+
+
+def row(label: str, alembic_s: list[float], ours_s: list[float]) -> str:
+    a, o = statistics.median(alembic_s), statistics.median(ours_s)
+    pair = statistics.median(x / y for x, y in zip(ours_s, alembic_s))
+    return f"{label:34} {a:8.3f} {o:8.3f} {o / a:7.2f} {pair:7.2f}"
+
+
+def bench(n: int, rounds: int, tmp: Path) -> list[str]:
+    root = make_project(tmp / f"p{n}", n)
+    # warm both: Alembic writes its .pyc, schemashift its caches; answers must agree
+    for command in COMMANDS:
+        _, theirs = run(root, "alembic", command)
+        run(root, "schemashift", command)
+        _, ours = run(root, "schemashift", command)
+        assert normalise(command, ours) == normalise(command, theirs), (command, ours[:300], theirs[:300])
+    lines = [f"## {n} revision(s), {rounds} pairs per row", "",
+             f"{'':34} {'alembic':>8} {'ours':>8} {'ratio':>7} {'pairs':>7}"]
+    for command in COMMANDS:
+        lines.append(row(f"{command}, warm", *paired(root, command, rounds, {})))
+    cold_rounds = max(3, rounds // 2)
+    fresh = {"alembic": lambda: clear_pycache(root),
+             "schemashift": lambda: (clear_pycache(root), clear_our_caches(root))}
+    for command in ("heads", "history"):
+        lines.append(row(f"{command}, cold (fresh checkout)", *paired(root, command, cold_rounds, fresh)))
+    run(root, "alembic", "heads")  # .pyc back
+    pyc_kept = {"schemashift": lambda: clear_our_caches(root)}
+    for command in ("heads", "history"):
+        lines.append(row(f"{command}, ours cold, .pyc present", *paired(root, command, cold_rounds, pyc_kept)))
+    lines.append("")
+    return lines
+
+
+def main(n: int, rounds: int) -> str:
+    import alembic
+    import sqlalchemy
+
+    lines = [
+        "# current / heads / history, whole process: schemashift vs alembic (SQLite, stamped at head)",
+        f"# python {platform.python_version()}, sqlalchemy {sqlalchemy.__version__}, alembic {alembic.__version__}, "
+        f"{platform.machine()}, load average {os.getloadavg()[0]:.1f} at start",
+        "# seconds: medians of whole-process runs; ratio = median(ours) / median(alembic); "
+        "pairs = median of per-pair ratios",
+        "",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
-        ini = make_project(Path(tmp) / "proj", n)
-        project = load_project(ini)
-        head = rev_id(n - 1)
-        api.stamp(project, [head])
-        config = Config(str(ini))  # Alembic's own, not quiet, as its CLI would build it
-
-        def ours(name: str):
-            if name == "current":
-                return "\n".join(h.revision + (" (head)" if h.is_head else "") for h in api.current(project).heads)
-            if name == "heads":
-                return "\n".join(h.revision for h in api.heads(project))
-            return "\n".join(e.one_line() for e in api.history(project).entries)
-
-        def alembic(name: str):
-            fn = {"current": command.current, "heads": command.heads, "history": command.history}[name]
-            return alembic_out(fn, config)
-
-        cache = Path(tmp) / "proj" / "migrations" / "__pycache__" / "schemashift-revisions.json"
-        lines.append(f"{'command':10} {'alembic':>9} {'ours cold':>10} {'ours warm':>10} {'warm ratio':>11} {'cold ratio':>11}")
-        for name in ("current", "heads", "history"):
-            alembic_s, alembic_result = timed(lambda: alembic(name), repeat=1 if name == "current" else 3)
-            cache.unlink(missing_ok=True)
-            cold_s, _ = timed(lambda: ours(name))
-            warm_s, our_result = timed(lambda: ours(name), repeat=5)
-            assert head in str(alembic_result) and head in str(our_result), name
-            if name == "history":
-                assert str(alembic_result).count("\n") == str(our_result).count("\n") + 1 == n, name
-            lines.append(
-                f"{name:10} {alembic_s:9.3f} {cold_s:10.3f} {warm_s:10.3f} {warm_s / alembic_s:11.3f} {cold_s / alembic_s:11.3f}"
-            )
-
-        # files added, edited and removed between calls: answers still right
-        versions = Path(tmp) / "proj" / "migrations" / "versions"
-        write(versions, n, head)  # added: new head
-        assert [h.revision for h in api.heads(project)] == [rev_id(n)]
-        write(versions, n, rev_id(n - 3))  # edited: now branches off n-3
-        assert {h.revision for h in api.heads(project)} == {head, rev_id(n)}
-        next(versions.glob(f"{rev_id(n)}_*.py")).unlink()  # removed
-        start = time.perf_counter()
-        assert [h.revision for h in api.heads(project)] == [head]
-        after_change = time.perf_counter() - start
-        lines.append("")
-        lines.append(f"after adding, editing and removing files: answers match; heads re-read in {after_change:.3f} s")
+        for size in (1, n):
+            lines.extend(bench(size, rounds, Path(tmp)))
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    report = main(count)
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+    report = main(count, rounds)
     print(report)
     out = Path(__file__).parent / "results" / "revisions.txt"
     out.parent.mkdir(exist_ok=True)

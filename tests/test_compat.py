@@ -78,7 +78,7 @@ def test_project_made_by_alembic_init_works_unchanged(tmp_path, db_url, backend)
     project.insert_students()
     assert project.cli("current").stdout.split() == ["a1e0000001", "(head)"]
     assert "a1e0000001 (head)" in alembic_cli(root, "current").stdout
-    assert project.cli("history").stdout.startswith("<base> -> a1e0000001 (head) (current), create students")
+    assert project.cli("history", "-i").stdout.startswith("<base> -> a1e0000001 (head) (current), create students")
     project.cli("downgrade", "base", "--allow-destructive")  # students holds rows: refused unless allowed
     assert "students" not in project.tables()
     project.cli("upgrade", "head")

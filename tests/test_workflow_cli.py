@@ -36,7 +36,7 @@ def test_lesson_rename_table_upgrade_downgrade_discard(school):
     assert school.rows("scholars") == STUDENTS
 
     assert school.cli("current").stdout.split() == [rename, "(head)"]
-    history = school.cli("history").stdout.splitlines()
+    history = school.cli("history", "-i").stdout.splitlines()
     assert history[0].startswith(f"{first} -> {rename} (head) (current), Renaming students to scholars")
     assert history[1] == f"<base> -> {first}, Create students"
 
@@ -110,7 +110,7 @@ def test_partial_ids_and_relative_steps(school):
 def test_history_range_verbose_and_show(school):
     _three_revisions(school)
     school.cli("upgrade", "2b3c")
-    lines = school.cli("history", "-r", "1a2b:2b3c").stdout.splitlines()
+    lines = school.cli("history", "-i", "-r", "1a2b:2b3c").stdout.splitlines()
     assert [ln.split(",")[0] for ln in lines] == [
         "1a2b3c4d5e6f -> 2b3c4d5e6f70 (current)",
         "<base> -> 1a2b3c4d5e6f",

@@ -206,10 +206,29 @@ def current(project: Project) -> CurrentState:
     return CurrentState(infos, redact_url(project.url))
 
 
+def _answer_keeper(project: Project) -> Callable[[str, list[RevisionInfo]], None]:
+    """Keeps what Alembic's revision map answered, for the CLI's no-import path (``revisions.answers``)."""
+    from .revisions.answers import Answers, fingerprint
+    from .revisions.index import version_directories
+
+    if project.ini_path is None or project.toml_path is not None:
+        return lambda name, infos: None
+    script = script_directory(project)
+    dirs = [os.path.realpath(d) for d in version_directories(script)]
+    recursive = bool(script.recursive_version_locations)
+    section = project.config.config_ini_section
+    before = fingerprint(project.ini_path, section, dirs, recursive)
+    answers = Answers(Path(script.dir), project.ini_path, section)
+    return lambda name, infos: answers.store(name, infos, dirs, recursive, before)
+
+
 def heads(project: Project) -> list[RevisionInfo]:
     """The head revisions of the scripts (not of the database)."""
+    keep = _answer_keeper(project)
     rmap = _revision_map(project)
-    return [RevisionInfo.from_revision(rmap.get_revision(h)) for h in rmap.heads]
+    infos = [RevisionInfo.from_revision(rmap.get_revision(h)) for h in rmap.heads]
+    keep("heads", infos)
+    return infos
 
 
 def show(project: Project, rev: str) -> RevisionInfo:
@@ -250,6 +269,7 @@ def history(
             if "current" in (base, top):
                 raise
             error = exc.one_line()
+    keep = _answer_keeper(project) if rev_range is None else None
     rmap = _revision_map(project)
 
     def endpoint(value: str | None, default: str) -> Any:
@@ -272,6 +292,8 @@ def history(
         if applied_at and rev.revision in applied_at:
             info = _with_applied(info, applied_at[rev.revision])
         entries.append(info)
+    if keep is not None:
+        keep("history", entries)
     return HistoryResult(entries, currents, error)
 
 

@@ -13,11 +13,53 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+class Output:
+    """stdout or stderr: plain writes when not a terminal, a Rich console (made on first use) when one is.
+
+    Rich is only imported when it draws something (a terminal, a table), so a
+    command piped into another program starts as fast as Alembic's.
+    """
+
+    def __init__(self, stderr: bool = False) -> None:
+        self.stderr = stderr
+        self._console: Any = None
+
+    @property
+    def file(self) -> Any:
+        return sys.stderr if self.stderr else sys.stdout
+
+    @property
+    def is_terminal(self) -> bool:
+        isatty = getattr(self.file, "isatty", None)
+        return bool(isatty and isatty())
+
+    @property
+    def console(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self.stderr, soft_wrap=True, highlight=False)
+        return self._console
+
+    def print(self, *objects: Any, style: str | None = None, markup: bool | None = None, **kw: Any) -> None:
+        if markup is False and not kw and all(isinstance(o, str) for o in objects) and not self.is_terminal:
+            self.file.write(" ".join(objects) + "\n")
+            return
+        self.console.print(*objects, style=style, markup=markup, **kw)
+
+    def lines(self, lines: list[str]) -> None:
+        """Many plain lines at once (history of thousands of revisions)."""
+        if self.is_terminal:
+            for line in lines:
+                self.console.print(line, markup=False)
+        elif lines:
+            self.file.write("\n".join(lines) + "\n")
+
+
+out = Output()
+err = Output(stderr=True)
 
 
 @dataclass
@@ -27,11 +69,22 @@ class Globals:
     name: str = "alembic"
     x: list[str] = field(default_factory=list)
     debug: bool = False
+    verbose: bool = False
+    _undo: list[Any] = field(default_factory=list)
 
     def project(self) -> Any:
         from .config import load_project
 
+        if not self.verbose and not self._undo:
+            # before Alembic runs env.py, whose fileConfig still runs: plain alembic keeps its log lines
+            from .alembic_logs import hide_alembic_info
+
+            self._undo.append(hide_alembic_info())
         return load_project(self.config, url=self.url, section=self.name, x_args=self.x)
+
+    def close(self) -> None:
+        while self._undo:
+            self._undo.pop()()
 
 
 pass_globals = click.make_pass_decorator(Globals)
@@ -57,11 +110,8 @@ def note(text: str, style: str = "dim") -> None:
 def app(ctx: click.Context, config: str | None, url: str | None, name: str, x: tuple[str, ...], debug: bool,
         verbose: bool) -> None:
     """Schema migrations for SQLAlchemy that never lose data (on Alembic)."""
-    ctx.obj = Globals(config=config, url=url, name=name, x=list(x), debug=debug)
-    if not verbose:  # env.py's fileConfig still runs: plain alembic keeps its log lines
-        from .alembic_logs import hide_alembic_info
-
-        ctx.call_on_close(hide_alembic_info())
+    ctx.obj = Globals(config=config, url=url, name=name, x=list(x), debug=debug, verbose=verbose)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # ------------------------------------------------------------------ init
@@ -400,7 +450,9 @@ def current(g: Globals, verbose: bool) -> None:
         say(info.details() if verbose else info.revision + (" (head)" if info.is_head else ""))
 
 
-def _table(title: str, rows: list[Any]) -> Table:
+def _table(title: str, rows: list[Any]) -> Any:
+    from rich.table import Table
+
     table = Table(title=title)
     for col in ("revision", "parent", "", "message"):
         table.add_column(col)
@@ -418,33 +470,52 @@ def _table(title: str, rows: list[Any]) -> Table:
     return table
 
 
+def _cached_answer(g: Globals, name: str) -> list[Any] | None:
+    """``heads``/``history`` as Alembic last answered them, if no file changed since (no Alembic import)."""
+    try:
+        from .config import _pick_files
+        from .revisions.answers import Answers, script_location
+
+        ini, toml = _pick_files(g.config, Path.cwd())
+        location = script_location(ini, g.name) if ini is not None and toml is None else None
+        return Answers(location, ini, g.name).lookup(name) if location is not None else None
+    except Exception:  # anything unusual: the normal path reports it properly
+        return None
+
+
 @app.command()
 @click.option("--rev-range", "-r", help="[start]:[end], e.g. base:head, -3:, ae10:current")
-@click.option("--applied", is_flag=True, help="Show when each revision was applied (from the ledger)")
+@click.option("--indicate-current", "-i", is_flag=True, help="Mark the database's current revision (reads the database)")
+@click.option("--applied", is_flag=True, help="Show when each revision was applied (from the ledger; implies -i)")
 @click.option("--graph", "as_graph", is_flag=True, help="Draw the revisions as a graph (as 'schemashift graph')")
 @_verbose
 @pass_globals
-def history(g: Globals, rev_range: str | None, applied: bool, as_graph: bool, verbose: bool) -> None:
-    """List revisions, newest first, marking the database's current one and the head."""
-    from . import api
+def history(g: Globals, rev_range: str | None, indicate_current: bool, applied: bool, as_graph: bool,
+            verbose: bool) -> None:
+    """List revisions, newest first, marking the head (and with -i the database's current one)."""
+    marked = indicate_current or applied
+    entries = _cached_answer(g, "history") if rev_range is None and not marked and not as_graph else None
+    if entries is None:
+        from . import api
 
-    project = g.project()
-    if as_graph:
-        if rev_range:
-            raise click.UsageError("--graph draws the whole history; leave out -r")
-        picture = api.graph(project)
-        if picture.current_error:
-            note(f"(current revision not shown: {picture.current_error})", style="yellow")
-        sys.stdout.write(api.render_picture(picture, "text"))
-        return
-    result = api.history(project, rev_range, applied_at=api.applied_times(project) if applied else None)
-    if result.current_error:
-        note(f"(current revision not shown: {result.current_error})", style="yellow")
+        project = g.project()
+        if as_graph:
+            if rev_range:
+                raise click.UsageError("--graph draws the whole history; leave out -r")
+            picture = api.graph(project)
+            if picture.current_error:
+                note(f"(current revision not shown: {picture.current_error})", style="yellow")
+            sys.stdout.write(api.render_picture(picture, "text"))
+            return
+        result = api.history(project, rev_range, indicate_current=marked,
+                             applied_at=api.applied_times(project) if applied else None)
+        if result.current_error:
+            note(f"(current revision not shown: {result.current_error})", style="yellow")
+        entries = result.entries
     if out.is_terminal and not verbose:
-        out.print(_table("history", result.entries))
+        out.print(_table("history", entries))
         return
-    for info in result.entries:
-        say(info.details() + "\n" if verbose else info.one_line())
+    out.lines([info.details() + "\n" if verbose else info.one_line() for info in entries])
 
 
 @app.command()
@@ -452,14 +523,15 @@ def history(g: Globals, rev_range: str | None, applied: bool, as_graph: bool, ve
 @pass_globals
 def heads(g: Globals, verbose: bool) -> None:
     """Show the head revision(s) of the migration scripts."""
-    from . import api
+    infos = _cached_answer(g, "heads")
+    if infos is None:
+        from . import api
 
-    infos = api.heads(g.project())
+        infos = api.heads(g.project())
     if out.is_terminal and not verbose:
         out.print(_table("heads", infos))
         return
-    for info in infos:
-        say(info.details() + "\n" if verbose else info.one_line(parents=False, doc=False))
+    out.lines([info.details() + "\n" if verbose else info.one_line(parents=False, doc=False) for info in infos])
 
 
 @app.command()
@@ -669,7 +741,7 @@ def tour(keep: Path | None) -> None:
     """Play the lesson on manual migrations and downgrades, end to end."""
     from .tour.play import play
 
-    if not play(keep=keep, console=out):
+    if not play(keep=keep, console=out.console):
         raise click.exceptions.Exit(1)
 
 

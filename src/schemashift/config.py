@@ -13,11 +13,12 @@ import configparser
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from alembic.config import Config
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # imported when a project is loaded: finding the files needs no Alembic
+    from alembic.config import Config
 
 URL_ENV = "SCHEMASHIFT_URL"
 CONFIG_ENV = "ALEMBIC_CONFIG"
@@ -141,6 +142,8 @@ def load_project(
     root = (ini or toml).parent.resolve()  # type: ignore[union-attr]
 
     from argparse import Namespace
+
+    from alembic.config import Config
 
     # quiet: Alembic's own "Generating ... done" lines; the CLI prints its own
     cmd_opts = Namespace(x=list(x_args), config=[str(p) for p in (ini, toml) if p], name=section, quiet=True)

@@ -145,6 +145,26 @@ def import_header(path: Path) -> RevisionHeader | None:
     return RevisionHeader.from_names(module, path, (module.get("__doc__") or "").strip())
 
 
+def compiled_before(path: Path) -> bool:
+    """Python already compiled this very file: its ``.pyc`` records the file's mtime and size.
+
+    The same check Python's import system makes before trusting a ``.pyc``; a
+    file that compiled needs no ``compile()`` to prove it has no syntax error.
+    """
+    import importlib.util
+
+    try:
+        st = path.stat()
+        with open(importlib.util.cache_from_source(str(path)), "rb") as fh:
+            head = fh.read(16)
+    except (OSError, ValueError, NotImplementedError):
+        return False
+    if len(head) < 16 or head[:4] != importlib.util.MAGIC_NUMBER or head[4:8] != b"\0\0\0\0":
+        return False  # another Python, or a hash-based .pyc
+    mtime, size = int.from_bytes(head[8:12], "little"), int.from_bytes(head[12:16], "little")
+    return mtime == int(st.st_mtime) & 0xFFFFFFFF and size == st.st_size & 0xFFFFFFFF
+
+
 def version_directories(script: ScriptDirectory) -> list[Path]:
     """The directories Alembic loads revisions from, for this script directory."""
     if script.version_locations:
@@ -242,7 +262,7 @@ class RevisionIndex:
         header = parse_header(path, text)
         if header is None:
             header = import_header(path)
-        else:
+        elif not compiled_before(path):
             try:
                 compile(text, str(path), "exec", dont_inherit=True)
             except SyntaxError as exc:

@@ -187,7 +187,7 @@ def lesson(t: Tour) -> None:
     t.step("5. Where is the database? current and history")
     out = t.run("current")
     t.expect(out.split() == [t.rename_rev, "(head)"], f"current is {t.rename_rev} (head)")
-    out = t.run("history")
+    out = t.run("history", "-i")
     t.expect(
         f"{t.first_rev} -> {t.rename_rev} (head) (current)" in out and f"<base> -> {t.first_rev}" in out,
         "history lists both revisions, newest first, marking head and current",

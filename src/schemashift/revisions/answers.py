@@ -1,0 +1,131 @@
+"""``heads`` and ``history`` answered from a cache, with no Alembic or SQLAlchemy import.
+
+Importing Alembic imports SQLAlchemy and its whole runtime (most of a
+second on a small machine), more than listing a project's revisions takes.
+So the answers Alembic's own ``RevisionMap`` gave last time (the heads, and
+the whole history in order) are kept beside the header index, with a
+fingerprint of what they were computed from: the config file, the section,
+and every revision file's size and times.  A later call re-lists the version
+directories and stats every file (as the index does); when nothing changed
+it prints the stored answer, otherwise the caller takes the normal path,
+which computes and stores a new one.  Nothing here decides anything about
+revisions: it only replays what Alembic answered.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import json
+import os
+import re
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+from .display import RevisionInfo
+
+ANSWERS_NAME = "schemashift-answers.json"
+ANSWERS_VERSION = 1
+_REV_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")  # as the index (and Alembic) pick files
+
+
+def _stamp(path: Path) -> list[int]:
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _files(directory: str, recursive: bool) -> Iterable[os.DirEntry[str]]:
+    stack = [directory]
+    while stack:
+        current = stack.pop(0)
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except FileNotFoundError:
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.is_dir():
+                if recursive and not entry.name.endswith("__pycache__"):
+                    subdirs.append(entry.path)
+            elif _REV_FILE.match(entry.name):
+                yield entry
+        stack[:0] = subdirs
+
+
+def fingerprint(config_file: Path, section: str, dirs: list[str], recursive: bool) -> str:
+    """What the answers depend on: the config and every revision file's stamp."""
+    digest = hashlib.sha1()
+    digest.update(json.dumps([str(config_file), section, _stamp(config_file), dirs, recursive]).encode())
+    for directory in dirs:
+        for entry in _files(directory, recursive):
+            st = entry.stat()
+            digest.update(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def script_location(ini: Path, section: str) -> Path | None:
+    """``script_location`` read with the standard library, or None if that is not enough.
+
+    A package-resource location (``pkg:dir``) or anything unreadable sends the
+    caller to Alembic's own Config.
+    """
+    parser = configparser.ConfigParser(defaults={"here": ini.absolute().parent.as_posix()})
+    try:
+        parser.read(ini, encoding="utf-8")
+        value = parser.get(section, "script_location", fallback=None)
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return None
+    if not value or (":" in value and not re.match(r"^[A-Za-z]:[\\/]", value)):
+        return None
+    return Path(value).absolute()
+
+
+class Answers:
+    """The stored answers of one project's script directory."""
+
+    def __init__(self, script_dir: Path, config_file: Path, section: str) -> None:
+        self.path = Path(script_dir) / "__pycache__" / ANSWERS_NAME
+        self.config_file = config_file
+        self.section = section
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if data.get("version") == ANSWERS_VERSION else {}
+
+    def lookup(self, name: str) -> list[RevisionInfo] | None:
+        """The stored answer ``name`` ("heads" or "history"), if nothing changed since."""
+        data = self._load()
+        stored = data.get("answers", {}).get(name)
+        if stored is None:
+            return None
+        try:
+            now = fingerprint(self.config_file, self.section, data["dirs"], data["recursive"])
+        except (OSError, KeyError):
+            return None
+        if now != data.get("fingerprint"):
+            return None
+        return [RevisionInfo(**{k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}) for item in stored]
+
+    def store(self, name: str, infos: list[RevisionInfo], dirs: list[str], recursive: bool, before: str) -> None:
+        """Keep ``infos`` as the answer ``name``, if the files did not change while it was computed.
+
+        ``before``: the fingerprint taken before the answer was computed.
+        """
+        try:
+            if fingerprint(self.config_file, self.section, dirs, recursive) != before:
+                return
+            data = self._load()
+            if data.get("fingerprint") != before:
+                data = {"version": ANSWERS_VERSION, "fingerprint": before, "dirs": dirs, "recursive": recursive}
+            plain = [replace(info, is_current=False, applied_at=None) for info in infos]
+            data.setdefault("answers", {})[name] = [asdict(info) for info in plain]
+            self.path.parent.mkdir(exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a read-only project simply answers the slow way
