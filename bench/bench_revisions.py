@@ -18,13 +18,14 @@ ratios are reported.
 
 Every answer is checked against Alembic's before timing.
 
-    python bench/bench_revisions.py [N] [ROUNDS]      # default 5000 7
+    python bench/bench_revisions.py [N] [ROUNDS]      # default 5000 5
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -83,11 +84,18 @@ def make_project(root: Path, n: int) -> Path:
     return root
 
 
+CPU: dict[str, list[float]] = {}  # per-run CPU seconds (user + sys) of the child, by tool
+
+
 def run(root: Path, tool: str, *args: str) -> tuple[float, str]:
+    """Wall seconds and stdout of one whole process; its CPU seconds go to ``CPU[tool]``."""
     env = {k: v for k, v in os.environ.items() if k not in ("SCHEMASHIFT_URL", "ALEMBIC_CONFIG")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([str(BIN / tool), *args], cwd=root, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.setdefault(tool, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"{tool} {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return elapsed, proc.stdout
@@ -111,9 +119,13 @@ def normalise(command: str, text: str) -> list[str]:
     return lines
 
 
-def paired(root: Path, command: str, rounds: int, before: dict[str, object]) -> tuple[list[float], list[float]]:
-    """``rounds`` alternated pairs; ``before[tool]`` runs before each sample of that tool."""
-    alembic_s, ours_s = [], []
+def paired(root: Path, command: str, rounds: int, before: dict[str, object]) -> tuple[list[float], ...]:
+    """``rounds`` alternated pairs; ``before[tool]`` runs before each sample of that tool.
+
+    Returns wall seconds (alembic, ours) and CPU seconds (alembic, ours).
+    """
+    wall: dict[str, list[float]] = {"alembic": [], "schemashift": []}
+    cpu: dict[str, list[float]] = {"alembic": [], "schemashift": []}
     for i in range(rounds):
         order = ("alembic", "schemashift") if i % 2 == 0 else ("schemashift", "alembic")
         for tool in order:
@@ -121,14 +133,16 @@ def paired(root: Path, command: str, rounds: int, before: dict[str, object]) -> 
             if prepare:
                 prepare()
             seconds, _ = run(root, tool, command)
-            (alembic_s if tool == "alembic" else ours_s).append(seconds)
-    return alembic_s, ours_s
+            wall[tool].append(seconds)
+            cpu[tool].append(CPU[tool][-1])
+    return wall["alembic"], wall["schemashift"], cpu["alembic"], cpu["schemashift"]
 
 
-def row(label: str, alembic_s: list[float], ours_s: list[float]) -> str:
+def row(label: str, alembic_s: list[float], ours_s: list[float], alembic_cpu: list[float], ours_cpu: list[float]) -> str:
     a, o = statistics.median(alembic_s), statistics.median(ours_s)
     pair = statistics.median(x / y for x, y in zip(ours_s, alembic_s))
-    return f"{label:34} {a:8.3f} {o:8.3f} {o / a:7.2f} {pair:7.2f}"
+    ac, oc = statistics.median(alembic_cpu), statistics.median(ours_cpu)
+    return f"{label:34} {a:8.3f} {o:8.3f} {o / a:7.2f} {pair:7.2f} | {ac:8.3f} {oc:8.3f} {oc / ac:7.2f}"
 
 
 def bench(n: int, rounds: int, tmp: Path) -> list[str]:
@@ -140,10 +154,11 @@ def bench(n: int, rounds: int, tmp: Path) -> list[str]:
         _, ours = run(root, "schemashift", command)
         assert normalise(command, ours) == normalise(command, theirs), (command, ours[:300], theirs[:300])
     lines = [f"## {n} revision(s), {rounds} pairs per row", "",
-             f"{'':34} {'alembic':>8} {'ours':>8} {'ratio':>7} {'pairs':>7}"]
+             f"{'':34} {'wall: alembic':>17} {'ours':>8} {'ratio':>7} {'pairs':>7} | "
+             f"{'cpu: alembic':>8} {'ours':>8} {'ratio':>7}"]
     for command in COMMANDS:
         lines.append(row(f"{command}, warm", *paired(root, command, rounds, {})))
-    cold_rounds = max(3, rounds // 2)
+    cold_rounds = max(2, rounds // 2)
     fresh = {"alembic": lambda: clear_pycache(root),
              "schemashift": lambda: (clear_pycache(root), clear_our_caches(root))}
     for command in ("heads", "history"):
@@ -165,7 +180,8 @@ def main(n: int, rounds: int) -> str:
         f"# python {platform.python_version()}, sqlalchemy {sqlalchemy.__version__}, alembic {alembic.__version__}, "
         f"{platform.machine()}, load average {os.getloadavg()[0]:.1f} at start",
         "# seconds: medians of whole-process runs; ratio = median(ours) / median(alembic); "
-        "pairs = median of per-pair ratios",
+        "pairs = median of per-pair ratios;",
+        "# cpu = user + sys seconds of the process (less sensitive than wall time to other load on the machine)",
         "",
     ]
     with tempfile.TemporaryDirectory() as tmp:
@@ -176,7 +192,7 @@ def main(n: int, rounds: int) -> str:
 
 if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     report = main(count, rounds)
     print(report)
     out = Path(__file__).parent / "results" / "revisions.txt"
