@@ -156,17 +156,22 @@ def bench(n: int, rounds: int, tmp: Path) -> list[str]:
     lines = [f"## {n} revision(s), {rounds} pairs per row", "",
              f"{'':34} {'wall: alembic':>17} {'ours':>8} {'ratio':>7} {'pairs':>7} | "
              f"{'cpu: alembic':>8} {'ours':>8} {'ratio':>7}"]
+    for line in lines:
+        print(line, flush=True)
     for command in COMMANDS:
         lines.append(row(f"{command}, warm", *paired(root, command, rounds, {})))
+        print(lines[-1], flush=True)
     cold_rounds = max(2, rounds // 2)
     fresh = {"alembic": lambda: clear_pycache(root),
              "schemashift": lambda: (clear_pycache(root), clear_our_caches(root))}
     for command in ("heads", "history"):
         lines.append(row(f"{command}, cold (fresh checkout)", *paired(root, command, cold_rounds, fresh)))
+        print(lines[-1], flush=True)
     run(root, "alembic", "heads")  # .pyc back
     pyc_kept = {"schemashift": lambda: clear_our_caches(root)}
     for command in ("heads", "history"):
         lines.append(row(f"{command}, ours cold, .pyc present", *paired(root, command, cold_rounds, pyc_kept)))
+        print(lines[-1], flush=True)
     lines.append("")
     return lines
 
@@ -194,7 +199,7 @@ if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     report = main(count, rounds)
-    print(report)
+    print("\n" + report)
     out = Path(__file__).parent / "results" / "revisions.txt"
     out.parent.mkdir(exist_ok=True)
     out.write_text(report + "\n")
