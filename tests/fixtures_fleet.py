@@ -172,7 +172,17 @@ class Tenants:
         return {r[0] for r in self.read(target, "SELECT version_num FROM alembic_version")}
 
     def ledger(self, target: str) -> list[tuple[str, str]]:
-        return self.read(target, "SELECT revision, direction FROM schemashift_ledger ORDER BY id")
+        """The ledger's rows, read where schemashift keeps it (own schema, sidecar file)."""
+        from schemashift.safety.ledger import Ledger
+
+        engine, conn = self._connect(target)
+        try:
+            ledger = Ledger()
+            ledger.prepare(conn, create=False)
+            return [(e.revision, e.direction) for e in ledger.entries(conn)] if ledger.exists(conn) else []
+        finally:
+            conn.close()
+            engine.dispose()
 
     def columns(self, target: str, table: str = "accounts") -> list[str]:
         schema = self.schemas.get(target)

@@ -81,7 +81,7 @@ class Ledger:
         self.explicit = explicit  # a schema the config names is used on every dialect
         self.table = ledger_table(name, schema)
         self.legacy = ledger_table(name, None)
-        self._usable: bool | None = None
+        self._pg_table: Table | None = None
         self._ready: set[int] = set()
 
     @classmethod
@@ -125,11 +125,16 @@ class Ledger:
         if self.schema is None or (not self.explicit and dialect not in ledger_place.OWN_SCHEMA_DIALECTS):
             return self.legacy
         if dialect == "sqlite":
-            return self.table if ledger_place.sqlite_attached(connection, self.schema) else self.legacy
+            # readers that never called prepare(): attach an existing sidecar if SQLite allows it now
+            attached = ledger_place.sqlite_attached(connection, self.schema) or ledger_place.sqlite_attach(
+                connection, self.schema, create=False
+            )
+            return self.table if attached else self.legacy
         if dialect == "postgresql" and not self.explicit:
-            if self._usable is None:
-                self._usable = ledger_place.postgresql_schema_usable(connection, self.schema)
-            return self.table if self._usable else self.legacy
+            if self._pg_table is None:
+                own = ledger_place.postgresql_own_schema(connection, self.schema)
+                self._pg_table = ledger_table(self.name, own) if own else self.legacy
+            return self._pg_table
         return self.table
 
     def _has(self, connection: Any, table: Table) -> bool:

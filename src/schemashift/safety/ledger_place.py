@@ -4,8 +4,9 @@ Alembic's autogenerate compares only the database's default schema (unless
 env.py sets ``include_schemas=True``), so a ledger kept in the default schema
 shows up in plain ``alembic check`` as a table to drop.  We keep it elsewhere:
 
-- PostgreSQL: a schema of its own (``schemashift``), created in the run's
-  transaction.  Needs the CREATE privilege on the database (the owner has it);
+- PostgreSQL: a schema of its own (``schemashift``; ``schemashift_<name>`` when
+  the search path puts schema ``name`` first, as fleet tenants do), created in
+  the run's transaction.  Needs the CREATE privilege on the database (the owner has it);
   without it, and with no such schema yet, the ledger stays in the default
   schema (where an older release put it).
 - SQLite: a sidecar database file beside the database, ``<database>-schemashift``,
@@ -104,18 +105,26 @@ def _quote(name: str) -> str:
 # -------------------------------------------------------------- PostgreSQL
 
 
-def postgresql_schema_usable(connection: Any, schema: str) -> bool:
-    """The schema exists, or this role may create it."""
+def postgresql_own_schema(connection: Any, base: str) -> str | None:
+    """The ledger's schema for this connection, or None when it must stay in the default schema.
+
+    One ledger per schema the run migrates: ``base`` for the usual ``public``,
+    ``base_<schema>`` when the search path puts another schema first (a
+    tenant of a fleet).  None when that schema does not exist and this role
+    may not create it.
+    """
     from sqlalchemy import text
 
+    current = connection.execute(text("SELECT current_schema()")).scalar()
+    own = base if current in (None, "public") else f"{base}_{current}"[:63]
     row = connection.execute(
         text(
             "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = :s), "
             "has_database_privilege(current_database(), 'CREATE')"
         ),
-        {"s": schema},
+        {"s": own},
     ).one()
-    return bool(row[0] or row[1])
+    return own if row[0] or row[1] else None
 
 
 def postgresql_create_schema(connection: Any, schema: str) -> None:
