@@ -49,6 +49,11 @@ class Output:
             return
         self.console.print(*objects, style=style, markup=markup, **kw)
 
+    def __getattr__(self, name: str) -> Any:  # the rest of Rich's Console (print_json, status, width, ...)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.console, name)
+
     def lines(self, lines: list[str]) -> None:
         """Many plain lines at once (history of thousands of revisions)."""
         if self.is_terminal:
