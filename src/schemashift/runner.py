@@ -28,6 +28,7 @@ from alembic.util import CommandError
 # revision map's own errors in CommandError, the map itself does not.
 REVISION_ERRORS = (CommandError, AlembicRevisionError)
 
+from .alembic_bridge.environment import attached_environment, check_attached
 from .config import Project, redact_url
 from .errors import (
     ConfigError,
@@ -58,21 +59,23 @@ class RunPolicy:
 
 
 class SchemashiftEnvironment:
-    """An Alembic ``EnvironmentContext`` whose configure() also applies a ``RunPolicy``.
+    """Alembic's environment for one command, attached through ``alembic_bridge``.
 
-    The context's own ``configure`` is replaced on the instance, so env.py's
-    ``context.configure(...)`` (proxied by Alembic from the instance) lands
-    in ``configure`` below, which then calls Alembic's.
+    ``configure`` applies the ``RunPolicy`` (read commands, scratch runs)
+    and then, when a ``Run`` owns the command, lets the run decide the rest.
     """
 
-    def __init__(self, config: Any, script: ScriptDirectory, *, policy: RunPolicy, **kw: Any) -> None:
-        self.context = EnvironmentContext(config, script, **kw)
-        self._alembic_configure = self.context.configure
-        self.context.configure = self.configure  # type: ignore[method-assign]
+    def __init__(
+        self, config: Any, script: ScriptDirectory, *, policy: RunPolicy, run: Any = None, **kw: Any
+    ) -> None:
+        self.context = attached_environment(config, script, on_configure=self.configure, **kw)
         self.policy = policy
+        self.run = run
         self.connection: Any = None
         self.dialect_name: str | None = None
         self._cleanups: list[Callable[[], None]] = []
+        if run is not None:
+            run.env = self.context
 
     def __enter__(self) -> "SchemashiftEnvironment":
         self.context.__enter__()
@@ -81,13 +84,9 @@ class SchemashiftEnvironment:
     def __exit__(self, *exc: Any) -> None:
         self.context.__exit__(*exc)
 
-    def configure(self, *args: Any, **kw: Any) -> None:
-        if args:  # configure's first positional parameter is the connection
-            kw.setdefault("connection", args[0])
+    def configure(self, kw: dict[str, Any]) -> dict[str, Any]:
         connection = kw.get("connection")
         if connection is not None:
-            # hooks see the connection first and may adjust the policy (e.g.
-            # SQLite turns on transactional DDL once its driver is fixed)
             self.connection = connection
             self.dialect_name = connection.dialect.name
             for hook in self.policy.connection_hooks:
@@ -98,21 +97,26 @@ class SchemashiftEnvironment:
             url = kw.get("url")
             self.dialect_name = kw.get("dialect_name") or (_dialect_of(url) if url is not None else None)
         policy = self.policy
-        user_apply = kw.pop("on_version_apply", None)
-        applies = list(user_apply if isinstance(user_apply, (list, tuple)) else [user_apply] if user_apply else [])
-        kw["on_version_apply"] = applies + policy.on_version_apply
+        if policy.on_version_apply:
+            user_apply = kw.pop("on_version_apply", None)
+            applies = list(user_apply if isinstance(user_apply, (list, tuple)) else [user_apply] if user_apply else [])
+            kw["on_version_apply"] = applies + policy.on_version_apply
         if policy.transaction_per_migration is not None:
             kw["transaction_per_migration"] = policy.transaction_per_migration
         if policy.transactional_ddl is not None and connection is not None:
             kw["transactional_ddl"] = policy.transactional_ddl
         kw.update(policy.extra_opts)
-        self._alembic_configure(**kw)
+        if self.run is not None:
+            kw = self.run.configure(kw)
+        return kw
 
     def run_cleanups(self) -> None:
         while self._cleanups:
             cleanup = self._cleanups.pop()
             with contextlib.suppress(Exception):
                 cleanup()
+        if self.run is not None:
+            self.run.close()
 
 
 def _dialect_of(url: Any) -> str | None:
@@ -134,6 +138,8 @@ class RunState:
     statements: list[str] = field(default_factory=list)  # run by the current step so far
     transactional: bool = True
     atomic: str = "step"
+    run: Any = None
+    script_dir: str | None = None
 
 
 def script_directory(project: Project) -> ScriptDirectory:
@@ -149,11 +155,17 @@ def run_env(
     *,
     policy: RunPolicy | None = None,
     state: RunState | None = None,
+    run: Any = None,
     **context_kw: Any,
 ) -> RunState:
-    """Run the project's env.py with ``fn`` deciding which steps to take."""
+    """Run the project's env.py with ``fn`` deciding which steps to take.
+
+    With ``run`` (a ``runtime.run.Run``), the run owns transactions, lock and
+    ledger, and words any failure of a step.
+    """
     script = script_directory(project)
     state = state or RunState()
+    state.script_dir = script.dir
     policy = policy or RunPolicy()
 
     def count_applied(**_: Any) -> None:
@@ -162,28 +174,37 @@ def run_env(
     policy.on_version_apply.append(count_applied)
 
     def decide(rev: Any, context: Any) -> list[Any]:
+        check_attached(env.context)
         steps = fn(rev, context)
         state.steps = list(steps)
         return state.steps
 
-    env = SchemashiftEnvironment(project.config, script, fn=decide, policy=policy, **context_kw)
+    env = SchemashiftEnvironment(project.config, script, policy=policy, run=run, fn=decide, **context_kw)
     state.env = env
+    state.run = run
     with translate_errors(project, state):
         try:
             with env:
                 script.run_env()
+            if run is not None:
+                run.finish()
         finally:
             env.run_cleanups()
     return state
 
 
-def _project_frame(exc: BaseException, project: Project) -> tuple[str, int] | None:
-    """The innermost traceback frame inside the project's migration folder."""
-    root = str(project.script_location)
-    found = None
+def _frames_in(exc: BaseException, root: str | None) -> list[tuple[str, int]]:
+    if not root:
+        return []
+    root = str(Path(root).resolve())
+    found = []
     for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename.startswith(root):
-            found = (frame.filename, frame.lineno or 0)
+        try:
+            name = str(Path(frame.filename).resolve())
+        except OSError:
+            continue
+        if name.startswith(root):
+            found.append((frame.filename, frame.lineno or 0))
     return found
 
 
@@ -192,51 +213,100 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _script_root(project: Project, state: RunState | None) -> str | None:
+    if state is not None and state.script_dir:
+        return state.script_dir
+    try:
+        return str(project.script_location)
+    except SchemashiftError:
+        return None
+
+
+_LOCKED = ("database is locked", "database table is locked")
+
+
 @contextlib.contextmanager
 def translate_errors(project: Project, state: RunState | None = None) -> Iterator[None]:
-    """Turn what Alembic, SQLAlchemy and the project's files raise into one-line errors."""
+    """Turn what Alembic, SQLAlchemy, env.py and the revision files raise into one-line errors.
+
+    While a run's steps are running, anything raised (a database error, an
+    AssertionError, ``sys.exit()``, one of our own errors) is that step's
+    failure, worded by the run from what the database really did.
+    """
     from sqlalchemy import exc as sa_exc
 
+    run = state.run if state is not None else None
     try:
         yield
-    except SchemashiftError:
-        raise
-    except REVISION_ERRORS as exc:
-        raise revision_error(exc) from exc
-    except sa_exc.DBAPIError as exc:
-        env = state.env if state else None
-        if env is None or env.connection is None:
+    except (Exception, SystemExit) as exc:
+        if run is not None:
+            failed = run.failure(exc)
+            if failed is not None:
+                raise failed from exc
+        if isinstance(exc, SchemashiftError):
+            raise
+        if isinstance(exc, REVISION_ERRORS):
+            raise revision_error(exc) from exc
+        if isinstance(exc, sa_exc.DBAPIError):
+            reason = _first_line(exc.orig or exc)
+            if any(text in reason.lower() for text in _LOCKED):
+                raise DatabaseError(
+                    f"database {redact_url(project.url)} is locked by another connection: {reason}",
+                    hint="wait for the other writer to finish (or close it), then run again",
+                ) from exc
+            env = state.env if state else None
+            if env is None or env.connection is None:
+                raise DatabaseError(
+                    f"cannot connect to database {redact_url(project.url)}: {reason}",
+                    hint="check the URL (--url, $SCHEMASHIFT_URL or sqlalchemy.url) and that the server is running",
+                ) from exc
+            if state is not None and run is None and state.steps and state.applied < len(state.steps):
+                raise _migration_failure(exc, state, exc.statement) from exc
             raise DatabaseError(
-                f"cannot connect to database {redact_url(project.url)}: {_first_line(exc.orig or exc)}",
-                hint="check the URL (--url, $SCHEMASHIFT_URL or sqlalchemy.url) and that the server is running",
+                f"database {redact_url(project.url)} refused a statement: {reason}",
+                hint="check the database and its permissions",
             ) from exc
-        raise _migration_failure(exc, state, exc.statement) from exc
-    except sa_exc.ArgumentError as exc:
-        raise ConfigError(
-            f"bad database URL {redact_url(project.url)}: {_first_line(exc)}",
-            hint="set sqlalchemy.url, --url or $SCHEMASHIFT_URL to a URL like sqlite:///app.db",
-        ) from exc
-    except (SyntaxError, ImportError, NameError, AttributeError, TypeError, ValueError, KeyError) as exc:
-        where = _project_frame(exc, project)
+        if isinstance(exc, sa_exc.ArgumentError) or _bad_url(exc):
+            raise ConfigError(
+                f"bad database URL {redact_url(project.url)}: {_first_line(exc)}",
+                hint="set sqlalchemy.url, --url or $SCHEMASHIFT_URL to a URL like sqlite:///app.db",
+            ) from exc
+        root = _script_root(project, state)
+        frames = _frames_in(exc, root)
         reason = f"{type(exc).__name__}: {_first_line(exc)}"
         if isinstance(exc, SyntaxError) and exc.filename:
-            where = (exc.filename, exc.lineno or 0)
+            frames.append((exc.filename, exc.lineno or 0))
             reason = f"SyntaxError: {exc.msg}"
-        if where and Path(where[0]).name == "env.py":
+        env_frames = [f for f in frames if Path(f[0]).name == "env.py"]
+        if isinstance(exc, SystemExit):
+            where = env_frames[-1] if env_frames else None
+            raise ConfigError(
+                f"{where[0] if where else 'env.py'} called sys.exit({exc.code!r})"
+                + (f" at line {where[1]}" if where else ""),
+                hint="env.py must not exit; let it raise or return",
+            ) from exc
+        if frames and Path(frames[-1][0]).name != "env.py" and state is not None and run is None and state.steps:
+            if state.applied < len(state.steps):
+                raise _migration_failure(exc, state, None) from exc
+        if frames and Path(frames[-1][0]).name != "env.py":
+            raise RevisionFileError(frames[-1][0], f"{reason} (line {frames[-1][1]})", hint="fix or remove the file") from exc
+        if env_frames:
+            where = env_frames[-1]
             raise ConfigError(
                 f"{where[0]} failed at line {where[1]}: {reason}",
                 hint="fix env.py or the models it imports",
             ) from exc
-        if where and state is not None and state.steps and state.applied < len(state.steps):
-            raise _migration_failure(exc, state, None) from exc
-        if where:
-            raise RevisionFileError(
-                where[0], f"{reason} (line {where[1]})", hint="fix or remove the file"
-            ) from exc
         raise
 
 
+def _bad_url(exc: BaseException) -> bool:
+    """A URL SQLAlchemy parsed but the driver or socket layer could not use (a port out of range)."""
+    text = str(exc).lower()
+    return isinstance(exc, (ValueError, OverflowError)) and ("port" in text or "invalid literal for int" in text)
+
+
 def _migration_failure(exc: BaseException, state: RunState | None, statement: str | None) -> MigrationFailed:
+    """A failed step in a run without a ``Run`` (scratch databases)."""
     revision = None
     if state is not None and state.steps and state.applied < len(state.steps):
         step = state.steps[state.applied]

@@ -5,23 +5,29 @@ race each other.  We take a database-level lock before Alembic reads the
 version table, so a process that waited sees the version its predecessor
 left and applies only what is still missing.
 
-- PostgreSQL: a session-level advisory lock on the migration connection (it
-  survives the per-migration commits and dies with the connection, so a
-  killed process never leaves it behind).
+- PostgreSQL: a session-level advisory lock on a connection of its own, in
+  autocommit (it survives the per-migration commits, never holds a
+  transaction open that ``CREATE INDEX CONCURRENTLY`` would wait for, and
+  dies with the connection, so a killed process never leaves it behind).
 - SQLite: an exclusive ``flock`` on a file beside the database (SQLite's own
-  locks last one transaction; ours must span the run).  Never on the database
-  file itself: closing another descriptor of that file would drop SQLite's
-  POSIX locks.
+  locks last one transaction; ours must span the run), or in the temporary
+  directory when the database's directory is read-only.  Never on the
+  database file itself: closing another descriptor of that file would drop
+  SQLite's POSIX locks.  URI filenames (``sqlite:///file:...?uri=true``) lock
+  the file they name.
 - MySQL/MariaDB: ``GET_LOCK`` (not exercised by the test suite: no server here).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import text
 
@@ -94,14 +100,43 @@ def _postgresql(connection: Any, spec: LockSpec) -> Callable[[], None]:
     return release
 
 
+def sqlite_path(url: Any) -> str | None:
+    """The file a SQLite URL names (URI filenames included); None for a private in-memory database."""
+    database = url.database
+    if not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        parts = urlsplit(database)
+        if parse_qs(parts.query).get("mode") == ["memory"]:
+            return None
+        database = unquote(parts.path)
+        if not database or database == ":memory:":
+            return None
+    return os.path.realpath(database)
+
+
+def _lock_file(database: str) -> int:
+    """Open the lock file beside the database, or in the temp directory when that one is read-only."""
+    beside = database + "-schemashift.lock"
+    try:
+        return os.open(beside, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        digest = hashlib.sha256(database.encode()).hexdigest()[:16]
+        elsewhere = os.path.join(tempfile.gettempdir(), f"schemashift-{digest}.lock")
+        return os.open(elsewhere, os.O_RDWR | os.O_CREAT, 0o666)
+
+
 def _sqlite(connection: Any, spec: LockSpec) -> Callable[[], None] | None:
+    return sqlite_lock(connection.engine.url, spec)
+
+
+def sqlite_lock(url: Any, spec: LockSpec) -> Callable[[], None] | None:
     import fcntl
 
-    database = connection.engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    database = sqlite_path(url)
+    if database is None:
         return None  # a private in-memory database has no other writer
-    path = os.path.abspath(database) + "-schemashift.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _lock_file(database)
 
     def try_once() -> bool:
         try:
@@ -112,8 +147,7 @@ def _sqlite(connection: Any, spec: LockSpec) -> Callable[[], None] | None:
 
     def holder() -> str:
         try:
-            with open(path) as fh:
-                pid = fh.read().strip()
+            pid = os.pread(fd, 32, 0).decode(errors="replace").strip()
             return f" (held by process {pid})" if pid else ""
         except OSError:
             return ""
@@ -124,7 +158,7 @@ def _sqlite(connection: Any, spec: LockSpec) -> Callable[[], None] | None:
         os.close(fd)
         raise
     os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
 
     def release() -> None:
         os.ftruncate(fd, 0)
@@ -158,3 +192,59 @@ def acquire(connection: Any, spec: LockSpec) -> Callable[[], None] | None:
     if take is None:
         return None
     return take(connection, spec)
+
+
+@dataclass
+class HeldLock:
+    """A run's lock, and a way to look at the database from outside the migration connection."""
+
+    release: Callable[[], None]
+    observer: Callable[[], Any] | None  # a context manager giving a connection other than the migration's
+
+
+def _side_engine(connection: Any) -> Any:
+    """An engine for connections beside the migration's (a sync one when env.py is async)."""
+    engine = connection.engine
+    if not getattr(connection.dialect, "is_async", False):
+        return engine
+    from sqlalchemy import create_engine, pool
+
+    sync_driver = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite", "mysql": "mysql+pymysql"}
+    url = engine.url.set(drivername=sync_driver.get(engine.url.get_backend_name(), engine.url.get_backend_name()))
+    return create_engine(url, poolclass=pool.NullPool)
+
+
+def take(connection: Any, spec: LockSpec) -> HeldLock:
+    """Take the migration lock for the run ``connection`` belongs to, on a connection of its own."""
+    name = connection.dialect.name
+    engine = _side_engine(connection)
+    if name == "sqlite":
+        release = sqlite_lock(connection.engine.url, spec) or (lambda: None)
+        in_memory = sqlite_path(connection.engine.url) is None
+
+        @contextlib.contextmanager
+        def observe() -> Iterator[Any]:
+            with engine.connect() as other:
+                yield other
+
+        return HeldLock(release, None if in_memory else observe)
+    if name not in LOCKS:
+        return HeldLock(lambda: None, None)
+    side = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        release_lock = LOCKS[name](side, spec)
+    except BaseException:
+        side.close()
+        raise
+
+    def release() -> None:
+        try:
+            release_lock()
+        finally:
+            side.close()
+
+    @contextlib.contextmanager
+    def observe_side() -> Iterator[Any]:
+        yield side
+
+    return HeldLock(release, observe_side)

@@ -1,0 +1,526 @@
+"""``Run``: the one owner of a migration run's transactions, lock and ledger rows.
+
+Alembic runs the steps; env.py opens the connection; this object decides
+everything else, attached through env.py's ``context.configure(...)``
+(``alembic_bridge``):
+
+1. It refuses a connection to another database than the one it was given.
+2. It takes the migration lock on a connection of its own (so an
+   ``autocommit_block()`` or ``CREATE INDEX CONCURRENTLY`` never waits on
+   it), named after the project's real version table.
+3. It reads the version and plans the steps, then adopts/checks the ledger
+   in a transaction of its own, committed before Alembic begins anything.
+4. It tells Alembic the transaction policy: ``step`` (a transaction per
+   revision, with its version and ledger rows) or ``run`` (one for all).
+   When env.py opened the transaction itself, the run is one transaction
+   and the user is told so before anything runs.
+5. A step is reported only after its transaction committed; a failure is
+   worded from what the database really did (``watch``), and the version is
+   read back on another connection before "rolled back" is said.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import event
+
+from ..config import redact_url
+from ..errors import ConfigError, DatabaseError, MigrationFailed, Refused, SchemashiftError
+from ..safety import ledger as ledger_mod
+from ..safety import lock as lock_mod
+from .options import CONTEXT_KEY, RunOptions
+from .results import MigrateResult, StepEvent
+from .sqlite import SqliteTransactions
+from .watch import Watch
+
+TRANSACTIONAL_DDL = {"sqlite", "postgresql", "mssql"}
+
+# custom operations that rebuild a SQLite table (which needs foreign keys off)
+REBUILDING_OPS = ("rebuild_table", "convert_column", "rename_constraint", "drop_constraint_matching", "alter_enum")
+# a migration that commits inside itself cannot be part of a one-transaction run
+SELF_COMMITTING = ("autocommit_block",)
+
+Planner = Callable[[Any, tuple[str, ...]], list[Any]]  # (script, heads) -> Alembic steps
+
+
+class InternalMismatch(SchemashiftError):
+    """What schemashift reported and what the database holds disagree: a schemashift bug."""
+
+    exit_code = 70
+
+
+def _revision_of(step: Any) -> str:
+    revision = getattr(step, "revision", None)
+    rid = getattr(revision, "revision", None)
+    if rid is None:  # a stamp step
+        ids = getattr(step, "to_revisions", None) or getattr(step, "from_revisions", None) or ()
+        return ",".join(ids) or "?"
+    return rid
+
+
+def _source_of(step: Any) -> str:
+    path = getattr(getattr(step, "revision", None), "path", None)
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def _uses(step: Any, names: Sequence[str]) -> bool:
+    text = _source_of(step)
+    return any(f"{name}(" in text for name in names)
+
+
+def same_database(given: Any, actual: Any) -> bool:
+    """Whether two SQLAlchemy URLs name the same database (driver, password and options aside)."""
+    if given.get_backend_name() != actual.get_backend_name():
+        return False
+    if given.get_backend_name() == "sqlite":
+        return lock_mod.sqlite_path(given) == lock_mod.sqlite_path(actual)
+
+    def same(a: Any, b: Any) -> bool:
+        return a is None or b is None or a == b
+
+    local = {None, "localhost", "127.0.0.1", "::1"}
+    hosts_match = same(given.host, actual.host) or (given.host in local and actual.host in local)
+    return hosts_match and same(given.port, actual.port) and given.database == actual.database and same(
+        given.username, actual.username
+    )
+
+
+class Run:
+    """One upgrade, downgrade or stamp."""
+
+    def __init__(
+        self,
+        *,
+        direction: str,
+        options: RunOptions,
+        plan: Planner,
+        ledger: ledger_mod.Ledger,
+        check_ledger: Callable[[Any, tuple[str, ...], list[Any]], Any] | None = None,
+        url: str | None = None,
+        url_source: str = "config",
+        progress: Callable[[StepEvent], None] | None = None,
+    ) -> None:
+        self.direction = direction
+        self.options = options
+        self.plan = plan
+        self.ledger = ledger
+        self.check_ledger = check_ledger
+        self.url = url
+        self.url_source = url_source
+        self.progress = progress
+        self.result = MigrateResult(direction)
+        self.env: Any = None  # the AttachedEnvironment, set by run_env
+        self.steps: list[Any] = []
+        self.applied = 0
+        self.iterating = False  # Alembic is inside its step loop
+        self.whole_run = options.atomic == "run"
+        self.external = False
+        self.connection: Any = None
+        self.sqlite: SqliteTransactions | None = None
+        self.watch: Watch | None = None
+        self.rebuilds: list[bool] = []
+        self.fk_off_now = False
+        self.version_table = ("alembic_version", None)
+        self._pending: list[tuple[StepEvent, tuple[str, ...]]] = []
+        self._committed_heads: tuple[str, ...] = ()
+        self._scope_heads: tuple[str, ...] = ()
+        self._commit_seen = False
+        self._cleanups: list[Callable[[], None]] = []
+        self._observer: Callable[[], Any] | None = None  # opens a connection other than the migration's
+        self._clock = time.perf_counter()
+        self.transactional = True
+        self.offline = False
+
+    # ------------------------------------------------------------ configure
+
+    def configure(self, kw: dict[str, Any]) -> dict[str, Any]:
+        """The bridge calls this with env.py's ``configure`` arguments; returns Alembic's."""
+        kw = dict(kw)
+        user_apply = kw.pop("on_version_apply", None)
+        applies = list(user_apply if isinstance(user_apply, (list, tuple)) else [user_apply] if user_apply else [])
+        kw["on_version_apply"] = [*applies, self._on_apply]
+        kw[CONTEXT_KEY] = self.options
+        connection = kw.get("connection")
+        if connection is None or kw.get("as_sql"):
+            self.offline = True
+            kw["transaction_per_migration"] = not self.whole_run
+            return kw
+        if self.connection is not None:
+            raise ConfigError(
+                "env.py called context.configure() with a second connection in one run",
+                hint="schemashift runs one database per command; point each database at its own project",
+            )
+        self.connection = connection
+        self._check_url(connection)
+        self.version_table = (kw.get("version_table") or "alembic_version", kw.get("version_table_schema"))
+        self._take_lock(connection)
+        self.external = connection.in_transaction()
+        self.transactional = connection.dialect.name in TRANSACTIONAL_DDL
+        if connection.dialect.name == "sqlite":
+            self.sqlite = SqliteTransactions(connection)
+            self.transactional = self.sqlite.transactional
+            self._cleanups.append(self.sqlite.restore)
+            if self.sqlite.transactional:
+                kw["transactional_ddl"] = True
+        event.listen(connection, "begin", self._on_begin)
+        event.listen(connection, "commit", self._on_commit)
+        event.listen(connection, "rollback", self._on_rollback)
+        self._cleanups.append(lambda: self._unlisten(connection))
+        self._prepare(connection)
+        if not self.transactional and self.steps and self.options.notice:  # said only when something will run
+            self.options.notice(
+                f"{connection.dialect.name} commits each DDL statement at once: a migration that fails "
+                "half way cannot be rolled back; schemashift will list the statements that ran"
+            )
+        self.watch = Watch(connection)
+        self._cleanups.append(self.watch.close())
+        if self.external:
+            self.whole_run = True
+            if self.options.atomic == "step" and self.steps and self.options.notice:
+                self.options.notice(
+                    "env.py opens its own transaction (connectable.begin()), so this run commits or rolls "
+                    "back as one transaction, not one per migration"
+                )
+            if self.sqlite is not None:
+                self.fk_off_now = any(self.rebuilds)
+                self.sqlite.begin_now(self.fk_off_now)
+        if self.whole_run:
+            self._refuse_self_committing()
+        kw["transaction_per_migration"] = not self.whole_run
+        return kw
+
+    def _unlisten(self, connection: Any) -> None:
+        for name, fn in (("begin", self._on_begin), ("commit", self._on_commit), ("rollback", self._on_rollback)):
+            with contextlib.suppress(Exception):
+                event.remove(connection, name, fn)
+
+    def _check_url(self, connection: Any) -> None:
+        if not self.url:
+            return
+        from sqlalchemy.engine import make_url
+
+        try:
+            given = make_url(self.url)
+        except Exception:
+            return
+        actual = connection.engine.url
+        if not same_database(given, actual):
+            raise ConfigError(
+                f"env.py connected to {redact_url(actual.render_as_string(hide_password=False))}, not to "
+                f"{redact_url(self.url)} (from {self.url_source}); schemashift refuses to act on one database "
+                "while reporting another",
+                hint="make env.py build its engine from config.get_main_option('sqlalchemy.url'), "
+                "which schemashift sets from --url and $SCHEMASHIFT_URL",
+            )
+
+    def _take_lock(self, connection: Any) -> None:
+        table, schema = self.version_table
+        if schema is None:
+            # one lock per schema (PostgreSQL schema per tenant) and per database on a
+            # MySQL server (GET_LOCK is server-wide); the usual default keeps its plain name
+            default = connection.dialect.default_schema_name
+            schema = None if default in (None, "public", "main") else default
+        spec = lock_mod.LockSpec(f"{schema}.{table}" if schema else table, self.options.lock_timeout)
+        held = lock_mod.take(connection, spec)
+        self._cleanups.append(held.release)
+        self._observer = held.observer
+
+    def _read_heads(self, connection: Any) -> tuple[str, ...]:
+        from alembic.runtime.migration import MigrationContext
+
+        table, schema = self.version_table
+        opts = {"version_table": table, "version_table_schema": schema}
+        return tuple(MigrationContext.configure(connection, opts=opts).get_current_heads())
+
+    def _prepare(self, connection: Any) -> None:
+        """Read the version, plan the steps and adopt/check the ledger, before Alembic begins."""
+        prepare = getattr(self.ledger, "prepare", None)
+        if prepare is not None and self.options.ledger:
+            prepare(connection)  # under the lock, before any BEGIN (SQLite attaches the ledger's sidecar)
+        if self.external:
+            self._prepare_in(connection)
+        else:
+            with connection.begin():
+                self._prepare_in(connection)
+
+    def _prepare_in(self, connection: Any) -> None:
+        heads = self._read_heads(connection)
+        self.result.before = heads
+        self._committed_heads = self._scope_heads = heads
+        self.steps = list(self.plan(self.env.script if self.env else None, heads))
+        self.rebuilds = [bool(self.sqlite) and _uses(step, REBUILDING_OPS) for step in self.steps]
+        if not self.options.ledger:
+            return
+        existed = self.ledger.exists(connection)
+        if self.ledger.create(connection) or not existed:  # create() also moves an older release's ledger
+            if heads and not existed:
+                applied = _applied_revisions(self.env.script, heads)
+                self.result.adopted = self.ledger.adopt(connection, applied)
+        if self.direction == "up" and self.check_ledger is not None and self.steps:
+            report = self.check_ledger(self.env.script, heads, self.ledger.entries(connection))
+            if not report.ok and not self.options.ignore_checksums:
+                problems = "; ".join(f.one_line() for f in report.failed)
+                raise Refused(
+                    f"applied migrations no longer match their files: {problems}",
+                    hint="restore the files, or rerun with --ignore-checksums if the edit is intended",
+                )
+            self.result.warnings.extend(f.one_line() for f in report.findings if f.problem == "unrecorded")
+
+    def _refuse_self_committing(self) -> None:
+        for step in self.steps:
+            if _uses(step, SELF_COMMITTING):
+                raise Refused(
+                    f"migration {_revision_of(step)} commits inside itself (autocommit_block), so this run "
+                    "cannot be one transaction",
+                    hint="run it with --atomic step (each migration in its own transaction), "
+                    "and keep env.py from opening the transaction itself",
+                )
+
+    # --------------------------------------------------------------- steps
+
+    def steps_for(self, script: Any, heads: tuple[str, ...]) -> list[Any]:
+        """Alembic's ``fn``: the steps planned at configure (the lock kept the version still)."""
+        if self.offline or self.connection is None:
+            self.steps = list(self.plan(script, heads))
+            self.result.before = heads
+            self._committed_heads = self._scope_heads = heads
+        elif tuple(heads) != self.result.before:
+            raise InternalMismatch(
+                f"the version changed from {self.result.before} to {tuple(heads)} while the lock was held"
+            )
+        self.iterating = bool(self.steps)
+        self._clock = time.perf_counter()
+        if self.watch is not None:
+            self.watch.new_scope()
+        return self.steps
+
+    def _rebuilds_next(self) -> bool:
+        if self.whole_run:
+            return any(self.rebuilds)
+        return self.applied < len(self.rebuilds) and self.rebuilds[self.applied]
+
+    def _on_begin(self, connection: Any) -> None:
+        autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        if self._commit_seen:
+            self._flush()
+        if not autocommit:
+            self._scope_heads = self._committed_heads
+            if self.watch is not None and not self.whole_run:
+                self.watch.new_scope()
+        if self.sqlite is not None:
+            self.fk_off_now = self._rebuilds_next() if not autocommit else self.fk_off_now
+            self.sqlite.before_begin(connection, self.fk_off_now)
+
+    def _on_commit(self, connection: Any) -> None:
+        self._commit_seen = True
+
+    def _on_rollback(self, connection: Any) -> None:
+        self._commit_seen = False
+        self._pending.clear()
+
+    def _flush(self) -> None:
+        """The transaction holding the pending steps committed: report them."""
+        self._commit_seen = False
+        pending, self._pending = self._pending, []
+        for event_, heads in pending:
+            self._committed_heads = heads
+            self.result.steps.append(event_)
+            if self.progress:
+                self.progress(event_)
+
+    def _on_apply(self, *, ctx: Any, step: Any, heads: set[str], run_args: Any) -> None:
+        now = time.perf_counter()
+        seconds = now - self._clock
+        self._clock = now
+        direction = "stamp" if step.is_stamp else self.direction
+        revision = step.up_revision_id if step.up_revision_id else ",".join(step.up_revision_ids)
+        doc = ""
+        if not step.is_stamp and step.up_revision is not None:
+            doc = step.up_revision.doc
+        event_ = StepEvent(
+            direction=direction,
+            from_revisions=tuple(step.source_revision_ids),
+            to_revisions=tuple(step.destination_revision_ids),
+            revision=revision or "",
+            doc=doc,
+            seconds=seconds,
+        )
+        if not ctx.as_sql and self.options.ledger and ctx.connection is not None:
+            self._write_ledger(ctx.connection, step, direction, int(seconds * 1000))
+        self.applied += 1
+        last = self.applied >= len(self.steps)
+        if self.fk_off_now and self.sqlite is not None and (last or not self.whole_run):
+            self._refuse_foreign_key_violations(step)
+        if last:
+            self.iterating = False
+        ordered = tuple(sorted(heads))
+        if self.offline or ctx.connection is None:
+            self.result.steps.append(event_)
+            if self.progress:
+                self.progress(event_)
+            return
+        self._pending.append((event_, ordered))
+        if self.watch is not None and not self.whole_run:
+            self.watch.new_scope()
+
+    def _refuse_foreign_key_violations(self, step: Any) -> None:
+        assert self.sqlite is not None
+        found = self.sqlite.foreign_key_violations()
+        if found:
+            shown = ", ".join(f"{t} rowid {r} -> {p}" for t, r, p, *_ in found[:5])
+            raise Refused(
+                f"migration {_revision_of(step)} would leave {len(found)} row(s) violating foreign keys: {shown}",
+                hint="fix the referencing rows in the migration (it ran with foreign keys off to rebuild a table)",
+            )
+
+    def _write_ledger(self, connection: Any, step: Any, direction: str, duration_ms: int) -> None:
+        if direction == "stamp":
+            if step.is_upgrade:  # stamped forward: every revision now below the new heads is in place
+                for rev in _newly_applied(self.env.script, step):
+                    self.ledger.record(connection, rev.revision, ledger_mod.STAMP, path=rev.path)
+            else:  # stamped backward: the sources are no longer applied
+                for rev_id in sorted(set(step.source_revision_ids) - set(step.destination_revision_ids)):
+                    self.ledger.record(connection, rev_id, ledger_mod.DOWN, path=None)
+            return
+        kind = ledger_mod.UP if direction == "up" else ledger_mod.DOWN
+        for rev in step.up_revisions:
+            self.ledger.record(connection, rev.revision, kind, path=rev.path, duration_ms=duration_ms)
+
+    # ------------------------------------------------------------- the end
+
+    def finish(self) -> MigrateResult:
+        """env.py returned: everything pending committed; check the version we report."""
+        if self._pending:
+            self._flush()
+        if self.offline or self.connection is None:
+            self.result.after = self.result.steps[-1].to_revisions if self.result.steps else self.result.before
+            return self.result
+        if self.applied != len(self.steps):
+            raise InternalMismatch(
+                f"env.py returned after {self.applied} of {len(self.steps)} migrations without an error",
+                hint="env.py must call context.run_migrations() once; report this if it does",
+            )
+        expected = self._committed_heads
+        found = self._heads_elsewhere()
+        if found is not None and set(found) != set(expected):
+            raise InternalMismatch(
+                f"the run applied up to {', '.join(expected) or 'base'} but the database is at "
+                f"{', '.join(found) or 'base'}",
+                hint="env.py may have opened a transaction that nobody committed; report this with your env.py",
+            )
+        self.result.after = expected
+        return self.result
+
+    def _heads_elsewhere(self) -> tuple[str, ...] | None:
+        if self._observer is None:
+            return None
+        with contextlib.suppress(Exception), self._observer() as other:
+            return self._read_heads(other)
+        return None
+
+    def failure(self, exc: BaseException) -> SchemashiftError | None:
+        """Word an exception raised while steps ran; None when no step was running."""
+        if self.offline or not self.steps:
+            return None
+        if self.iterating:
+            step = self.steps[self.applied] if self.applied < len(self.steps) else self.steps[-1]
+            revisions = [_revision_of(step)]
+            where = ""
+        elif self._pending:
+            revisions = [e.revision for e, _ in self._pending]
+            where = " at commit"
+        else:
+            return None
+        revision = ",".join(revisions)
+        statement = getattr(exc, "statement", None)
+        self._failed_statement = statement
+        hint = self._what_became_of_it(revision)
+        if isinstance(exc, Refused):
+            exc.message = f"migration {revision} refused: {exc.message}"
+            exc.hint = f"{exc.hint}; {hint}" if exc.hint else hint
+            exc.revision = revision  # type: ignore[attr-defined]
+            return exc
+        reason = _reason(exc)
+        message = f"migration {revision} failed{where}: {reason}"
+        if statement:
+            message += f" in statement: {' '.join(str(statement).split())[:300]}"
+        return MigrationFailed(message, revision=revision, statement=statement, hint=hint)
+
+    def _what_became_of_it(self, revision: str) -> str:
+        scope = "the run" if self.whole_run else f"migration {revision}"
+        watch = self.watch
+        ran = list(watch.statements) if watch else []
+        if not self.transactional:
+            from ..safety.nontransactional import describe_partial
+
+            return describe_partial(ran, self._failed_statement)
+        if watch is not None and watch.escaped:
+            done = "; ".join(" ".join(s.split())[:120] for s in watch.escaped[:5])
+            return (
+                f"NOT rolled back: the database committed before the failure ({done}); what ran before "
+                "that stayed applied, check the schema before rerunning"
+            )
+        found = self._heads_elsewhere()
+        expected = self._scope_heads
+        if found is None or (watch is not None and watch.unknown):
+            return f"rolled back as far as the database allows; could not read the version back to confirm {scope}"
+        if set(found) != set(expected):
+            return (
+                f"NOT rolled back: the database is at {', '.join(found) or 'base'}, "
+                f"not at {', '.join(expected) or 'base'} as before {scope}"
+            )
+        return f"rolled back: the database is as it was before {scope}"
+
+    def close(self) -> None:
+        while self._cleanups:
+            cleanup = self._cleanups.pop()
+            with contextlib.suppress(Exception):
+                cleanup()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"the migration called sys.exit({exc.code!r})"
+    if isinstance(exc, AttributeError) and getattr(exc, "name", None) in ("upgrade", "downgrade"):
+        return f"the revision file has no {exc.name}() function"
+    if isinstance(exc, SchemashiftError):
+        return exc.one_line()
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    first = text[0] if text else ""
+    name = type(orig if orig is not None else exc).__name__
+    if orig is not None:
+        return first or name
+    return f"{name}: {first}" if first else name
+
+
+def _applied_revisions(script: Any, heads: Sequence[str]) -> list[Any]:
+    rmap = script.revision_map
+    known = [h for h in heads if _exists(rmap, h)]
+    if not known:
+        return []
+    return list(rmap.iterate_revisions(tuple(known), "base", assert_relative_length=False))
+
+
+def _newly_applied(script: Any, step: Any) -> list[Any]:
+    """Revisions a forward stamp puts in place: ancestors of the new heads, not of the old."""
+    after = set(r.revision for r in _applied_revisions(script, step.destination_revision_ids))
+    before = set(r.revision for r in _applied_revisions(script, step.source_revision_ids))
+    rmap = script.revision_map
+    return [rmap.get_revision(r) for r in sorted(after - before)]
+
+
+def _exists(rmap: Any, rev_id: str) -> bool:
+    try:
+        return rmap.get_revision(rev_id) is not None
+    except Exception:
+        return False
