@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 from .alembic_bridge.steps import downgrade_steps, stamp_steps, upgrade_steps
 from .config import Project
-from .errors import RevisionError
+from .errors import RevisionError, RevisionFileError
 from .revisions.index import RevisionIndex
 from .runner import REVISION_ERRORS, revision_error, run_env, script_directory
 from .runtime.options import RunOptions
@@ -56,6 +56,14 @@ def _run(
             return planner(script, heads)  # a bad target fails here, before any write
         except REVISION_ERRORS as exc:
             raise revision_error(exc) from exc
+        except AttributeError as exc:  # Alembic reads upgrade()/downgrade() off each module it plans
+            module = getattr(exc, "obj", None)
+            if exc.name in ("upgrade", "downgrade") and getattr(module, "__file__", None):
+                raise RevisionFileError(
+                    module.__file__, f"it has no {exc.name}() function",
+                    hint=f"add def {exc.name}(): to the revision (pass if there is nothing to do)",
+                ) from exc
+            raise
 
     run = Run(
         direction=direction,

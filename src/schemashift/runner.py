@@ -188,6 +188,10 @@ def run_env(
                 script.run_env()
             if run is not None:
                 run.finish()
+        except (Exception, SystemExit) as exc:
+            if run is not None:
+                run.note_failure(exc)  # worded while the lock's connection can still read the version
+            raise
         finally:
             env.run_cleanups()
     return state
@@ -239,10 +243,9 @@ def translate_errors(project: Project, state: RunState | None = None) -> Iterato
     try:
         yield
     except (Exception, SystemExit) as exc:
-        if run is not None:
-            failed = run.failure(exc)
-            if failed is not None:
-                raise failed from exc
+        failed = run.worded_failure(exc) if run is not None else None
+        if failed is not None:
+            raise failed from exc
         if isinstance(exc, SchemashiftError):
             raise
         if isinstance(exc, REVISION_ERRORS):

@@ -122,7 +122,8 @@ class Run:
         self.steps: list[Any] = []
         self.applied = 0
         self.iterating = False  # Alembic is inside its step loop
-        self.whole_run = options.atomic == "run"
+        # a stamp writes only bookkeeping: all of it or none of it
+        self.whole_run = options.atomic == "run" or direction == "stamp"
         self.external = False
         self.connection: Any = None
         self.sqlite: SqliteTransactions | None = None
@@ -134,6 +135,8 @@ class Run:
         self._committed_heads: tuple[str, ...] = ()
         self._scope_heads: tuple[str, ...] = ()
         self._commit_seen = False
+        self._between = False
+        self._failures: dict[int, SchemashiftError | None] = {}
         self._cleanups: list[Callable[[], None]] = []
         self._observer: Callable[[], Any] | None = None  # opens a connection other than the migration's
         self._clock = time.perf_counter()
@@ -164,6 +167,8 @@ class Run:
         self.version_table = (kw.get("version_table") or "alembic_version", kw.get("version_table_schema"))
         self._take_lock(connection)
         self.external = connection.in_transaction()
+        if self.external:
+            self.whole_run = True  # env.py's transaction spans the run; no per-step commit is possible
         self.transactional = connection.dialect.name in TRANSACTIONAL_DDL
         if connection.dialect.name == "sqlite":
             self.sqlite = SqliteTransactions(connection)
@@ -184,7 +189,6 @@ class Run:
         self.watch = Watch(connection)
         self._cleanups.append(self.watch.close())
         if self.external:
-            self.whole_run = True
             if self.options.atomic == "step" and self.steps and self.options.notice:
                 self.options.notice(
                     "env.py opens its own transaction (connectable.begin()), so this run commits or rolls "
@@ -193,8 +197,6 @@ class Run:
             if self.sqlite is not None:
                 self.fk_off_now = any(self.rebuilds)
                 self.sqlite.begin_now(self.fk_off_now)
-        if self.whole_run:
-            self._refuse_self_committing()
         kw["transaction_per_migration"] = not self.whole_run
         return kw
 
@@ -258,6 +260,8 @@ class Run:
         self._committed_heads = self._scope_heads = heads
         self.steps = list(self.plan(self.env.script if self.env else None, heads))
         self.rebuilds = [bool(self.sqlite) and _uses(step, REBUILDING_OPS) for step in self.steps]
+        if self.whole_run:
+            self._refuse_self_committing()
         if not self.options.ledger:
             return
         existed = self.ledger.exists(connection)
@@ -312,16 +316,16 @@ class Run:
         autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
         if self._commit_seen:
             self._flush()
-        if not autocommit:
-            self._scope_heads = self._committed_heads
-            if self.watch is not None and not self.whole_run:
-                self.watch.new_scope()
+        self._between = False
         if self.sqlite is not None:
             self.fk_off_now = self._rebuilds_next() if not autocommit else self.fk_off_now
             self.sqlite.before_begin(connection, self.fk_off_now)
 
     def _on_commit(self, connection: Any) -> None:
         self._commit_seen = True
+        if self.iterating and not (self._between and not self.whole_run) and self.watch is not None:
+            # a commit inside a step (autocommit_block, a COMMIT the migration ran): no rollback past it
+            self.watch.escaped.append("COMMIT (autocommit_block or a commit inside the migration)")
 
     def _on_rollback(self, connection: Any) -> None:
         self._commit_seen = False
@@ -333,6 +337,8 @@ class Run:
         pending, self._pending = self._pending, []
         for event_, heads in pending:
             self._committed_heads = heads
+            if not self.whole_run:
+                self._scope_heads = heads
             self.result.steps.append(event_)
             if self.progress:
                 self.progress(event_)
@@ -369,6 +375,7 @@ class Run:
                 self.progress(event_)
             return
         self._pending.append((event_, ordered))
+        self._between = True
         if self.watch is not None and not self.whole_run:
             self.watch.new_scope()
 
@@ -427,6 +434,15 @@ class Run:
             return self._read_heads(other)
         return None
 
+    def note_failure(self, exc: BaseException) -> None:
+        """Word a failure now, before the lock (and its connection) are let go."""
+        self._failures[id(exc)] = self.failure(exc)
+
+    def worded_failure(self, exc: BaseException) -> SchemashiftError | None:
+        if id(exc) in self._failures:
+            return self._failures[id(exc)]
+        return self.failure(exc)
+
     def failure(self, exc: BaseException) -> SchemashiftError | None:
         """Word an exception raised while steps ran; None when no step was running."""
         if self.offline or not self.steps:
@@ -451,12 +467,16 @@ class Run:
             return exc
         reason = _reason(exc)
         message = f"migration {revision} failed{where}: {reason}"
+        if self.direction == "stamp":
+            message = f"stamp failed at {revision}{where}: {reason}"
         if statement:
             message += f" in statement: {' '.join(str(statement).split())[:300]}"
         return MigrationFailed(message, revision=revision, statement=statement, hint=hint)
 
     def _what_became_of_it(self, revision: str) -> str:
         scope = "the run" if self.whole_run else f"migration {revision}"
+        if self.direction == "stamp":
+            scope = "the stamp"
         watch = self.watch
         ran = list(watch.statements) if watch else []
         if not self.transactional:

@@ -57,7 +57,7 @@ class SqliteTransactions:
             return  # an autocommit_block(): no transaction wanted, or one is already open
         self.set_foreign_keys(self.user_foreign_keys and not rebuilds)
         if self.pysqlite and not self.user_begins:
-            self.dbapi.execute("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # through SQLAlchemy, so a busy database is a DBAPIError
 
     def begin_now(self, rebuilds: bool) -> None:
         """env.py began its transaction before configure(): make it a real one now."""

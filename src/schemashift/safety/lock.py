@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -115,13 +116,18 @@ def sqlite_path(url: Any) -> str | None:
     return os.path.realpath(database)
 
 
-def _lock_file(database: str) -> int:
-    """Open the lock file beside the database, or in the temp directory when that one is read-only."""
-    beside = database + "-schemashift.lock"
+def _lock_file(database: str, name: str) -> int:
+    """Open the lock file beside the database, or in the temp directory when that one is read-only.
+
+    One file per version table: projects sharing a database under different
+    version tables do not wait for each other.
+    """
+    suffix = "" if name == "alembic_version" else "-" + re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    beside = f"{database}-schemashift{suffix}.lock"
     try:
         return os.open(beside, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:
-        digest = hashlib.sha256(database.encode()).hexdigest()[:16]
+        digest = hashlib.sha256(f"{database}{suffix}".encode()).hexdigest()[:16]
         elsewhere = os.path.join(tempfile.gettempdir(), f"schemashift-{digest}.lock")
         return os.open(elsewhere, os.O_RDWR | os.O_CREAT, 0o666)
 
@@ -136,7 +142,7 @@ def sqlite_lock(url: Any, spec: LockSpec) -> Callable[[], None] | None:
     database = sqlite_path(url)
     if database is None:
         return None  # a private in-memory database has no other writer
-    fd = _lock_file(database)
+    fd = _lock_file(database, spec.name)
 
     def try_once() -> bool:
         try:
