@@ -307,13 +307,16 @@ def _with_applied(info: RevisionInfo, when: str) -> RevisionInfo:
 
 
 def _options(
-    atomic: str, lock_timeout: float | None, ignore_checksums: bool, project: Project, notice: Any = None
+    atomic: str, lock_timeout: float | None, ignore_checksums: bool, project: Project, notice: Any = None,
+    allow_loss: bool = False, rebuild_progress: Any = None,
 ) -> RunOptions:
     return RunOptions(
         atomic=atomic,
         lock_timeout=lock_timeout_for(project, lock_timeout),
         ignore_checksums=ignore_checksums,
         notice=notice,
+        allow_loss=allow_loss,
+        rebuild_progress=rebuild_progress,
     )
 
 
@@ -333,6 +336,8 @@ def upgrade(
     allow_destructive: bool = False,
     confirm: Callable[[Any, list[Any]], bool] | None = None,
     plan_first: bool = True,
+    allow_loss: bool = False,
+    rebuild_progress: Callable[[Any], None] | None = None,
 ) -> MigrateResult:
     """Upgrade to ``revision`` (id, partial id, ``head``, ``heads``, ``+N``, ``rev+N``).
 
@@ -344,7 +349,7 @@ def upgrade(
     exit 5) unless ``allow``ed by rule id, ``allow_destructive``, a
     suppression comment in the revision, or ``confirm(plan, findings)``.
     """
-    options = _options(atomic, lock_timeout, ignore_checksums, project, notice)
+    options = _options(atomic, lock_timeout, ignore_checksums, project, notice, allow_loss, rebuild_progress)
     safety = _SafetyGate(project, "up", revision, sql, allow, allow_destructive, confirm, plan_first)
     safety.before(output)
     result = migrate_mod.migrate(
@@ -368,9 +373,11 @@ def downgrade(
     allow_destructive: bool = False,
     confirm: Callable[[Any, list[Any]], bool] | None = None,
     plan_first: bool = True,
+    allow_loss: bool = False,
+    rebuild_progress: Callable[[Any], None] | None = None,
 ) -> MigrateResult:
     """Downgrade to ``revision`` (id, partial id, ``base``, ``-N``, ``rev-N``); planned and gated as ``upgrade``."""
-    options = _options(atomic, lock_timeout, False, project, notice)
+    options = _options(atomic, lock_timeout, False, project, notice, allow_loss, rebuild_progress)
     safety = _SafetyGate(project, "down", revision, sql, allow, allow_destructive, confirm, plan_first)
     safety.before(output)
     result = migrate_mod.migrate(

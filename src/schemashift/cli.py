@@ -225,9 +225,6 @@ def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: st
     from . import api
 
     project = g.project()
-    if allow_loss:
-        project.config.attributes["schemashift.allow_loss"] = True
-    project.config.attributes["schemashift.rebuild_progress"] = _rebuild_progress
     fn = api.upgrade if direction == "up" else api.downgrade
     from .checks.refusal import UnsafeOperations
 
@@ -235,7 +232,8 @@ def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: st
         result = fn(
             project, revision, sql=sql, tag=tag, progress=None if sql else _print_step,
             output=out.file if sql else None, notice=lambda text: note(f"note: {text}", style="yellow"),
-            confirm=_confirm_unsafe if sys.stdin.isatty() and err.is_terminal else None, **kw,
+            confirm=_confirm_unsafe if sys.stdin.isatty() and err.is_terminal else None,
+            allow_loss=allow_loss, rebuild_progress=_rebuild_progress, **kw,
         )
     except UnsafeOperations as exc:
         for line in exc.lines():

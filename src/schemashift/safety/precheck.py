@@ -23,8 +23,13 @@ ALLOW_LOSS_ATTRIBUTE = "schemashift.allow_loss"
 
 
 def loss_allowed(migration_context: Any, allow_loss: bool) -> bool:
-    """The operation's own ``allow_loss``, or the run's override set by the command line."""
-    config = getattr(migration_context, "config", None)
+    """The operation's own ``allow_loss``, or the run's ``RunOptions.allow_loss`` (``--allow-loss``)."""
+    from ..runtime.options import options_of
+
+    options = options_of(migration_context)
+    if options is not None and options.allow_loss:
+        return True
+    config = getattr(migration_context, "config", None)  # callers still setting the attribute
     return bool(allow_loss or (config is not None and config.attributes.get(ALLOW_LOSS_ATTRIBUTE)))
 
 

@@ -577,7 +577,10 @@ def _rebuild(operations: Any, operation: "RebuildTableOp") -> None:
             f"rebuild_table({operation.table_name!r}) reads the table from the database; it cannot run with --sql"
         )
     connection = operations.get_bind()
-    progress = context.config.attributes.get("schemashift.rebuild_progress") if context.config else None
+    from ..runtime.options import options_of
+
+    options = options_of(context)
+    progress = options.rebuild_progress if options is not None else None
     allow = loss_allowed(context, operation.allow_loss)
     rebuild_table(connection, operation.to_spec(connection.dialect, allow_loss=allow), progress=progress)
 

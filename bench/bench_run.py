@@ -1,0 +1,144 @@
+"""`upgrade head` and `downgrade base` over N small revisions: plain Alembic vs schemashift.
+
+Each revision either creates a table or adds a column to the previous one.
+Both tools run as whole processes (`python -m alembic`, `python -m
+schemashift`) on the same generated project, with the same transaction
+granularity (Alembic with ``transaction_per_migration=True``, schemashift
+with its default ``--atomic step``, lock and ledger on).  Runs are paired and
+alternated (which tool goes first flips every round) on a fresh database
+each round; the ratio is schemashift's median over Alembic's median.
+
+    python bench/bench_run.py [N] [ROUNDS]      # default 1000 revisions, 3 rounds
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+TEMPLATE = '''"""revision {i}
+
+Revision ID: {rev}
+Revises: {down}
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = {rev!r}
+down_revision = {down_repr}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+{up}
+
+
+def downgrade():
+{down_body}
+'''
+
+ENV_TPM = "    context.configure(\n        connection=connection,\n"
+
+
+def rev_id(i: int) -> str:
+    return f"b{i:05d}"
+
+
+def write_project(root: Path, url: str, count: int) -> None:
+    from schemashift import api
+
+    api.init(root, url=url)
+    env = root / "migrations" / "env.py"
+    text = env.read_text()
+    assert ENV_TPM in text
+    env.write_text(text.replace(ENV_TPM, ENV_TPM + "        transaction_per_migration=True,\n", 1))
+    versions = root / "migrations" / "versions"
+    for i in range(count):
+        table = f"t{i // 2}"
+        if i % 2 == 0:
+            up = f"    op.create_table({table!r}, sa.Column('id', sa.Integer, primary_key=True))"
+            down = f"    op.drop_table({table!r})"
+        else:
+            up = f"    op.add_column({table!r}, sa.Column('extra', sa.String(20)))"
+            down = f"    op.drop_column({table!r}, 'extra')"
+        prev = rev_id(i - 1) if i else None
+        (versions / f"{rev_id(i)}.py").write_text(
+            TEMPLATE.format(i=i, rev=rev_id(i), down=prev or "", down_repr=repr(prev), up=up, down_body=down)
+        )
+
+
+def timed(args: list[str], cwd: Path) -> float:
+    env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_URL"}
+    start = time.perf_counter()
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+TOOLS = {
+    "alembic": [sys.executable, "-m", "alembic"],
+    "schemashift": [sys.executable, "-m", "schemashift"],
+}
+
+
+def bench(backend: str, count: int, rounds: int, fresh_url) -> list[str]:
+    times: dict[tuple[str, str], list[float]] = {(t, d): [] for t in TOOLS for d in ("up", "down")}
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+        for r in range(rounds):
+            order = list(TOOLS) if r % 2 == 0 else list(reversed(TOOLS))
+            for tool in order:
+                url = fresh_url()
+                root = Path(tmp) / f"{backend}-{r}-{tool}"
+                write_project(root, url, count)
+                times[(tool, "up")].append(timed([*TOOLS[tool], "upgrade", "head"], root))
+                times[(tool, "down")].append(timed([*TOOLS[tool], "downgrade", "base"], root))
+    lines = []
+    for direction, label in (("up", "upgrade head"), ("down", "downgrade base")):
+        a = statistics.median(times[("alembic", direction)])
+        s = statistics.median(times[("schemashift", direction)])
+        lines.append(
+            f"{backend:10s} {label:15s} {count} revisions: alembic {a:6.2f} s  schemashift {s:6.2f} s  "
+            f"ratio {s / a:4.2f}x   (rounds: alembic {[round(x, 2) for x in times[('alembic', direction)]]}, "
+            f"schemashift {[round(x, 2) for x in times[('schemashift', direction)]]})"
+        )
+    return lines
+
+
+def main(count: int, rounds: int) -> str:
+    out = [
+        f"# bench_run: {count} revisions (create table / add column alternating), {rounds} paired alternated rounds,",
+        "# whole processes, transaction per migration on both sides; schemashift with lock and ledger on",
+    ]
+    with tempfile.TemporaryDirectory(prefix="bench-run-sqlite-") as dbdir:
+        counter = iter(range(10**6))
+        out += bench("sqlite", count, rounds, lambda: f"sqlite:///{dbdir}/db{next(counter)}.sqlite")
+    from pgserver import PgServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        out.append("postgresql: server binaries not found (apt-get install postgresql)")
+    else:
+        with PgServer(bindir) as server:
+            out += bench("postgresql", count, rounds, lambda: server.url(server.create_database()))
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    report = main(n, rounds)
+    print(report)
+    path = ROOT / "bench" / "results" / "run.txt"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(report)

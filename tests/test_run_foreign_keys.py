@@ -1,0 +1,97 @@
+"""SQLite foreign keys: the user's setting holds, except in a transaction that rebuilds a table.
+
+A project whose engine turns ``PRAGMA foreign_keys=ON`` gets exactly what
+plain Alembic gives it in ordinary migrations (cascades fire, orphans are
+refused); only a step that rebuilds a table runs with enforcement off, and
+is refused if it would commit rows that violate a foreign key.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from schemashift.errors import MigrationFailed, Refused
+
+FK_ON = """    from sqlalchemy import event as _event
+
+    @_event.listens_for(connectable, "connect")
+    def _foreign_keys_on(dbapi_connection, record):
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+"""
+
+SCHEMA = """
+op.execute('CREATE TABLE parent (id INTEGER PRIMARY KEY, name VARCHAR(20))')
+op.execute('CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE, v VARCHAR(20))')
+op.execute("INSERT INTO parent VALUES (1, 'p1'), (2, 'p2')")
+op.execute("INSERT INTO child VALUES (10, 1, 'a'), (11, 1, 'b'), (20, 2, 'c')")
+"""
+
+REBUILD_PARENT = """
+import schemashift.safety.rebuild  # noqa: F401  (op.rebuild_table)
+op.rebuild_table('parent', add_columns=['note VARCHAR(10)'])
+"""
+
+
+@pytest.fixture
+def fk_project(sqlite_runcore):
+    p = sqlite_runcore
+    p.edit_env("    with connectable.connect() as connection:", FK_ON + "    with connectable.connect() as connection:")
+    p.rev("aaa", None, SCHEMA)
+    p.upgrade()
+    return p
+
+
+def children(p):
+    return p.rows("child", "id, parent_id, v")
+
+
+def test_on_delete_cascade_fires_in_an_ordinary_migration(fk_project):
+    fk_project.rev("bbb", "aaa", "op.execute('DELETE FROM parent WHERE id = 1')")
+    fk_project.upgrade()
+    assert children(fk_project) == [(20, 2, "c")]
+
+
+def test_orphan_rows_are_refused_as_plain_alembic_refuses_them(fk_project):
+    before = fk_project.state()
+    fk_project.rev("bbb", "aaa", "op.execute(\"INSERT INTO child VALUES (30, 99, 'orphan')\")")
+    with pytest.raises(MigrationFailed, match="FOREIGN KEY constraint failed"):
+        fk_project.upgrade()
+    assert fk_project.state() == before
+
+
+def test_rebuild_of_a_referenced_table_runs_with_enforcement_off_then_on_again(fk_project):
+    fk_project.rev("bbb", "aaa", REBUILD_PARENT)
+    fk_project.rev("ccc", "bbb", "op.execute('DELETE FROM parent WHERE id = 2')")  # cascades again
+    fk_project.upgrade()
+    assert fk_project.rows("parent", "id, name, note") == [(1, "p1", None)]
+    assert children(fk_project) == [(10, 1, "a"), (11, 1, "b")]
+    assert fk_project.version() == {"ccc"}
+
+
+def test_rebuild_step_that_leaves_orphans_is_refused_with_the_rows_named(fk_project):
+    before = fk_project.state()
+    fk_project.rev("bbb", "aaa", REBUILD_PARENT + "\nop.execute(\"INSERT INTO child VALUES (30, 99, 'orphan')\")")
+    with pytest.raises(Refused) as refused:
+        fk_project.upgrade()
+    line = refused.value.one_line()
+    assert "migration bbb refused" in line and "child rowid 30 -> parent" in line
+    assert "rolled back: the database is as it was before migration bbb" in line
+    assert fk_project.state() == before
+
+
+def test_rebuild_in_a_one_transaction_run_checks_the_whole_run(fk_project):
+    before = fk_project.state()
+    fk_project.rev("bbb", "aaa", "op.execute(\"INSERT INTO parent VALUES (3, 'p3')\")")
+    fk_project.rev("ccc", "bbb", REBUILD_PARENT + "\nop.execute(\"INSERT INTO child VALUES (31, 77, 'orphan')\")")
+    with pytest.raises(Refused, match="child rowid 31 -> parent"):
+        fk_project.upgrade(atomic="run")
+    assert fk_project.state() == before
+
+
+def test_without_enforcement_the_users_setting_is_kept(sqlite_runcore):
+    """No foreign_keys pragma in the project: an orphan goes in, exactly as under plain Alembic."""
+    p = sqlite_runcore
+    p.rev("aaa", None, SCHEMA + "\nop.execute(\"INSERT INTO child VALUES (30, 99, 'orphan')\")")
+    p.upgrade()
+    assert (30, 99, "orphan") in children(p)
