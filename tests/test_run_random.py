@@ -115,6 +115,7 @@ def test_random_runs_keep_version_schema_rows_and_ledger_in_agreement(random_pro
     p = random_project
     rng = random.Random(f"{SEED}-{backend}")
     config = Config(str(p.ini))
+    kinds = set()
     for round_ in range(ROUNDS):
         count = check_database(p)
         tool = rng.choice(["alembic", "step", "run"])
@@ -130,6 +131,7 @@ def test_random_runs_keep_version_schema_rows_and_ledger_in_agreement(random_pro
             fail = f"{rid(rng.choice(list(moving)))}:{direction}:{rng.randint(0, 2 if up else 1)}"
         monkeypatch.setenv("RUN_RANDOM_FAIL", fail or "")
         context = f"round {round_}: {tool} {direction} {count}->{target} fail={fail}"
+        kinds.add((tool, bool(fail)))
         if tool == "alembic":
             try:
                 (alembic_command.upgrade if up else alembic_command.downgrade)(config, target)
@@ -158,3 +160,5 @@ def test_random_runs_keep_version_schema_rows_and_ledger_in_agreement(random_pro
         new_rows = p.ledger()[ledger_before:]
         new_rows = [r for r in new_rows if r[1] != "adopt"]
         assert new_rows == [(e.revision, "up" if up else "down") for e in seen], context
+    if ROUNDS >= 10:  # the seeded rounds exercised both tools and failures under schemashift
+        assert {t for t, _ in kinds} == {"alembic", "step", "run"} and any(f for t, f in kinds if t != "alembic"), kinds
