@@ -17,18 +17,20 @@ from sqlalchemy import event
 _HARMLESS = ("select", "pragma", "begin", "savepoint", "release", "show", "explain", "with")
 
 
+def transaction_probe(dbapi_connection: Any) -> Callable[[Any], bool | None]:
+    """A function telling whether a DBAPI connection of this kind has a transaction open (None: cannot say)."""
+    if hasattr(dbapi_connection, "in_transaction") and not callable(dbapi_connection.in_transaction):
+        return lambda c: bool(c.in_transaction)  # sqlite3
+    if getattr(getattr(dbapi_connection, "info", None), "transaction_status", None) is not None:
+        return lambda c: int(c.info.transaction_status) in (1, 2, 3)  # psycopg 3: IDLE = 0 .. UNKNOWN = 4
+    if callable(getattr(dbapi_connection, "get_transaction_status", None)):
+        return lambda c: int(c.get_transaction_status()) in (1, 2, 3)  # psycopg2
+    return lambda c: None
+
+
 def driver_in_transaction(dbapi_connection: Any) -> bool | None:
     """Whether the DBAPI connection has a transaction open; None when the driver cannot say."""
-    if hasattr(dbapi_connection, "in_transaction") and not callable(dbapi_connection.in_transaction):
-        return bool(dbapi_connection.in_transaction)  # sqlite3
-    info = getattr(dbapi_connection, "info", None)
-    status = getattr(info, "transaction_status", None)
-    if status is not None:  # psycopg 3: IDLE = 0, ACTIVE, INTRANS, INERROR, UNKNOWN = 4
-        return int(status) in (1, 2, 3)
-    get_status = getattr(dbapi_connection, "get_transaction_status", None)
-    if callable(get_status):  # psycopg2: IDLE = 0 .. UNKNOWN = 4
-        return int(get_status()) in (1, 2, 3)
-    return None
+    return transaction_probe(dbapi_connection)(dbapi_connection)
 
 
 class Watch:
@@ -39,13 +41,14 @@ class Watch:
         self.statements: list[str] = []
         self.escaped: list[str] = []
         self.unknown = False  # the driver cannot tell us; never claim a rollback we cannot see
+        self._probe = transaction_probe(connection.connection.dbapi_connection)
         event.listen(connection, "after_cursor_execute", self._after)
 
     def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements.append(statement)
-        if statement.lstrip().lower().startswith(_HARMLESS):
+        if statement[:16].lstrip().lower().startswith(_HARMLESS):
             return
-        state = driver_in_transaction(conn.connection.dbapi_connection)
+        state = self._probe(conn.connection.dbapi_connection)
         if state is None:
             self.unknown = True
         elif not state:
