@@ -426,3 +426,18 @@ def test_env_py_running_migrations_in_a_worker_thread(sqlite_runcore):
     with pytest.raises(MigrationFailed, match="rolled back: the database is as it was before migration bbb"):
         p.upgrade()
     assert p.state() == before and p.ledger() == [("aaa", "up")]
+
+
+def test_script_location_as_a_package_resource(sqlite_runcore):
+    p = sqlite_runcore
+    package = p.root / "mypkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (p.root / "migrations").rename(package / "migrations")
+    text = p.ini.read_text()
+    p.ini.write_text(text.replace("script_location = %(here)s/migrations", "script_location = mypkg:migrations", 1))
+    assert "script_location = mypkg:migrations" in p.ini.read_text()
+    p.rev("aaa", None, table("a_t"), folder=package / "migrations" / "versions")
+    result = p.upgrade()
+    assert result.after == ("aaa",) and p.version() == {"aaa"}
+    assert p.rows("a_t", "id, v") == [(1, "one"), (2, "two")]

@@ -70,7 +70,16 @@ class Project:
             )
         # Alembic resolves a relative script_location against the working
         # directory; so do we, so both tools agree on which project runs.
-        return Path(str(loc)).absolute()
+        path = Path(str(loc)).absolute()
+        if ":" in str(loc) and not path.exists():  # a package resource, e.g. mypkg:migrations
+            from alembic.script import ScriptDirectory
+            from alembic.util import CommandError
+
+            try:
+                return Path(ScriptDirectory.from_config(self.config).dir)
+            except (CommandError, ImportError, ValueError):
+                return path
+        return path
 
     def describe(self) -> str:
         return str(self.ini_path or self.toml_path or self.root)
