@@ -206,7 +206,8 @@ class Run:
                 event.remove(connection, name, fn)
 
     def _check_url(self, connection: Any) -> None:
-        if not self.url:
+        handed_in = getattr(getattr(self.env, "config", None), "attributes", {}).get("connection")
+        if not self.url or handed_in is connection:  # a connection the caller handed in on purpose
             return
         from sqlalchemy.engine import make_url
 

@@ -1,4 +1,4 @@
-"""Real transactions for migrations on SQLite.
+"""Real transactions for migrations on SQLite (scratch runs; a ``Run`` uses ``runtime.sqlite``).
 
 Python's sqlite3 driver only opens a transaction before DML, so DDL runs in
 autocommit and a failed migration leaves half its tables behind.  The fix is
@@ -26,6 +26,8 @@ def sqlite_transactional_ddl(connection: Any, env: Any) -> Callable[[], None] | 
     dbapi.isolation_level = None
 
     def begin(conn: Any) -> None:
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT" or dbapi.in_transaction:
+            return  # an autocommit_block() (VACUUM and the like), or a transaction already open
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     event.listen(connection, "begin", begin)
