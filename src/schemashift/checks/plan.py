@@ -306,10 +306,9 @@ def _revisions(script: Any, direction: str, target: str, heads: Any) -> list[Any
         pass
     # a bad target: let Alembic's own walk word the error exactly as the run would
     try:
-        if direction == "up":
-            steps = script._upgrade_revs(target, heads)  # noqa: SLF001 - as alembic.command.upgrade does
-        else:
-            steps = script._downgrade_revs(target, heads)  # noqa: SLF001 - as alembic.command.downgrade does
+        from ..alembic_bridge.steps import downgrade_steps, upgrade_steps
+
+        steps = (upgrade_steps if direction == "up" else downgrade_steps)(script, target, heads)
     except REVISION_ERRORS as exc:
         raise revision_error(exc) from exc
     return [step.revision for step in steps]
