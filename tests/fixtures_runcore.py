@@ -81,9 +81,11 @@ class RunCore(SchoolProject):
         self.env_py.write_text(text.replace(old, new, 1))
 
     def upgrade(self, target: str = "head", **kw):
+        kw.setdefault("allow_destructive", True)  # these tests drop and rewrite rows on purpose
         return api.upgrade(self.project(), target, **kw)
 
     def downgrade(self, target: str, **kw):
+        kw.setdefault("allow_destructive", True)
         return api.downgrade(self.project(), target, **kw)
 
     def ledger(self) -> list[tuple[str, str]]:

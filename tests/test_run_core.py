@@ -204,7 +204,7 @@ def test_uri_style_sqlite_url_takes_the_lock(sqlite_runcore, tmp_path):
     release = lock_mod.sqlite_lock(sa.engine.make_url(p.url), lock_mod.LockSpec("alembic_version", 1))
     try:
         with pytest.raises(LockTimeout):
-            api.upgrade(api.load_project(p.ini, url=uri) if hasattr(api, "load_project") else _project(p, uri), "head", lock_timeout=0.3)
+            api.upgrade(_project(p, uri), "head", lock_timeout=0.3)
     finally:
         release()
     api.upgrade(_project(p, uri), "head")

@@ -143,7 +143,7 @@ def test_random_runs_keep_version_schema_rows_and_ledger_in_agreement(random_pro
         seen = []
         try:
             call = api.upgrade if up else api.downgrade
-            result = call(p.project(), target, atomic=tool, progress=seen.append)
+            result = call(p.project(), target, atomic=tool, progress=seen.append, allow_destructive=True)
         except MigrationFailed as exc:
             assert fail, context
             assert "rolled back: the database is as it was before" in exc.one_line(), context
