@@ -123,7 +123,7 @@ def capture_function(module: Any, name: str, migration_context: Any, path: str |
         getattr(module, name)()
     except WriteBlocked:
         operations.capture.stopped = "it writes through op.get_bind(); what follows that write is not planned"
-    except Exception as exc:  # a revision that cannot be followed without running it
+    except (Exception, SystemExit) as exc:  # a revision that cannot be followed without running it (sys.exit too)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         operations.capture.stopped = f"{type(exc).__name__}: {first[:200]}"
     finally:
