@@ -182,9 +182,10 @@ def run_env(
     env = SchemashiftEnvironment(project.config, script, policy=policy, run=run, fn=decide, **context_kw)
     state.env = env
     state.run = run
+    saved_url = _raw_url(project.config)
     with translate_errors(project, state):
         try:
-            with env:
+            with env, _url_restored(project.config, saved_url):
                 script.run_env()
             if run is not None:
                 run.finish()
@@ -195,6 +196,24 @@ def run_env(
         finally:
             env.run_cleanups()
     return state
+
+
+def _raw_url(config: Any) -> str | None:
+    try:
+        return config.file_config.get(config.config_ini_section, "sqlalchemy.url", raw=True)
+    except Exception:
+        return None
+
+
+@contextlib.contextmanager
+def _url_restored(config: Any, saved: str | None) -> Iterator[None]:
+    """env.py may rewrite ``sqlalchemy.url``; the next command starts from the URL schemashift was given."""
+    try:
+        yield
+    finally:
+        if saved is not None and _raw_url(config) != saved:
+            with contextlib.suppress(Exception):
+                config.file_config.set(config.config_ini_section, "sqlalchemy.url", saved)
 
 
 def _frames_in(exc: BaseException, root: str | None) -> list[tuple[str, int]]:
