@@ -89,10 +89,19 @@ class RunCore(SchoolProject):
         return api.downgrade(self.project(), target, **kw)
 
     def ledger(self) -> list[tuple[str, str]]:
-        if "schemashift_ledger" not in self.tables():
-            return []
-        with self.engine().connect() as conn:
-            return [tuple(r) for r in conn.execute(sa.text("SELECT revision, direction FROM schemashift_ledger ORDER BY id"))]
+        """(revision, direction) rows, read wherever the ledger lives (own schema, sidecar file)."""
+        from schemashift.safety.ledger import Ledger
+
+        ledger = Ledger.for_config(self.project().config)
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                ledger.prepare(conn, create=False)
+                if not ledger.exists(conn):
+                    return []
+                return [(e.revision, e.direction) for e in ledger.entries(conn)]
+        finally:
+            engine.dispose()
 
     def query(self, sql: str) -> list[tuple]:
         with self.engine().connect() as conn:
