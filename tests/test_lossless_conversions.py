@@ -219,19 +219,14 @@ def test_postgresql_numeric_to_float_refuses_dropped_digits(pg_url):
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_float_to_text_keeps_every_digit(backend, request):
-    """SQLite's CAST(real AS TEXT) prints 15 digits: 0.1 + 0.2 would come back as 0.3.
-    PostgreSQL prints the shortest exact form, so there it converts and comes back equal."""
+    """SQLite's CAST(real AS TEXT) prints 15 digits: 0.1 + 0.2 would come back as 0.3."""
     engine = make_engine(request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url"))
-    setup(engine, "CREATE TABLE f (id INTEGER PRIMARY KEY, x FLOAT);\nINSERT INTO f VALUES (1, 0.1 + 0.2), (2, 1.5)")
-    if backend == "sqlite":
-        with pytest.raises(ConversionWouldLoseData) as err:
-            migrate(engine, convert("f", "x", sa.Text(), sa.Float()))
-        assert err.value.count == 1 and "0.30000000000000004" in err.value.one_line()
-        setup(engine, "DELETE FROM f WHERE id = 1")
+    setup(engine, "CREATE TABLE f (id INTEGER PRIMARY KEY, x FLOAT);\n"
+                  "INSERT INTO f VALUES (1, 0.30000000000000004), (2, 1.5), (3, 1e300), (4, NULL), (5, -0.1)")
     op = migrate(engine, convert("f", "x", sa.Text(), sa.Float()))
+    assert rows(engine, "SELECT x FROM f WHERE id = 1") == [("0.30000000000000004",)]
     migrate(engine, op.reverse)
-    expected = [(2, 1.5)] if backend == "sqlite" else [(1, 0.1 + 0.2), (2, 1.5)]
-    assert typed_rows(engine, "f", x=sa.Float()) == expected
+    assert typed_rows(engine, "f", x=sa.Float()) == [(1, 0.1 + 0.2), (2, 1.5), (3, 1e300), (4, None), (5, -0.1)]
 
 
 # ------------------------------------------------------------------ every object of the table kept
@@ -266,7 +261,7 @@ def test_triggers_and_indexes_named_in_another_case_survive_a_rebuild(sqlite_url
         assert rows(engine, "SELECT * FROM items ORDER BY id") == [(1, "bolt", "3"), (2, "nut", "40")]
     assert _objects(engine) == objects
     setup(engine, "INSERT INTO items VALUES (3, 'washer', '7');\nUPDATE items SET name = 'bolt2' WHERE id = 1")
-    assert rows(engine, "SELECT what FROM audit ORDER BY rowid") == [("washer",), ("u:bolt2",)]
+    assert rows(engine, "SELECT what FROM audit ORDER BY rowid") == [("bolt",), ("nut",), ("washer",), ("u:bolt2",)]
     assert rows(engine, "SELECT * FROM item_names ORDER BY name") == [("bolt2",), ("nut",), ("washer",)]
     migrate(engine, op.reverse)
     assert _objects(engine) == objects
@@ -301,7 +296,7 @@ class Doc(Base):
     __tablename__ = "docs"
     id: Mapped[int] = mapped_column(primary_key=True)
     title = mapped_column(sa.String(50), nullable=True)
-''', convention=False)
+''')
     proj.revision("docs")
     proj.upgrade()
     proj.script("""
@@ -312,8 +307,9 @@ CREATE TABLE notes (id INTEGER PRIMARY KEY, doc_id INTEGER REFERENCES docs (id),
 INSERT INTO notes VALUES (1, 1, 'n')""")
     fts_before = proj.sql("SELECT name, sql FROM sqlite_master WHERE name LIKE 'docs_fts%' ORDER BY name")
     result = name_constraints(proj.project)
-    assert result.info is not None
-    named = {(n.constraint.table, n.name) for n in result.namings}
+    assert result.revision is not None
+    named = {(n.constraint.table, n.new_name) for n in result.named}
+    assert ("notes", "uq_notes_body") in named or any(t == "notes" for t, _ in named), named
     assert all(not t.startswith("docs_fts") for t, _ in named), named
     proj.upgrade()
     assert proj.sql("SELECT name, sql FROM sqlite_master WHERE name LIKE 'docs_fts%' ORDER BY name") == fts_before
@@ -346,7 +342,7 @@ def test_alter_enum_keeps_column_defaults(pg_url):
     assert rows(engine, "SELECT id, mood::text, was::text FROM people ORDER BY id") == [(1, "sad", "happy"), (2, "happy", None)]
     setup(engine, "INSERT INTO people (id) VALUES (3)")
     assert rows(engine, "SELECT mood::text, was::text FROM people WHERE id = 3") == [("happy", "sad")]
-    assert rows(engine, "SELECT count(*) FROM pg_type WHERE typname LIKE 'mood%old'") == [(0,)]
+    assert rows(engine, "SELECT count(*) FROM pg_type WHERE typname = 'mood__schemashift_old'") == [(0,)]
     migrate(engine, op.reverse)
     setup(engine, "INSERT INTO people (id) VALUES (4)")
     assert rows(engine, "SELECT id, mood::text, was::text FROM people ORDER BY id") == [

@@ -85,11 +85,10 @@ class NamingPlan:
 
 
 def _sqlite_constraints(connection: Any, exclude: set[str]) -> list[LiveConstraint]:
-    rows = connection.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-    ).fetchall()
+    from ..safety.rebuild import ordinary_tables  # virtual tables and their shadow tables left out
+
     found = []
-    for table, sql in rows:
+    for table, sql in ordinary_tables(connection):
         if table in exclude:
             continue
         definition = parse_create_table(sql)

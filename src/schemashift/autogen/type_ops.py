@@ -25,8 +25,9 @@ from typing import Any, Sequence
 from alembic.autogenerate import renderers
 from alembic.operations import MigrateOperation, Operations
 
-from ..errors import SchemashiftError
+from ..errors import Refused, SchemashiftError
 from ..safety.precheck import LossCheck, loss_allowed, refuse_if_lossy
+from .enum_dependents import default_value, enum_uses
 from .types import compile_type, plan_cast, render_type, substitute_column
 
 OPS_IMPORT = "import schemashift.autogen.type_ops  # noqa: F401  (op.convert_column, op.*_enum)"
@@ -34,6 +35,10 @@ OPS_IMPORT = "import schemashift.autogen.type_ops  # noqa: F401  (op.convert_col
 
 class EnumError(SchemashiftError):
     """An enum type cannot be changed as asked."""
+
+
+class EnumDependents(Refused):
+    """Other objects depend on the enum values or type a change would remove."""
 
 
 # ------------------------------------------------------------------ convert_column
@@ -306,18 +311,6 @@ class AlterEnumOp(MigrateOperation):
         return kept == self.existing_values
 
 
-def enum_columns(connection: Any, name: str, schema: str | None) -> list[tuple[str, str, str]]:
-    """(schema, table, column) of every table column whose type is the enum."""
-    rows = connection.exec_driver_sql(
-        "SELECT n.nspname, c.relname, a.attname FROM pg_attribute a "
-        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE a.atttypid = to_regtype(%(t)s) AND c.relkind IN ('r', 'p') AND NOT a.attisdropped "
-        "ORDER BY 1, 2, a.attnum",
-        {"t": _qualified(connection.dialect, name, schema)},
-    )
-    return [tuple(r) for r in rows]  # type: ignore[misc]
-
-
 @Operations.implementation_for(AlterEnumOp)
 def _alter_enum(operations: Any, op: AlterEnumOp) -> None:
     context = operations.migration_context
@@ -340,30 +333,58 @@ def _alter_enum(operations: Any, op: AlterEnumOp) -> None:
         raise EnumError(f"alter_enum({op.name!r}) removes values; it reads the columns using it and cannot run with --sql")
     connection = operations.get_bind()
     quote = dialect.identifier_preparer.quote
-    columns = enum_columns(connection, op.name, op.schema)
+    uses = enum_uses(connection, type_name)
+    if uses.blockers:
+        raise EnumDependents(
+            f"cannot change the values of enum {op.name}: {', '.join(uses.blockers)} "
+            f"use{'s' if len(uses.blockers) == 1 else ''} it, and swapping in a new type would break "
+            f"{'it' if len(uses.blockers) == 1 else 'them'}",
+            hint="drop them before op.alter_enum in the migration and create them again after it",
+        )
     gone = [v for v in op.existing_values if v not in op.values]
+    stale = [(c, default_value(c.default)) for c in uses.columns if default_value(c.default) in gone]
+    if stale:
+        shown = ", ".join(f"{c.table}.{c.column} DEFAULT {v!r}" for c, v in stale)
+        raise EnumDependents(
+            f"cannot remove {', '.join(repr(v) for _, v in stale)} from enum {op.name}: the column default "
+            f"{shown} uses it",
+            hint="change the default first (op.alter_column(..., server_default=...)) in the same migration",
+        )
     checks = [
-        LossCheck(table, column, f"{quote(column)}::text IN ({_enum_sql_values(gone)})", f"uses a value {op.name} loses", schema)
-        for schema, table, column in columns
+        LossCheck(c.table, c.column, _uses_gone(quote(c.column), c.is_array, gone), f"uses a value {op.name} loses", c.schema)
+        for c in uses.columns
     ] if gone else []
     lossy = bool(refuse_if_lossy(connection, checks, allow_loss=loss_allowed(context, op.allow_loss)))
     old_name = f"{op.name}__schemashift_old"
+    for c in uses.columns:  # defaults name the type: off before the swap, back (naming the new type) after
+        if c.default is not None:
+            operations.execute(f"ALTER TABLE {quote(c.schema)}.{quote(c.table)} ALTER COLUMN {quote(c.column)} DROP DEFAULT")
     operations.execute(f"ALTER TYPE {type_name} RENAME TO {quote(old_name)}")
     operations.execute(f"CREATE TYPE {type_name} AS ENUM ({_enum_sql_values(op.values)})")
-    for schema, table, column in columns:
-        col = quote(column)
-        using = f"{col}::text::{type_name}"
-        if lossy:
-            using = f"CASE WHEN {col}::text IN ({_enum_sql_values(op.values)}) THEN {using} END"
-        target = f"{quote(schema)}.{quote(table)}"
-        default = _column_default(connection, table, column, schema)
-        if default is not None:
-            operations.execute(f"ALTER TABLE {target} ALTER COLUMN {col} DROP DEFAULT")
-        operations.execute(f"ALTER TABLE {target} ALTER COLUMN {col} TYPE {type_name} USING {using}")
-        if default is not None:
-            operations.execute(f"ALTER TABLE {target} ALTER COLUMN {col} SET DEFAULT ({default})::text::{type_name}")
+    kept = _enum_sql_values(op.values)
+    for c in uses.columns:
+        col = quote(c.column)
+        target = f"{quote(c.schema)}.{quote(c.table)}"
+        if c.is_array:
+            using = f"{col}::text[]::{type_name}[]"
+            if lossy:
+                using = f"ARRAY(SELECT x FROM unnest({col}::text[]) AS x WHERE x IN ({kept}))::{type_name}[]"
+            operations.execute(f"ALTER TABLE {target} ALTER COLUMN {col} TYPE {type_name}[] USING {using}")
+        else:
+            using = f"{col}::text::{type_name}"
+            if lossy:
+                using = f"CASE WHEN {col}::text IN ({kept}) THEN {using} END"
+            operations.execute(f"ALTER TABLE {target} ALTER COLUMN {col} TYPE {type_name} USING {using}")
+        if c.default is not None:
+            operations.execute(f"ALTER TABLE {target} ALTER COLUMN {col} SET DEFAULT {c.default}")
     old_qualified = f"{quote(op.schema)}.{quote(old_name)}" if op.schema else quote(old_name)
     operations.execute(f"DROP TYPE {old_qualified}")
+
+
+def _uses_gone(col: str, is_array: bool, gone: list[str]) -> str:
+    if is_array:
+        return f"{col}::text[] && ARRAY[{_enum_sql_values(gone)}]::text[]"
+    return f"{col}::text IN ({_enum_sql_values(gone)})"
 
 
 def _enum_args(name: str, values: Sequence[str], schema: str | None) -> list[str]:

@@ -248,6 +248,7 @@ def plan_postgresql(col: str, name: str, old: TypeInfo, new: TypeInfo, using: st
         checks.append((f"{col} <> round({col}::numeric, {scale})", f"has more than {scale} decimal places"))
     if old.family == "datetime" and new.family == "date":
         checks.append((f"{col}::time <> '00:00'", "has a time of day"))
+    checks.extend(_pg_round_trip(col, old, new))
     if old.family == "enum" and new.family == "enum":
         gone = [v for v in old.enum_values if v not in new.enum_values]
         if gone:
@@ -259,6 +260,28 @@ def plan_postgresql(col: str, name: str, old: TypeInfo, new: TypeInfo, using: st
     elif old.family == "integer" and new.family == "boolean":
         lossy = using
     return CastPlan(using, lossy, tuple(checks), (create,), (drop,))
+
+
+def _pg_round_trip(col: str, old: TypeInfo, new: TypeInfo) -> list[tuple[str, str]]:
+    """Checks for casts PostgreSQL makes without an error but with a different value.
+
+    A number that becomes a float is compared with the float read back exactly:
+    an integer through ``int8`` (exact for an integral double), a decimal
+    through the float's shortest text (what a reader of the column sees).
+    """
+    if new.family == "float" and old.family == "integer":
+        as_float = f"{col}::{new.sql}::float8"
+        return [(f"{col} IS NOT NULL AND (abs({as_float}) >= 9.2e18 OR {as_float}::int8 <> {col})",
+                 f"loses precision as {new.sql}")]
+    if new.family == "float" and old.family == "numeric":
+        return [(f"{col} IS NOT NULL AND {col}::{new.sql}::float8::text::numeric <> {col}",
+                 f"loses digits as {new.sql}")]
+    if new.family == "float" and old.family == "float" and (new.precision or 53) < (old.precision or 53):
+        return [(f"{col} IS NOT NULL AND {col}::{new.sql}::float8 <> {col}::float8", f"loses digits as {new.sql}")]
+    if new.family == "numeric" and old.family == "float":
+        return [(f"{col} IS NOT NULL AND {col}::{new.sql}::float8 <> {col}::float8",
+                 f"loses digits as {new.sql}")]
+    return []
 
 
 # ------------------------------------------------------------------ SQLite
@@ -287,8 +310,17 @@ def _sqlite_affinity_cast(col: str, old: TypeInfo, new: TypeInfo, checks: list[t
     if target is None:
         return col, col
     planned = f"CAST({col} AS {target})" if old.family != new.family else col
+    if target == "TEXT" and old.family in ("float", "numeric"):
+        # CAST(real AS TEXT) prints 15 digits (0.1 + 0.2 -> '0.3'); 17 where 15 do not read back
+        planned = (
+            f"CASE WHEN typeof({col}) = 'real' AND CAST(CAST({col} AS TEXT) AS REAL) <> {col} "
+            f"THEN printf('%!.17g', {col}) ELSE CAST({col} AS TEXT) END"
+        )
     lossy = planned
     exact = old.family in NUMBERS and not (target == "INTEGER" and old.family in ("float", "numeric"))
+    if target == "REAL" and old.family in ("integer", "numeric"):
+        # SQLite compares an integer with a real exactly: 2**53 + 1 <> CAST(2**53 + 1 AS REAL)
+        checks.append((f"{nn}CAST({col} AS REAL) <> {col}", f"loses precision as {new.sql}"))
     if target == "INTEGER" and old.family in ("float", "numeric"):
         checks.append((f"{nn}CAST({col} AS INTEGER) IS NOT {col}", "has a fractional part"))
         lossy = f"CAST(round({col}) AS INTEGER)"  # like PostgreSQL: numbers are rounded
@@ -346,8 +378,10 @@ def plan_sqlite(col: str, old: TypeInfo, new: TypeInfo, using: str | None = None
         checks.append((f"{nn}{fn}({col}) IS NULL", f"is not a {fam}"))
         lossy = f"CASE WHEN {fn}({col}) IS NOT NULL THEN {col} END"
     elif fam == "date" and old.family == "datetime":
+        # date() of text SQLite cannot read is NULL; compare the whole value, fractions included
         planned = f"date({col})"
-        checks.append((f"{nn}time({col}) <> '00:00:00'", "has a time of day"))
+        checks.append((f"{nn}date({col}) IS NULL", "is not a date-time SQLite can read"))
+        checks.append((f"{nn}julianday({col}) <> julianday(date({col}))", "has a time of day"))
         lossy = planned
     else:
         planned, lossy = _sqlite_affinity_cast(col, old, new, checks)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from ..errors import Refused
+from .run_options import run_option
 
 EXAMPLES = 3
 #: ``config.attributes`` key: a run-wide ``allow_loss`` (``schemashift upgrade --allow-loss``).
@@ -23,14 +24,8 @@ ALLOW_LOSS_ATTRIBUTE = "schemashift.allow_loss"
 
 
 def loss_allowed(migration_context: Any, allow_loss: bool) -> bool:
-    """The operation's own ``allow_loss``, or the run's ``RunOptions.allow_loss`` (``--allow-loss``)."""
-    from ..runtime.options import options_of
-
-    options = options_of(migration_context)
-    if options is not None and options.allow_loss:
-        return True
-    config = getattr(migration_context, "config", None)  # callers still setting the attribute
-    return bool(allow_loss or (config is not None and config.attributes.get(ALLOW_LOSS_ATTRIBUTE)))
+    """The operation's own ``allow_loss``, or the run's override set by the command line."""
+    return bool(allow_loss or run_option(migration_context, "allow_loss"))
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,7 @@ class ConversionWouldLoseData(Refused):
             f"conversion would lose data in {total} row{'s' if total != 1 else ''}: "
             + "; ".join(r.one_line() for r in self.reports),
             hint="fix those rows first, or set allow_loss=True on the operation in the migration "
-            "(what cannot convert then becomes NULL, or is truncated or rounded)",
+            "or run upgrade --allow-loss (what cannot convert then becomes NULL, or is truncated or rounded)",
         )
 
     @property

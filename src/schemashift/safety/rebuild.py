@@ -46,8 +46,12 @@ from typing import Any, Callable, Iterable
 from alembic.autogenerate import renderers
 from alembic.operations import MigrateOperation, Operations
 
+from sqlalchemy import exc as sa_exc
+
 from ..errors import Refused, SchemashiftError
 from .precheck import LossCheck, loss_allowed, refuse_if_lossy, refuse_nulls
+from .row_identity import rows_lost
+from .run_options import run_option
 from .sqlite_ddl import (
     ConstraintRef,
     TableDef,
@@ -130,17 +134,25 @@ class RebuildPlan:
     definition: TableDef
     transfer: bool = False  # same columns, values unchanged: one INSERT ... SELECT *
     drops_columns: bool = False
+    rowid_name: str | None = None  # how the old table's rowid is reached (a column may be named rowid)
+    new_rowid_name: str = "rowid"  # and the new table's
+    keeps_rowid: bool = False  # every row keeps its rowid in the new table (copy pages by rowid)
+    row_key: list[tuple[str, str]] = field(default_factory=list)  # (label, SQL over the old table) naming a row
 
-    def copy_sql(self, where: str | None = None) -> str:
-        if self.transfer and where is None:
+    def copy_sql(self, where: str | None = None, *, page: bool = False) -> str:
+        if self.transfer and where is None and not page:
             # SQLite's transfer optimization copies such rows (and checks) without decoding them
             return f"INSERT INTO {quote(self.temp_name)} SELECT * FROM {quote(self.table)}"
         cols = ", ".join(quote(c) for c in self.insert_columns)
         exprs = ", ".join(self.select_exprs)
         if self.copy_rowid:
-            cols, exprs = f"rowid, {cols}", f"rowid, {exprs}"
+            cols, exprs = f"{self.new_rowid_name}, {cols}", f"{self.rowid_name}, {exprs}"
         sql = f"INSERT INTO {quote(self.temp_name)} ({cols}) SELECT {exprs} FROM {quote(self.table)}"
-        return f"{sql} WHERE {where}" if where else sql
+        if where:
+            sql = f"{sql} WHERE {where}"
+        if page:  # keyset paging over the rowids present: ? = the last rowid copied, the page size
+            sql += f"{' AND' if where else ' WHERE'} {self.rowid_name} > ? ORDER BY {self.rowid_name} LIMIT ?"
+        return sql
 
     def statements(self) -> list[str]:
         """The plan as SQL, in the order ``execute_plan`` runs it (one copy statement)."""
@@ -168,10 +180,34 @@ def _scalar(connection: Any, sql: str, *params: Any) -> Any:
 
 
 def table_sql(connection: Any, table: str) -> str:
-    sql = _scalar(connection, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", table)
+    sql = _scalar(
+        connection, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", table
+    )
     if sql is None:
         raise RebuildError(f"no table {table!r} in the database", hint="check the table name")
     return sql
+
+
+def ordinary_tables(connection: Any) -> list[tuple[str, str]]:
+    """(name, CREATE TABLE) of every table a rebuild may touch, by name.
+
+    Left out: SQLite's own tables, virtual tables (FTS5, R*Tree: no column
+    definitions to edit) and their shadow tables (``docs_fts_data``, ...),
+    which belong to the virtual table's module and must never be rebuilt.
+    """
+    rows = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+        "AND sql IS NOT NULL ORDER BY name"
+    ).fetchall()
+    virtual = [name.lower() for name, sql in rows if sql.lstrip()[:21].upper().replace("  ", " ").startswith("CREATE VIRTUAL")]
+    try:  # SQLite 3.37+ says which tables are shadow tables
+        shadow = {
+            r[0].lower()
+            for r in connection.exec_driver_sql("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'")
+        }
+    except sa_exc.DBAPIError:
+        shadow = {name.lower() for name, _ in rows if any(name.lower().startswith(v + "_") for v in virtual)}
+    return [(name, sql) for name, sql in rows if name.lower() not in shadow and name.lower() not in virtual]
 
 
 def referencing_tables(connection: Any, table: str) -> list[str]:
@@ -186,7 +222,8 @@ def referencing_tables(connection: Any, table: str) -> list[str]:
 
 def _dependents(connection: Any, table: str, dropped: set[str]) -> list[str]:
     rows = connection.exec_driver_sql(
-        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') "
+        # SQLite matches table names case-insensitively: a trigger made ``ON ITEMS`` belongs to ``items``
+        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? COLLATE NOCASE AND type IN ('index', 'trigger') "
         "AND sql IS NOT NULL ORDER BY type = 'trigger', rowid",
         (table,),
     ).fetchall()
@@ -200,6 +237,40 @@ def _dependents(connection: Any, table: str, dropped: set[str]) -> list[str]:
                 hint="drop the index first (op.drop_index) in the same migration",
             )
     return [r[2] for r in rows]
+
+
+ROWID_NAMES = ("rowid", "oid", "_rowid_")
+
+
+def _rowid_name(definition: TableDef) -> str | None:
+    """A name that reaches the table's rowid: one of SQLite's three that no column shadows."""
+    if "WITHOUT ROWID" in definition.options.upper():
+        return None
+    taken = {c.name.lower() for c in definition.columns}
+    free = next((n for n in ROWID_NAMES if n not in taken), None)
+    alias = _alias_column(definition)
+    return free or (quote(alias) if alias else None)
+
+
+def _alias_column(definition: TableDef) -> str | None:
+    """The ``INTEGER PRIMARY KEY`` column that is the rowid, if any."""
+    if not _is_rowid_alias(definition):
+        return None
+    pk = next(c for col, c in definition.constraints() if c.kind == "primary")
+    return pk.columns[0]
+
+
+def _row_key(definition: TableDef, rowid_name: str | None) -> list[tuple[str, str]]:
+    """How to name a row of the old table in a message: its rowid alias, rowid or primary key."""
+    alias = _alias_column(definition)
+    if alias is not None:
+        return [(alias, quote(alias))]
+    if rowid_name is not None:
+        return [("rowid", rowid_name)]
+    pk = next((c for _, c in definition.constraints() if c.kind == "primary"), None)
+    if pk is not None:
+        return [(c, quote(c)) for c in pk.columns]
+    return [(c.name, quote(c.name)) for c in definition.columns]
 
 
 def _is_rowid_alias(definition: TableDef) -> bool:
@@ -248,7 +319,7 @@ def plan_rebuild(connection: Any, spec: RebuildSpec) -> RebuildPlan:
     definition = parse_create_table(old_sql)
     new = apply_spec(definition, spec)
     temp = TEMP_PREFIX + spec.table
-    if _scalar(connection, "SELECT count(*) FROM sqlite_master WHERE name = ?", temp):
+    if _scalar(connection, "SELECT count(*) FROM sqlite_master WHERE name = ? COLLATE NOCASE", temp):
         raise RebuildError(
             f"table {temp} exists (left by an interrupted rebuild?)", hint=f"drop it: DROP TABLE {quote(temp)}"
         )
@@ -272,7 +343,18 @@ def plan_rebuild(connection: Any, spec: RebuildSpec) -> RebuildPlan:
     has_fks = any(c.kind == "foreign" for _, c in new.constraints()) or any(
         c.kind == "foreign" for _, c in definition.constraints()
     )
-    copy_rowid = "WITHOUT ROWID" not in new.options.upper() and not _is_rowid_alias(definition)
+    rowid_name = _rowid_name(definition)
+    old_alias, new_alias = _alias_column(definition), _alias_column(new)
+    # the rowid travels as the alias column's value when the new table has one, else explicitly
+    new_rowid_name = _rowid_name(new)
+    copy_rowid = new_alias is None and rowid_name is not None and new_rowid_name is not None
+    alias_kept = (
+        old_alias is not None
+        and new_alias is not None
+        and old_alias.lower() == new_alias.lower()
+        and quote(new_alias) in exprs
+        and exprs[[c.lower() for c in insert_columns].index(new_alias.lower())] == quote(new_alias)
+    )
     same_columns = [c.name for c in definition.columns] == insert_columns == [c.name for c in new.columns]
     plain = all(expr == quote(col) for col, expr in zip(insert_columns, exprs))
     return RebuildPlan(
@@ -294,6 +376,10 @@ def plan_rebuild(connection: Any, spec: RebuildSpec) -> RebuildPlan:
         # otherwise rowid ranges, so progress can be reported
         transfer=same_columns and plain and not copy_rowid and storage_signature(definition) == storage_signature(new),
         drops_columns=bool(spec.drop_columns),
+        rowid_name=rowid_name,
+        new_rowid_name=new_rowid_name or "rowid",
+        keeps_rowid=rowid_name is not None and (copy_rowid or alias_kept),
+        row_key=_row_key(definition, rowid_name),
     )
 
 
@@ -310,34 +396,38 @@ def _fk_violations(connection: Any, tables: Iterable[str]) -> set[tuple]:
 def _copy(
     connection: Any, plan: RebuildPlan, progress: Callable[[RebuildProgress], None] | None, chunk: int, total: int
 ) -> int:
-    """Copy the rows: in rowid ranges (progress after each), or in one statement.
+    """Copy the rows: in pages of the rowids present (progress after each), or in one statement.
 
-    One statement when no value changes (SQLite's transfer optimization then
-    copies records without decoding them, about twice as fast; progress is
-    reported once, at the end), for WITHOUT ROWID tables, or when asked.
+    Pages are keyset pages (``rowid > last ORDER BY rowid LIMIT n``), so
+    sparse or negative rowids cost nothing extra; the last rowid of a page is
+    read back from the new table's b-tree end.  One statement when no value
+    changes (SQLite's transfer optimization then copies records without
+    decoding them, about twice as fast; progress is reported once, at the
+    end), when rows do not keep their rowid (WITHOUT ROWID tables), or when
+    asked (``chunk <= 0``).
     """
     start = time.perf_counter()
-    if plan.transfer or "WITHOUT ROWID" in plan.definition.options.upper() or chunk <= 0:
-        copied = connection.exec_driver_sql(plan.copy_sql()).rowcount
-        if progress:
-            progress(RebuildProgress(plan.table, copied, copied, time.perf_counter() - start))
-        return copied
-    src = quote(plan.table)
-    # two statements: SQLite answers a lone min() or max() of the rowid from the b-tree's ends
-    lo = _scalar(connection, f"SELECT min(rowid) FROM {src}")
-    hi = _scalar(connection, f"SELECT max(rowid) FROM {src}")
-    if lo is None:
-        return 0
-    copied = 0
-    step = chunk if chunk > 0 else (hi - lo + 1)
-    at = lo
-    while at <= hi:
-        end = at + step - 1
-        copied += connection.exec_driver_sql(plan.copy_sql(f"rowid BETWEEN {at} AND {end}")).rowcount
+    if plan.transfer or not plan.keeps_rowid or chunk <= 0 or total <= chunk:
+        connection.exec_driver_sql(plan.copy_sql())
+        copied = _count(connection, plan.temp_name)
         if progress:
             progress(RebuildProgress(plan.table, copied, total, time.perf_counter() - start))
-        at = end + 1
-    return copied
+        return copied
+    page = plan.copy_sql(page=True)
+    last = -(2**63)  # below every rowid: the first page starts at the smallest
+    copied = 0
+    while True:
+        added = connection.exec_driver_sql(page, (last, chunk)).rowcount
+        copied += added
+        if progress:
+            progress(RebuildProgress(plan.table, copied, total, time.perf_counter() - start))
+        if added < chunk:
+            return copied
+        last = _scalar(connection, f"SELECT max({plan.new_rowid_name}) FROM {quote(plan.temp_name)}")
+
+
+def _count(connection: Any, table: str) -> int:
+    return int(_scalar(connection, f"SELECT count(*) FROM {quote(table)}") or 0)
 
 
 def _drop_old(connection: Any, plan: RebuildPlan, *, deletes_values: bool) -> None:
@@ -387,9 +477,15 @@ def execute_plan(
         sequence = _scalar(connection, "SELECT seq FROM sqlite_sequence WHERE name = ?", plan.table)
 
     connection.exec_driver_sql(plan.new_sql)
-    copied = _copy(connection, plan, progress, chunk_rows, count_before)
+    try:
+        _copy(connection, plan, progress, chunk_rows, count_before)
+    except sa_exc.IntegrityError as error:  # a constraint of the new table fails (ABORT, FAIL, ROLLBACK)
+        raise rows_lost(connection, plan, count_before, str(error.orig)) from None
+    # row identity: the new table started empty and has no triggers, so every row in it came from
+    # one row of the old (with its rowid, when kept); equal counts mean no row was replaced or ignored
+    copied = _count(connection, plan.temp_name)
     if copied != count_before:
-        raise RebuildError(f"rebuild of {plan.table} copied {copied} of {count_before} rows")
+        raise rows_lost(connection, plan, count_before, None)
     _drop_old(connection, plan, deletes_values=plan.drops_columns or bool(lossy))
     legacy = _scalar(connection, "PRAGMA legacy_alter_table")
     connection.exec_driver_sql("PRAGMA legacy_alter_table=ON")
@@ -577,10 +673,7 @@ def _rebuild(operations: Any, operation: "RebuildTableOp") -> None:
             f"rebuild_table({operation.table_name!r}) reads the table from the database; it cannot run with --sql"
         )
     connection = operations.get_bind()
-    from ..runtime.options import options_of
-
-    options = options_of(context)
-    progress = options.rebuild_progress if options is not None else None
+    progress = run_option(context, "rebuild_progress")
     allow = loss_allowed(context, operation.allow_loss)
     rebuild_table(connection, operation.to_spec(connection.dialect, allow_loss=allow), progress=progress)
 
