@@ -373,3 +373,21 @@ INSERT INTO moods_seen VALUES (1, 'happy')""")
     assert "sad_people" in message and "good_mood" in message, message
     assert rows(engine, "SELECT id, mood::text, was::text FROM people ORDER BY id") == before
     assert rows(engine, "SELECT id FROM sad_people") == [(1,)]
+
+
+# ------------------------------------------------------------------ copy by present rows (issue 9.6)
+
+@pytest.mark.parametrize("ddl", ["CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT)", "CREATE TABLE s (id INT, v TEXT)"])
+def test_sparse_and_negative_rowids_are_copied_page_by_page(sqlite_url, ddl):
+    """Pages follow the rowids present: ids 1 and 2**62 are two rows, not 2**62 / page-size ranges."""
+    engine = make_engine(sqlite_url)
+    ids = [-(2**63), -5, 1, 2**62, 2**63 - 1]
+    setup(engine, f"{ddl};\n" + ";\n".join(f"INSERT INTO s (rowid, id, v) VALUES ({i}, {i}, '{i}')" for i in ids))
+    before = rows(engine, "SELECT rowid, id, v FROM s ORDER BY rowid")
+    seen: list[rb.RebuildProgress] = []
+    with engine.begin() as conn:
+        rb.rebuild_table(conn, rb.RebuildSpec("s", alter_columns={"v": rb.ColumnChange(nullable=False)}),
+                         progress=seen.append, chunk_rows=2)
+    assert [p.copied for p in seen] == [2, 4, 5] and all(p.total == 5 for p in seen)
+    assert rows(engine, "SELECT rowid, id, v FROM s ORDER BY rowid") == before
+    assert "NOT NULL" in rows(engine, "SELECT sql FROM sqlite_master WHERE name = 's'")[0][0]

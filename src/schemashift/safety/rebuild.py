@@ -139,7 +139,7 @@ class RebuildPlan:
     keeps_rowid: bool = False  # every row keeps its rowid in the new table (copy pages by rowid)
     row_key: list[tuple[str, str]] = field(default_factory=list)  # (label, SQL over the old table) naming a row
 
-    def copy_sql(self, where: str | None = None, *, page: bool = False) -> str:
+    def copy_sql(self, where: str | None = None, *, page: str | None = None) -> str:
         if self.transfer and where is None and not page:
             # SQLite's transfer optimization copies such rows (and checks) without decoding them
             return f"INSERT INTO {quote(self.temp_name)} SELECT * FROM {quote(self.table)}"
@@ -150,8 +150,8 @@ class RebuildPlan:
         sql = f"INSERT INTO {quote(self.temp_name)} ({cols}) SELECT {exprs} FROM {quote(self.table)}"
         if where:
             sql = f"{sql} WHERE {where}"
-        if page:  # keyset paging over the rowids present: ? = the last rowid copied, the page size
-            sql += f"{' AND' if where else ' WHERE'} {self.rowid_name} > ? ORDER BY {self.rowid_name} LIMIT ?"
+        if page:  # keyset paging over the rowids present: page is '>=' or '>' the rowid bound ?; ? rows
+            sql += f"{' AND' if where else ' WHERE'} {self.rowid_name} {page} ? ORDER BY {self.rowid_name} LIMIT ?"
         return sql
 
     def statements(self) -> list[str]:
@@ -413,11 +413,12 @@ def _copy(
         if progress:
             progress(RebuildProgress(plan.table, copied, total, time.perf_counter() - start))
         return copied
-    page = plan.copy_sql(page=True)
-    last = -(2**63)  # below every rowid: the first page starts at the smallest
+    page = plan.copy_sql(page=">=")  # the first page starts at the smallest rowid there can be
+    last = -(2**63)
     copied = 0
     while True:
         added = connection.exec_driver_sql(page, (last, chunk)).rowcount
+        page = plan.copy_sql(page=">")
         copied += added
         if progress:
             progress(RebuildProgress(plan.table, copied, total, time.perf_counter() - start))
