@@ -310,24 +310,25 @@ def _sqlite_affinity_cast(col: str, old: TypeInfo, new: TypeInfo, checks: list[t
     if target is None:
         return col, col
     planned = f"CAST({col} AS {target})" if old.family != new.family else col
-    if target == "TEXT" and old.family in ("float", "numeric"):
+    if target == "TEXT" and old.family in NUMBERS:  # an INTEGER column may hold reals too
         # CAST(real AS TEXT) prints 15 digits (0.1 + 0.2 -> '0.3'); 17 where 15 do not read back
         planned = (
             f"CASE WHEN typeof({col}) = 'real' AND CAST(CAST({col} AS TEXT) AS REAL) <> {col} "
             f"THEN printf('%!.17g', {col}) ELSE CAST({col} AS TEXT) END"
         )
+        # SQLite's printf is not exact near the ends of the double range: what still does not read back
+        checks.append((f"{nn}typeof({col}) = 'real' AND CAST({planned} AS REAL) <> {col}", "cannot be written as text exactly"))
     lossy = planned
-    exact = old.family in NUMBERS and not (target == "INTEGER" and old.family in ("float", "numeric"))
-    if target == "REAL" and old.family in ("integer", "numeric"):
-        # SQLite compares an integer with a real exactly: 2**53 + 1 <> CAST(2**53 + 1 AS REAL)
-        checks.append((f"{nn}CAST({col} AS REAL) <> {col}", f"loses precision as {new.sql}"))
     if target == "INTEGER" and old.family in ("float", "numeric"):
         checks.append((f"{nn}CAST({col} AS INTEGER) IS NOT {col}", "has a fractional part"))
         lossy = f"CAST(round({col}) AS INTEGER)"  # like PostgreSQL: numbers are rounded
-    elif target != "TEXT" and not exact:
-        word = "an integer" if target == "INTEGER" else "a number"
+    elif target != "TEXT" and planned != col:
+        # every value, not only text: a column of any declared type may hold any value, and SQLite
+        # compares an integer with a real exactly (2**53 + 1 IS NOT CAST(2**53 + 1 AS REAL))
+        word = {"INTEGER": "an integer", "REAL": f"a number {new.sql} holds exactly"}.get(target, "a number")
         checks.append((f"{nn}CAST({col} AS {target}) IS NOT {col}", f"is not {word}"))
-        lossy = f"CASE WHEN CAST({col} AS {target}) = {col} THEN CAST({col} AS {target}) END"
+        rounds = f"typeof({col}) IN ('integer', 'real') OR " if target == "REAL" else ""  # numbers are rounded
+        lossy = f"CASE WHEN {rounds}CAST({col} AS {target}) = {col} THEN CAST({col} AS {target}) END"
     if new.family == "integer" and old.family == "integer" and (new.bits or 64) < (old.bits or 64):
         bound = INT_RANGE[new.bits or 64]
         checks.append((f"{nn}({col} < -{bound} OR {col} >= {bound})", f"is out of range for {new.sql}"))
@@ -380,7 +381,7 @@ def plan_sqlite(col: str, old: TypeInfo, new: TypeInfo, using: str | None = None
     elif fam == "date" and old.family == "datetime":
         # date() of text SQLite cannot read is NULL; compare the whole value, fractions included
         planned = f"date({col})"
-        checks.append((f"{nn}date({col}) IS NULL", "is not a date-time SQLite can read"))
+        checks.append((f"{nn}(typeof({col}) <> 'text' OR date({col}) IS NULL)", "is not a date-time SQLite can read"))
         checks.append((f"{nn}julianday({col}) <> julianday(date({col}))", "has a time of day"))
         lossy = planned
     else:
