@@ -22,6 +22,7 @@ from .runtime.run import Run, _applied_revisions as _applied_in_script
 from .safety import ledger as ledger_mod
 from .safety import lock as lock_mod
 from .safety import mysql_alter  # noqa: F401 - registers alter_column that completes MySQL column specs
+from .safety.offline_sqlite import offline_output
 
 __all__ = ["MigrateResult", "RunOptions", "StepEvent", "migrate", "stamp"]
 
@@ -81,8 +82,11 @@ def _run(
 
     buffer = io.StringIO() if sql and output is None else output
     if sql:
-        context_kw["output_buffer"] = buffer
-    run_env(project, steps, run=run, as_sql=sql, **context_kw)
+        # SQLite: a shadow database follows the SQL so rebuilds can render; nothing printed unless all renders
+        with offline_output(project, buffer, context_kw.get("starting_rev")) as context_kw["output_buffer"]:
+            run_env(project, steps, run=run, as_sql=sql, **context_kw)
+    else:
+        run_env(project, steps, run=run, as_sql=sql, **context_kw)
     result = run.result
     if sql and output is None:
         result.sql = buffer.getvalue()  # type: ignore[union-attr]

@@ -50,6 +50,7 @@ from sqlalchemy import exc as sa_exc
 
 from ..errors import Refused, SchemashiftError
 from .precheck import LossCheck, loss_allowed, refuse_if_lossy, refuse_nulls
+from .offline_sqlite import offline_statements, shadow_of
 from .row_identity import rows_lost
 from .run_options import run_option
 from .sqlite_ddl import (
@@ -670,9 +671,18 @@ def _rebuild(operations: Any, operation: "RebuildTableOp") -> None:
     if operation.schema not in (None, "main"):
         raise RebuildError(f"rebuild_table works on the main database only, not schema {operation.schema!r}")
     if context.as_sql:
-        raise RebuildError(
-            f"rebuild_table({operation.table_name!r}) reads the table from the database; it cannot run with --sql"
-        )
+        shadow = shadow_of(context)
+        if shadow is None:
+            raise RebuildError(
+                f"rebuild_table({operation.table_name!r}) reads the table from the database; with --sql it needs "
+                "schemashift's own upgrade --sql (which follows the schema on a scratch database)",
+                hint="run schemashift upgrade --sql, or run this migration online",
+            )
+        plan = plan_rebuild(shadow, operation.to_spec(shadow.dialect, allow_loss=loss_allowed(context, operation.allow_loss)))
+        autoincrement = "AUTOINCREMENT" in plan.old_sql.upper()
+        for statement in offline_statements(plan, autoincrement=autoincrement):
+            operations.execute(statement)
+        return
     connection = operations.get_bind()
     progress = run_option(context, "rebuild_progress")
     allow = loss_allowed(context, operation.allow_loss)
