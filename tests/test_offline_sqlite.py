@@ -157,3 +157,20 @@ def test_upgrade_sql_that_cannot_render_prints_nothing(three_revisions, tmp_path
     with pytest.raises(Exception):
         online.upgrade("head", sql=True, output=out)
     assert out.getvalue() == ""
+
+
+def test_upgrade_sql_without_a_rebuild_prints_even_when_the_shadow_cannot_follow(three_revisions, tmp_path):
+    """SQL meant for the real database (here a function the shadow lacks) does not stop --sql;
+    only a rebuild after it, which needs the shadow, refuses."""
+    proj, online, first = three_revisions
+    versions = proj.root / "migrations" / "versions"
+    (versions / "zz_custom.py").write_text(
+        "from alembic import op\n"
+        "revision = 'zzcustom'\n"
+        f"down_revision = {first!r}\n"
+        "branch_labels = ('custom',)\ndepends_on = None\n\n"
+        "def upgrade():\n    op.execute('SELECT app_function(1)')\n\n"
+        "def downgrade():\n    pass\n"
+    )
+    result = online.upgrade(f"{first}:zzcustom", sql=True)
+    assert "app_function(1)" in result.sql

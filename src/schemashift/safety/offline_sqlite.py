@@ -40,6 +40,7 @@ class ShadowOutput(io.TextIOBase):
         self.target = target
         self.parts: list[str] = []
         self._pending = ""
+        self.stale: str | None = None  # why the shadow no longer follows the script, once it does not
         self.engine = sa.create_engine(shadow_url, poolclass=sa.pool.StaticPool)
         self.connection = self.engine.connect()
         self.connection.connection.dbapi_connection.isolation_level = None  # the script's BEGIN/COMMIT rule
@@ -52,8 +53,11 @@ class ShadowOutput(io.TextIOBase):
         self._pending += text
         if sqlite3.complete_statement(self._pending):
             statement, self._pending = self._pending.strip(), ""
-            if statement.rstrip(";").strip():
-                self.connection.connection.dbapi_connection.execute(statement)
+            if statement.rstrip(";").strip() and self.stale is None:
+                try:
+                    self.connection.connection.dbapi_connection.execute(statement)
+                except sqlite3.Error as error:  # e.g. SQL meant for data the shadow does not hold
+                    self.stale = f"{' '.join(statement.split())[:120]!r} failed on it ({error})"
         return len(text)
 
     def flush(self) -> None:  # nothing reaches the target before the run succeeded
@@ -71,10 +75,12 @@ class ShadowOutput(io.TextIOBase):
         super().close()
 
 
-def shadow_of(migration_context: Any) -> Any:
-    """The shadow connection of an offline run, or None when the run has none."""
+def shadow_of(migration_context: Any) -> tuple[Any, str | None]:
+    """(the shadow connection of an offline run or None, why it stopped following the script or None)."""
     buffer = getattr(migration_context, "output_buffer", None)
-    return buffer.connection if isinstance(buffer, ShadowOutput) else None
+    if not isinstance(buffer, ShadowOutput):
+        return None, None
+    return buffer.connection, buffer.stale
 
 
 def _guard(name: str, count_sql: str) -> list[str]:

@@ -671,7 +671,13 @@ def _rebuild(operations: Any, operation: "RebuildTableOp") -> None:
     if operation.schema not in (None, "main"):
         raise RebuildError(f"rebuild_table works on the main database only, not schema {operation.schema!r}")
     if context.as_sql:
-        shadow = shadow_of(context)
+        shadow, stale = shadow_of(context)
+        if stale is not None:
+            raise RebuildError(
+                f"rebuild_table({operation.table_name!r}) cannot render with --sql: the scratch database that "
+                f"follows the script stopped following it, {stale}",
+                hint="run this migration online, or render a range that starts after that statement",
+            )
         if shadow is None:
             raise RebuildError(
                 f"rebuild_table({operation.table_name!r}) reads the table from the database; with --sql it needs "
