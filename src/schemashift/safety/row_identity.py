@@ -85,7 +85,7 @@ def _collisions(connection: Any, plan: Any, derived: str, keys: list[str], cons:
     for values in groups[:3]:
         match = " AND ".join(f"{c} IS ?" for c in cols)
         found = connection.exec_driver_sql(
-            f"SELECT {', '.join(keys)} FROM {derived} WHERE {match} LIMIT {SHOWN}", tuple(values)
+            f"SELECT {', '.join(keys)} FROM {derived} WHERE {match} ORDER BY {', '.join(keys)} LIMIT {SHOWN}", tuple(values)
         ).fetchall()
         value = ", ".join(repr(v) for v in values)
         shown.append(f"{', '.join(_key_text(plan, tuple(r)) for r in found)} share ({value})")
