@@ -7,6 +7,7 @@ line on stderr and a non-zero exit; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,10 @@ def note(text: str, style: str = "dim") -> None:
 def app(ctx: click.Context, config: str | None, url: str | None, name: str, x: tuple[str, ...], debug: bool,
         verbose: bool) -> None:
     """Schema migrations for SQLAlchemy that never lose data (on Alembic)."""
+    from .redact import remember
+
+    remember(url)
+    remember(os.environ.get("SCHEMASHIFT_URL"))
     ctx.obj = Globals(config=config, url=url, name=name, x=list(x), debug=debug, verbose=verbose)
     ctx.call_on_close(ctx.obj.close)
 
@@ -764,14 +769,17 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every failure into one line on stderr."""
     from .errors import SchemashiftError
 
+    from .redact import scrub
+
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    _redact_log_records()
     try:
         code = app.main(args=args, prog_name="schemashift", standalone_mode=False)
     except SchemashiftError as exc:
         if debug:
-            raise
-        err.print(f"error: {exc.one_line()}", style="red", markup=False)
+            _print_traceback(exc)
+        err.print(f"error: {scrub(exc.one_line())}", style="red", markup=False)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -782,19 +790,54 @@ def main(argv: list[str] | None = None) -> None:
         hint = ""
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             hint = f" (see '{exc.ctx.command_path} --help')"
-        err.print(f"error: {' '.join(exc.format_message().split())}{hint}", style="red", markup=False)
+        err.print(f"error: {scrub(' '.join(exc.format_message().split()))}{hint}", style="red", markup=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted", style="red", markup=False)
         sys.exit(130)
     except Exception as exc:  # a bug or an unforeseen failure: still one line
         if debug:
-            raise
+            _print_traceback(exc)
         err.print(
-            f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:500]} "
+            f"error: unexpected {type(exc).__name__}: {scrub(' '.join(str(exc).split()))[:500]} "
             "(run with --debug for the traceback, and please report it)",
             style="red",
             markup=False,
         )
         sys.exit(70)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """--debug: the whole traceback, with every URL password and known secret hidden."""
+    import traceback
+
+    from .redact import scrub
+
+    sys.stderr.write(scrub("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
+    sys.stderr.flush()
+
+
+def _redact_log_records() -> None:
+    """Every log line of this process (Alembic's, SQLAlchemy's, env.py's) passes the redaction."""
+    import logging
+
+    from .redact import scrub
+
+    make = logging.getLogRecordFactory()
+    if getattr(make, "schemashift_redacts", False):
+        return
+
+    def redacting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging to report
+            return record
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return record
+
+    redacting.schemashift_redacts = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting)

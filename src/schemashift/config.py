@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 from .errors import ConfigError
+from .redact import redact_url, remember
+
+__all__ = ["Project", "load_project", "redact_url"]
 
 if TYPE_CHECKING:  # imported when a project is loaded: finding the files needs no Alembic
     from alembic.config import Config
@@ -23,23 +28,6 @@ if TYPE_CHECKING:  # imported when a project is loaded: finding the files needs 
 URL_ENV = "SCHEMASHIFT_URL"
 CONFIG_ENV = "ALEMBIC_CONFIG"
 METADATA_OPTION = "schemashift.metadata"
-
-
-def redact_url(url: str | None) -> str:
-    """Render a database URL with its password replaced by ``***``."""
-    if not url:
-        return "<no url>"
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy can parse: hide what looks like one
-        if "@" in url and "://" in url:
-            scheme, rest = url.split("://", 1)
-            creds, host = rest.rsplit("@", 1)
-            user = creds.split(":", 1)[0]
-            return f"{scheme}://{user}:***@{host}"
-        return url
 
 
 @dataclass
@@ -177,6 +165,9 @@ def load_project(
     if override:
         config.set_main_option("sqlalchemy.url", override.replace("%", "%%"))
         project.url_source = "--url" if url else URL_ENV
+    else:
+        _read_config_url(config, section, ini)
+    _repair_url(config)
     location = project.script_location
     if not location.is_dir():
         raise ConfigError(
@@ -190,3 +181,74 @@ def load_project(
         )
     config.attributes["schemashift"] = True
     return project
+
+
+def _read_config_url(config: Config, section: str, ini: Path | None) -> None:
+    """Make a ``%``-encoded password in alembic.ini readable; never show it.
+
+    ConfigParser reads ``%`` as interpolation, so ``u:p%40ss@host`` (a URL's own
+    escape for ``p@ss``) fails with an error that quotes the password.  ``%XX``
+    is never valid ConfigParser syntax, so we take it as the URL's escape.
+    """
+    if ini is None or not config.file_config.has_option(section, "sqlalchemy.url"):
+        return
+    try:
+        config.get_main_option("sqlalchemy.url")
+        return
+    except configparser.InterpolationError:
+        pass
+    raw = config.file_config.get(section, "sqlalchemy.url", raw=True)
+    remember(raw)
+    escaped = re.sub(r"%%|%\(|%(?=[0-9A-Fa-f]{2})", lambda m: "%%" if m.group(0) == "%" else m.group(0), raw)
+    try:
+        config.file_config.set(section, "sqlalchemy.url", escaped)
+        config.get_main_option("sqlalchemy.url")
+    except (configparser.InterpolationError, ValueError):
+        raise ConfigError(
+            f"sqlalchemy.url in {ini} has a '%' that alembic.ini cannot read",
+            hint="write %% for a literal %, or %(here)s for the file's directory",
+        ) from None
+
+
+def _repair_url(config: Config) -> None:
+    """Remember the URL's secrets for redaction; encode a password holding ``@``.
+
+    SQLAlchemy's parser ends the password at the first ``@``, so
+    ``u:pa@ss@host`` would connect to host ``ss@host`` (or not parse) and a
+    driver error would print ``ss``.  A host cannot contain ``@``: all before
+    the last one belongs to the user and password.
+    """
+    try:
+        value = config.get_main_option("sqlalchemy.url")
+    except configparser.Error:
+        return
+    if not value:
+        return
+    remember(value)
+    fixed = encode_password(value)
+    if fixed != value:
+        config.set_main_option("sqlalchemy.url", fixed.replace("%", "%%"))
+
+
+def encode_password(url: str) -> str:
+    """``url`` with an ``@`` in its password %-encoded, when that is what makes it parse right."""
+    from sqlalchemy.engine import make_url
+
+    def host_of(text: str) -> str | None:
+        try:
+            return make_url(text).host or ""
+        except Exception:
+            return None
+
+    host = host_of(url)
+    if host is not None and "@" not in host:
+        return url
+    scheme, sep, rest = url.partition("://")
+    at = rest.rfind("@")
+    creds = rest[:at]
+    if not sep or at < 0 or ":" not in creds:
+        return url
+    user, password = creds.split(":", 1)
+    fixed = f"{scheme}://{user}:{quote(unquote(password), safe='')}@{rest[at + 1:]}"
+    fixed_host = host_of(fixed)
+    return fixed if fixed_host is not None and "@" not in fixed_host else url

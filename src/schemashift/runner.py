@@ -288,6 +288,12 @@ def translate_errors(project: Project, state: RunState | None = None) -> Iterato
                 f"database {redact_url(project.url)} refused a statement: {reason}",
                 hint="check the database and its permissions",
             ) from exc
+        if not project.url and not isinstance(exc, SystemExit) and _frames_in(exc, _script_root(project, state)):
+            raise ConfigError(
+                f"no database URL: sqlalchemy.url is not set in {project.describe()} "
+                f"(env.py failed with {type(exc).__name__}: {_first_line(exc)})",
+                hint="set sqlalchemy.url under [alembic], or pass --url or $SCHEMASHIFT_URL",
+            ) from exc
         if isinstance(exc, sa_exc.ArgumentError) or _bad_url(exc):
             raise ConfigError(
                 f"bad database URL {redact_url(project.url)}: {_first_line(exc)}",
@@ -300,6 +306,10 @@ def translate_errors(project: Project, state: RunState | None = None) -> Iterato
             frames.append((exc.filename, exc.lineno or 0))
             reason = f"SyntaxError: {exc.msg}"
         env_frames = [f for f in frames if Path(f[0]).name == "env.py"]
+        if not (state is not None and state.steps and state.applied < len(state.steps)) and not isinstance(exc, SystemExit):
+            models_error = _models_failure(exc, project, reason)
+            if models_error is not None:
+                raise models_error from exc
         if isinstance(exc, SystemExit):
             where = env_frames[-1] if env_frames else None
             raise ConfigError(
@@ -319,6 +329,42 @@ def translate_errors(project: Project, state: RunState | None = None) -> Iterato
                 hint="fix env.py or the models it imports",
             ) from exc
         raise
+
+
+def _models_failure(exc: BaseException, project: Project, reason: str) -> ConfigError | None:
+    """A failure in the models (or another project module env.py imports), worded as that, not as
+    env.py or a revision file."""
+    spec = project.config.get_main_option("schemashift.metadata") or ""
+    module = spec.partition(":")[0]
+    if isinstance(exc, ModuleNotFoundError) and module and exc.name and module.startswith(exc.name):
+        return ConfigError(
+            f"env.py cannot import the models: no module named {exc.name!r} "
+            f"(schemashift.metadata = {spec} in {project.describe()})",
+            hint="create it, or point schemashift.metadata at your models' MetaData (MODULE:ATTR)",
+        )
+    try:
+        scripts = str(project.script_location)
+    except SchemashiftError:
+        return None
+    top = str(project.root)
+    found = None
+    if isinstance(exc, SyntaxError) and exc.filename:
+        found = (exc.filename, exc.lineno or 0)
+    else:
+        for frame in traceback.extract_tb(exc.__traceback__):
+            if frame.filename.startswith(top):
+                found = (frame.filename, frame.lineno or 0)
+    if found is None:
+        return None
+    path = str(Path(found[0]).absolute())
+    if not path.startswith(top) or path.startswith(scripts) or "site-packages" in path:
+        return None
+    is_models = bool(module) and Path(path).with_suffix("").as_posix().endswith(module.replace(".", "/"))
+    what = "the models module" if is_models else "a module env.py imports,"
+    return ConfigError(
+        f"{what} {path} failed at line {found[1]}: {reason}",
+        hint=f"fix {Path(path).name}" + (f"; env.py imports it through schemashift.metadata = {spec}" if is_models else ""),
+    )
 
 
 def _bad_url(exc: BaseException) -> bool:
