@@ -72,24 +72,13 @@ def test_scrub_hides_urls_and_remembered_passwords_in_free_text():
     assert "driver said" in clean
 
 
-def run_cli(monkeypatch, capsys, cwd, *args):
-    """The CLI in this process (each subprocess costs seconds on a busy machine): (exit code, stdout, stderr)."""
-    from schemashift import cli
-
-    monkeypatch.chdir(cwd)
-    forget_project_modules()
-    with pytest.raises(SystemExit) as exited:
-        cli.main(list(args))
-    captured = capsys.readouterr()
-    return exited.value.code, captured.out, captured.err
-
-
 @pytest.mark.parametrize("password", PASSWORDS)
-def test_cli_never_prints_the_password(pg_school, password, monkeypatch, capsys):
+def test_cli_never_prints_the_password(pg_school, password, run_cli):
     """A server that does not answer: the error (and --debug's traceback) shows no password."""
     url = f"postgresql+psycopg://teacher:{password}@127.0.0.1:{_closed_port()}/school"
     for args in (("current",), ("upgrade", "head"), ("--debug", "current")):
-        code, out, err = run_cli(monkeypatch, capsys, pg_school.root, "--url", url, *args)
+        result = run_cli(pg_school.root, "--url", url, *args)
+        code, out, err = result.code, result.stdout, result.stderr
         assert SECRET not in out + err, (args, err)
         assert code == 3 and "teacher:***@127.0.0.1" in err, err
         if "--debug" in args:

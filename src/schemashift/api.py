@@ -23,6 +23,7 @@ from alembic.util import CommandError
 from .config import METADATA_OPTION, Project, load_project, redact_url
 from .errors import ConfigError, DatabaseError, Refused, RevisionError, SchemashiftError
 from .revisions.display import RevisionInfo
+from .revisions.ids import check_new_rev_id, check_reference, docstring_safe
 from .revisions.index import RevisionIndex
 from . import migrate as migrate_mod
 from .migrate import MigrateResult, RunOptions, StepEvent, lock_timeout_for
@@ -145,6 +146,7 @@ _revision_map = migrate_mod.revision_map
 
 
 def _resolve(rmap: Any, rev: str) -> Any:
+    check_reference(rev)
     try:
         found = rmap.get_revision(rev)
     except REVISION_ERRORS as exc:
@@ -259,6 +261,8 @@ def history(
                 f"history range {rev_range!r} is not [start]:[end]", hint="e.g. -r base:head, -r -3:, -r ae10:"
             )
         base, top = (part.strip() or None for part in rev_range.split(":", 1))
+        for end in (base, top):
+            check_reference(end, "history range end")
     currents: tuple[str, ...] | None = None
     error = None
     needs_db = indicate_current or "current" in (base, top)
@@ -624,8 +628,10 @@ def revision(
     """
     from .autogen.pipeline import Options, Pipeline, is_empty
 
-    if rev_id is not None and not re.fullmatch(r"[\w-]+", rev_id):
-        raise RevisionError(f"--rev-id {rev_id!r} is not a valid revision id", hint="use letters, digits, _ or -")
+    _check_new_revision(project, rev_id)
+    check_reference(head, "--head")
+    for dependency in (depends_on.split(",") if depends_on else ()):
+        check_reference(dependency.strip(), "--depends-on")
     for flag, given in (("--rename", renames), ("--not-renamed", not_renamed), ("--default", defaults)):
         if given and not autogenerate:
             raise RevisionError(f"{flag} only applies with --autogenerate", hint="add --autogenerate")
@@ -654,20 +660,22 @@ def revision(
             unchanged = True
             directives[:] = []  # Alembic then writes no file
 
-    created = _alembic_call(
-        project,
-        command.revision,
-        message=message,
-        autogenerate=autogenerate,
-        rev_id=rev_id,
-        head=head,
-        splice=splice,
-        branch_label=branch_label,
-        version_path=version_path,
-        depends_on=depends_on,
-        process_revision_directives=chained,
-    )
+    with _uncompilable_files_removed(project):
+        created = _alembic_call(
+            project,
+            command.revision,
+            message=docstring_safe(message),
+            autogenerate=autogenerate,
+            rev_id=rev_id,
+            head=head,
+            splice=splice,
+            branch_label=branch_label,
+            version_path=version_path,
+            depends_on=depends_on,
+            process_revision_directives=chained,
+        )
     result = CreatedRevisions(_scripts(created))
+    _check_compiles(result)
     result.renames = pipeline.renames if pipeline is not None else None
     result.unchanged = unchanged
     result.risks = [line for run in (pipeline.runs if pipeline is not None else []) for line in run.risks]
@@ -683,13 +691,77 @@ def merge(
     branch_label: str | None = None,
 ) -> RevisionInfo:
     """Create a merge revision joining ``revisions`` (default: all heads)."""
+    _check_new_revision(project, rev_id)
     revs = list(revisions)
+    for rev in revs:
+        check_reference(rev)
     if revs == ["heads"] and len(heads(project)) < 2:
         raise Refused("there is only one head: nothing to merge")
-    created = _alembic_call(
-        project, command.merge, revs, message=message, branch_label=branch_label, rev_id=rev_id
+    with _uncompilable_files_removed(project):
+        created = _alembic_call(
+            project, command.merge, revs, message=docstring_safe(message), branch_label=branch_label, rev_id=rev_id
+        )
+    infos = _scripts(created)
+    _check_compiles(infos)
+    return infos[0]
+
+
+def _check_new_revision(project: Project, rev_id: str | None) -> None:
+    """Before writing: a safe, new id, and a history without duplicate ids."""
+    check_new_rev_id(rev_id)
+    rmap = _revision_map(project)  # raises on duplicate ids in the history
+    if rev_id is not None:
+        existing = _exists_in(rmap, rev_id)
+        if existing is not None:
+            raise RevisionError(
+                f"revision id {rev_id} already exists ({existing.path})", hint="choose another --rev-id"
+            )
+
+
+def _exists_in(rmap: Any, rev_id: str) -> Any:
+    try:
+        return rmap.get_revision(rev_id) if rev_id in rmap._revision_map else None  # noqa: SLF001
+    except REVISION_ERRORS:
+        return None
+
+
+@contextlib.contextmanager
+def _uncompilable_files_removed(project: Project) -> Any:
+    """A file Alembic just wrote that does not compile is removed, and the error says why."""
+    from .revisions.index import version_directories
+
+    dirs = version_directories(script_directory(project))
+    before = {p for d in dirs for p in d.rglob("*.py")}
+    try:
+        yield
+    except SchemashiftError:
+        for path in sorted({p for d in dirs for p in d.rglob("*.py")} - before):
+            try:
+                compile(path.read_text(encoding="utf-8"), str(path), "exec", dont_inherit=True)
+            except SyntaxError as exc:
+                path.unlink(missing_ok=True)
+                raise _not_compiled(exc) from exc
+        raise
+
+
+def _not_compiled(exc: SyntaxError) -> RevisionError:
+    return RevisionError(
+        f"the revision file written from script.py.mako did not compile ({exc.msg}, line {exc.lineno}), "
+        "so it was removed",
+        hint="check the message and the project's script.py.mako",
     )
-    return _scripts(created)[0]
+
+
+def _check_compiles(infos: Sequence[RevisionInfo]) -> None:
+    """A written file that does not compile (a custom template, an odd message) is removed, and said."""
+    for info in infos:
+        if not info.path:
+            continue
+        try:
+            compile(Path(info.path).read_text(encoding="utf-8"), info.path, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            Path(info.path).unlink(missing_ok=True)
+            raise _not_compiled(exc) from exc
 
 
 @dataclass
@@ -721,6 +793,7 @@ def check(
     from .autogen.pipeline import Options, Pipeline
     from .autogen.questioner import NonInteractiveQuestioner
 
+    _revision_map(project)  # refuses duplicate revision ids, as every command does
     found: list[str] = []
     pipeline = Pipeline(
         Options(
@@ -766,6 +839,9 @@ def verify(
     """
     from .safety.verify import verify as run_verify
 
+    if rev_range and ":" in rev_range:
+        for end in rev_range.split(":", 1):
+            check_reference(end.strip() or None, "--range end")
     return run_verify(
         project, scratch_url=scratch_url, rev_range=rev_range, fail_fast=fail_fast, progress=progress,
         seed=seed, baseline=baseline,
@@ -775,6 +851,8 @@ def verify(
 def fill_downgrade(project: Project, rev: str, *, scratch_url: str | None = None, check: bool = True) -> Any:
     """Write the empty ``downgrade()`` of ``rev`` from what its upgrade removes (see ``safety.filldown``)."""
     from .safety.filldown import fill_downgrade as run_fill
+
+    check_reference(rev)
 
     return run_fill(project, rev, scratch_url=scratch_url, check=check)
 

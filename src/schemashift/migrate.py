@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 from .alembic_bridge.steps import downgrade_steps, stamp_steps, upgrade_steps
 from .config import Project
 from .errors import RevisionError, RevisionFileError
+from .revisions.ids import check_reference
 from .revisions.index import RevisionIndex
 from .runner import REVISION_ERRORS, revision_error, run_env, script_directory
 from .runtime.options import RunOptions
@@ -137,14 +138,13 @@ def precheck_targets(project: Project, targets: Sequence[str | None]) -> None:
     for target in targets:
         if target is None:
             continue
+        check_reference(target, "target")
         match = _RELATIVE.match(target)
         ident = match.group(1) if match else target
         ident = ident.split("@", 1)[0]  # branch@head: let Alembic resolve the branch
         if ident.lower() not in _SPECIAL_TARGETS:
             idents.append(ident)
-    if not idents:
-        return
-    rmap = revision_map(project)
+    rmap = revision_map(project)  # also refuses duplicate revision ids, before any run
     for ident in idents:
         try:
             rmap.get_revisions(ident)

@@ -24,10 +24,10 @@ from typing import Any, Iterable
 from alembic.script import ScriptDirectory
 from alembic.script.revision import Revision, RevisionMap
 
-from ..errors import RevisionFileError
+from ..errors import RevisionError, RevisionFileError
 
 CACHE_NAME = "schemashift-revisions.json"
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 _REV_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
 _HEADER_KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
 _ASSIGN = re.compile(
@@ -129,7 +129,19 @@ def parse_header(path: Path, text: str) -> RevisionHeader | None:
     if not isinstance(found.get("revision"), str) or "down_revision" not in found:
         return None
     doc_match = _DOCSTRING.match(text)
-    return RevisionHeader.from_names(found, path, doc_match.group(2).strip() if doc_match else "")
+    return RevisionHeader.from_names(found, path, _docstring(doc_match) if doc_match else "")
+
+
+def _docstring(match: re.Match[str]) -> str:
+    """The docstring's value, as Python reads it (escapes such as ``\\"\\"\\"`` undone)."""
+    body = match.group(2)
+    raw = match.start(1) > 0 and match.string[match.start(1) - 1] in "rR"
+    if "\\" in body and not raw:
+        try:
+            body = ast.literal_eval(match.group(1) + body + match.group(1))
+        except (SyntaxError, ValueError):
+            pass
+    return body.strip()
 
 
 def import_header(path: Path) -> RevisionHeader | None:
@@ -272,6 +284,29 @@ class RevisionIndex:
         return header
 
     def revision_map(self) -> RevisionMap:
-        """Alembic's ``RevisionMap`` built from the indexed headers."""
+        """Alembic's ``RevisionMap`` built from the indexed headers.
+
+        Two files with one revision id are refused, naming both: Alembic would
+        warn and keep one of them, whichever it read last.
+        """
         revisions = [IndexedRevision(h) for h in self.headers()]
+        seen: dict[str, str] = {}
+        for rev in revisions:
+            if rev.revision in seen:
+                first, second = sorted((seen[rev.revision], rev.path))
+                raise DuplicateRevisionError(rev.revision, first, second)
+            seen[rev.revision] = rev.path
         return RevisionMap(lambda: revisions)
+
+
+class DuplicateRevisionError(RevisionError):
+    """Two revision files declare the same revision id."""
+
+    def __init__(self, revision: str, first: str, second: str) -> None:
+        super().__init__(
+            f"revision id {revision} is declared by two files: {first} and {second}",
+            hint="give one of them a new id (its revision = '...' line, and the down_revision of revisions "
+            "built on it), or delete the one you do not need",
+        )
+        self.revision = revision
+        self.paths = (first, second)
