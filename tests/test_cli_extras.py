@@ -120,7 +120,7 @@ def test_allow_loss_on_the_command_line(school):
     school.cli("revision", "--autogenerate", "-m", "code to integer")
     before = school.state()
     refused = school.cli("upgrade", "head", ok=False)
-    assert_clean_failure(refused, "would lose data", "abc", code=5)
+    assert_clean_failure(refused, "would lose data", "abc", "--allow-loss", code=5)
     assert school.state() == before
     school.cli("upgrade", "head", "--allow-loss")
     assert school.rows("students", "id, name, grade, code") == [

@@ -18,3 +18,11 @@ def test_every_command_and_option_has_help():
         for param in command.params:
             if param.param_type_name == "option":
                 assert param.help, f"{name} {param.opts}"
+
+
+def test_usage_lines_name_each_command_once():
+    """Each command's usage reads 'schemashift COMMAND', never 'schemashift schemashift COMMAND'."""
+    text = render()
+    assert "schemashift schemashift" not in text
+    for name in app.commands:
+        assert f"Usage: schemashift {name} " in text, name

@@ -61,12 +61,14 @@ TEMPLATES = Path(__file__).parent / "templates" / "project"
 
 @dataclass
 class InitResult:
-    directory: Path
+    directory: Path  # where alembic.ini is
     config_file: Path
     script_location: Path
     env_py: Path
     models_file: Path | None
     url: str
+    gitignore: Path | None = None
+    existing_models: list[Path] = field(default_factory=list)  # models.py files found (no starter written)
 
 
 def init(
@@ -75,27 +77,43 @@ def init(
     metadata: str | None = None,
     url: str | None = None,
     naming_convention: bool = True,
+    config_dir: str | os.PathLike[str] | None = None,
+    gitignore: bool = True,
 ) -> InitResult:
     """Create a project that works with no hand-editing.
 
-    ``metadata`` is ``MODULE:ATTR`` of the models' MetaData (default
-    ``models:Base.metadata``; a starter ``models.py`` with a naming convention
-    is written when that module does not exist yet).  ``url`` defaults to a
-    SQLite file inside the project.
+    With ``config_dir``, Alembic's layout (``alembic init DIR`` run in
+    ``config_dir``): ``alembic.ini`` in ``config_dir``, the scripts in
+    ``directory`` (relative to ``config_dir``).  Without it, the project
+    folder form: ``directory/alembic.ini`` and ``directory/migrations/``.
+
+    schemashift adds to Alembic's files: ``schemashift.metadata`` (``MODULE:ATTR``
+    of the models' MetaData, default ``models:Base.metadata``), the URL
+    (default a SQLite file beside alembic.ini), paths relative to alembic.ini,
+    an env.py that needs no editing, ``.gitignore`` lines for the revision
+    cache and lock file, and a starter ``models.py`` with the default naming
+    convention, only when no ``models.py`` exists anywhere in the project (it
+    would hide the real one).
     """
-    root = Path(directory).absolute()
+    if config_dir is None:
+        root = Path(directory).absolute()
+        migrations = root / "migrations"
+    else:
+        root = Path(config_dir).absolute()
+        migrations = root / directory if not Path(directory).is_absolute() else Path(directory)
+        migrations = Path(os.path.normpath(migrations))
     metadata = metadata or "models:Base.metadata"
     if ":" not in metadata or not all(metadata.split(":", 1)):
         raise ConfigError(
             f"--metadata {metadata!r} is not MODULE:ATTR", hint="e.g. --metadata models:Base.metadata"
         )
     ini = root / "alembic.ini"
-    migrations = root / "migrations"
     if ini.exists():
-        raise Refused(f"{ini} already exists", hint="this directory already holds a project; use another DIR")
-    if migrations.exists() and any(migrations.iterdir()):
-        raise Refused(f"{migrations} already exists and is not empty", hint="choose another DIR")
+        raise ConfigError(f"{ini} already exists", hint="this directory already holds a project; use another DIR")
+    if migrations.exists() and (not migrations.is_dir() or any(migrations.iterdir())):
+        raise ConfigError(f"{migrations} already exists and is not empty", hint="choose another DIR")
     url = url or "sqlite:///%(here)s/app.db"
+    existing_models = _models_files(root, metadata)
     root.mkdir(parents=True, exist_ok=True)
     config = Config(str(ini), cmd_opts=Namespace(quiet=True))
     try:
@@ -105,7 +123,9 @@ def init(
         raise ConfigError(str(exc).splitlines()[0]) from exc
     text = ini.read_text()
     # paths relative to the ini file, so the project works from any directory
-    text = re.sub(r"(?m)^script_location = .*$", "script_location = %(here)s/migrations", text, count=1)
+    location = Path(os.path.relpath(migrations, root)).as_posix()
+    location = "%(here)s" if location == "." else f"%(here)s/{location}"
+    text = re.sub(r"(?m)^script_location = .*$", lambda _: f"script_location = {location}", text, count=1)
     text = re.sub(r"(?m)^prepend_sys_path = .*$", "prepend_sys_path = %(here)s", text, count=1)
     url_lines = (
         f"sqlalchemy.url = {_ini_escape(url)}\n"
@@ -116,18 +136,70 @@ def init(
     env_py = migrations / "env.py"
     env_py.write_text((TEMPLATES / "env.py").read_text())
     models_file = None
-    module = metadata.split(":", 1)[0]
-    module_path = root / (module.replace(".", "/") + ".py")
-    if not module_path.exists() and not (root / module.replace(".", "/") / "__init__.py").exists():
-        if metadata.split(":", 1)[1] == "Base.metadata" and "." not in module:
-            template = (TEMPLATES / "models.py").read_text()
-            if not naming_convention:
-                template = template.replace(
-                    "    metadata = MetaData(naming_convention=NAMING_CONVENTION)\n", "    pass\n"
-                )
-            module_path.write_text(template)
-            models_file = module_path
-    return InitResult(root, ini, migrations, env_py, models_file, redact_url(url.replace("%(here)s", str(root))))
+    module, attribute = metadata.split(":", 1)
+    if not existing_models and attribute == "Base.metadata" and "." not in module:
+        template = (TEMPLATES / "models.py").read_text()
+        if not naming_convention:
+            template = template.replace(
+                "    metadata = MetaData(naming_convention=NAMING_CONVENTION)\n", "    pass\n"
+            )
+        models_file = root / f"{module}.py"
+        models_file.write_text(template)
+    ignore = write_gitignore(root) if gitignore else None
+    shown_url = redact_url(url.replace("%(here)s", str(root)))
+    return InitResult(root, ini, migrations, env_py, models_file, shown_url, ignore, existing_models)
+
+
+_SKIP_DIRS = {"node_modules", "site-packages", "__pycache__", "venv", "env", "build", "dist"}
+
+
+def _models_files(root: Path, metadata: str, depth: int = 4) -> list[Path]:
+    """The module ``metadata`` names, if it exists, else every ``models.py`` in the project (bounded walk)."""
+    module = metadata.split(":", 1)[0].replace(".", "/")
+    for candidate in (root / f"{module}.py", root / module / "__init__.py"):
+        if candidate.exists():
+            return [candidate]
+    found: list[Path] = []
+    if not root.is_dir():
+        return found
+    stack = [(root, 0)]
+    while stack and len(found) < 5:
+        folder, level = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if level < depth and not entry.name.startswith(".") and entry.name not in _SKIP_DIRS:
+                    stack.append((Path(entry.path), level + 1))
+            elif entry.name in ("models.py",) or (entry.name == "__init__.py" and Path(entry.path).parent.name == "models"):
+                found.append(Path(entry.path))
+    return sorted(found)
+
+
+GITIGNORE_LINES = (
+    "# schemashift: the revision cache and the SQLite migration lock are not for version control",
+    "__pycache__/",
+    "*-schemashift.lock",
+)
+
+
+def write_gitignore(root: Path) -> Path | None:
+    """Add schemashift's ``.gitignore`` lines beside alembic.ini (only those missing); the file, or None."""
+    path = root / ".gitignore"
+    existing = path.read_text().splitlines() if path.exists() else []
+    missing = [line for line in GITIGNORE_LINES[1:] if line not in existing]
+    if not missing:
+        return None
+    text = "\n".join(existing)
+    if text and not text.endswith("\n"):
+        text += "\n"
+    if text:
+        text += "\n"
+    text += "\n".join([GITIGNORE_LINES[0], *missing]) + "\n"
+    path.write_text(text)
+    return path
 
 
 # ----------------------------------------------------------------- helpers
@@ -288,6 +360,8 @@ def history(
             )
         )
     except REVISION_ERRORS as exc:
+        if "ambiguous walk" in str(exc).lower():
+            raise _ambiguous_walk(rmap, rev_range or "") from exc
         raise revision_error(exc) from exc
     marked = set(currents or ())
     entries = []
@@ -299,6 +373,33 @@ def history(
     if keep is not None:
         keep("history", entries)
     return HistoryResult(entries, currents, error)
+
+
+def _ambiguous_walk(rmap: Any, rev_range: str) -> RevisionError:
+    """-N counted across a merge (or branch) point has no single answer: say so, and what to type."""
+    joins = [
+        r.revision
+        for r in rmap.iterate_revisions("heads", "base", assert_relative_length=False)
+        if r.is_merge_point or r.is_branch_point
+    ]
+    example = f"-r {joins[0]}:" if joins else "-r base:"
+    return RevisionError(
+        f"history range {rev_range!r}: counting revisions back crosses a merge or branch point "
+        f"({', '.join(joins[:3]) or 'in the history'}), where -N has more than one answer",
+        hint=f"start the range at a revision id instead, e.g. {example}",
+    )
+
+
+def _upgrade_hint(project: Project) -> str:
+    """The command that brings the database to the head(s): 'upgrade heads' when there are several."""
+    try:
+        count = len(_revision_map(project).heads)
+    except SchemashiftError:
+        count = 1
+    if count > 1:
+        return (f"run 'schemashift upgrade heads' first (the history has {count} heads; "
+                "'schemashift merge heads' joins them)")
+    return "run 'schemashift upgrade head' first"
 
 
 def _with_applied(info: RevisionInfo, when: str) -> RevisionInfo:
@@ -817,7 +918,7 @@ def check(
         if "not up to date" in exc.message.lower():
             raise RevisionError(
                 "the database is not at the head revision, so models cannot be compared with it",
-                hint="run 'schemashift upgrade head' first",
+                hint=_upgrade_hint(project),
             ) from exc
         raise
     return CheckResult(found, pipeline.renames.warnings())

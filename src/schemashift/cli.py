@@ -79,13 +79,18 @@ class Globals:
     _undo: list[Any] = field(default_factory=list)
 
     def project(self) -> Any:
-        from .config import load_project
+        from .config import find_config_dir, load_project
 
         if not self.verbose and not self._undo:
             # before Alembic runs env.py, whose fileConfig still runs: plain alembic keeps its log lines
             from .alembic_logs import hide_alembic_info
 
             self._undo.append(hide_alembic_info())
+        if self.config is None and not os.environ.get("ALEMBIC_CONFIG"):
+            found = find_config_dir(Path.cwd())
+            if found is not None and found != Path.cwd():
+                # as git does: run from the project's top, so relative paths mean what they do there
+                os.chdir(found)
         return load_project(self.config, url=self.url, section=self.name, x_args=self.x)
 
     def close(self) -> None:
@@ -105,7 +110,8 @@ def note(text: str, style: str = "dim") -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "-c", metavar="PATH", help="alembic.ini or pyproject.toml of the project (default: ./alembic.ini)")
+@click.option("--config", "-c", metavar="PATH",
+              help="alembic.ini or pyproject.toml of the project (default: found in this directory or the nearest above)")
 @click.option("--url", metavar="URL", help="Database URL, overriding sqlalchemy.url (also $SCHEMASHIFT_URL)")
 @click.option("--name", "-n", default="alembic", show_default=True, help="Section of alembic.ini to use")
 @click.option("-x", "x", multiple=True, help="Extra -x arguments for env.py, as with alembic")
@@ -129,20 +135,41 @@ def app(ctx: click.Context, config: str | None, url: str | None, name: str, x: t
 
 @app.command()
 @click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--project", "project_folder", is_flag=True,
+              help="DIRECTORY is a new project folder: DIRECTORY/alembic.ini and DIRECTORY/migrations/")
 @click.option("--metadata", default="models:Base.metadata", show_default=True, help="MODULE:ATTR of the models' MetaData")
-@click.option("--url", "db_url", metavar="URL", help="Database URL (default: a SQLite file in DIRECTORY)")
+@click.option("--url", "db_url", metavar="URL", help="Database URL (default: app.db, a SQLite file beside alembic.ini)")
 @click.option("--naming-convention/--no-naming-convention", default=True, help="Give a starter models.py a naming convention")
-def init(directory: Path, metadata: str, db_url: str | None, naming_convention: bool) -> None:
-    """Create a project (alembic.ini, migrations/env.py, versions/) that needs no editing."""
+def init(directory: Path, project_folder: bool, metadata: str, db_url: str | None, naming_convention: bool) -> None:
+    """Create alembic.ini here and the scripts in DIRECTORY, as 'alembic init DIRECTORY' does.
+
+    schemashift adds the models' MetaData (schemashift.metadata), the URL, an
+    env.py that needs no editing, .gitignore lines for its cache and lock
+    files, and a starter models.py with a naming convention when the project
+    has no models.py yet.
+    """
     from . import api
 
-    result = api.init(directory, metadata=metadata, url=db_url, naming_convention=naming_convention)
+    result = api.init(directory, metadata=metadata, url=db_url, naming_convention=naming_convention,
+                      config_dir=None if project_folder else Path.cwd())
     say(f"Created {result.config_file}")
-    say(f"Created {result.script_location}/ (env.py, script.py.mako, versions/)")
+    say(f"Created {result.script_location}/ (env.py, script.py.mako, README, versions/)")
     if result.models_file:
         say(f"Created {result.models_file} (Base with a naming convention)")
+    module = metadata.split(":")[0]
+    found = [p for p in result.existing_models if p.name != f"{module.rsplit('.', 1)[-1]}.py" or
+             p.parent != result.directory / Path(*module.split(".")[:-1])]
+    for path in found:
+        note(f"Found {path}: if these are your models, set schemashift.metadata in {result.config_file.name} "
+             "to their MetaData (e.g. app.models:Base.metadata)", style="yellow")
+    if result.gitignore:
+        say(f"Updated {result.gitignore} (cache and lock files)")
     say(f"Database: {result.url}")
-    say(f"Next: describe your models in {metadata.split(':')[0]}.py, then in {directory} run")
+    where = f" in {directory}" if project_folder else ""
+    if found and not result.models_file:
+        say(f"Next: point schemashift.metadata at your models, then{where} run")
+    else:
+        say(f"Next: describe your models in {module.replace('.', '/')}.py, then{where} run")
     say('  schemashift revision --autogenerate -m "create tables"')
 
 
@@ -248,9 +275,9 @@ def _run_migration(g: Globals, direction: str, revision: str, sql: bool, tag: st
         return
     _report_bookkeeping(result)
     if not result.steps:
-        note(f"Nothing to do: the database is already at {', '.join(result.after) or 'base'}.")
+        say(f"Nothing to do: the database is already at {', '.join(result.after) or 'base'}.")
     else:
-        note(f"Now at {', '.join(result.after) or 'base'}.", style="green")
+        say(f"Now at {', '.join(result.after) or 'base'}.", style="green")
 
 
 def _confirm_unsafe(plan: Any, findings: list[Any]) -> bool:

@@ -86,6 +86,24 @@ def _has_tool_alembic(pyproject: Path) -> bool:
     return "alembic" in data.get("tool", {})
 
 
+def find_config_dir(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` holding alembic.ini or a pyproject.toml with
+    [tool.alembic], as git finds its repository; the walk ends at the top of a git work tree."""
+    for folder in (start, *start.parents):
+        if (folder / "alembic.ini").is_file():
+            return folder
+        toml = folder / "pyproject.toml"
+        if toml.is_file():
+            try:
+                if _has_tool_alembic(toml):
+                    return folder
+            except ConfigError:
+                pass
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
 def _pick_files(config_path: str | os.PathLike[str] | None, cwd: Path) -> tuple[Path | None, Path | None]:
     """Return (ini, toml) the way Alembic's own command line picks them."""
     if config_path is None:
@@ -109,11 +127,12 @@ def _pick_files(config_path: str | os.PathLike[str] | None, cwd: Path) -> tuple[
                     hint="check --config, or create a project with 'schemashift init DIR'",
                 )
     else:
-        ini, toml = cwd / "alembic.ini", cwd / "pyproject.toml"
+        top = find_config_dir(cwd) or cwd
+        ini, toml = top / "alembic.ini", top / "pyproject.toml"
     ini_found = ini if ini.is_file() else None
     toml_found = toml if toml.is_file() and _has_tool_alembic(toml) else None
     if ini_found is None and toml_found is None:
-        where = Path(config_path) if config_path else cwd
+        where = Path(config_path) if config_path else f"{cwd} or any directory above it"
         raise ConfigError(
             f"no alembic.ini or pyproject.toml with [tool.alembic] found in {where}",
             hint="run 'schemashift init DIR' to create a project, or pass --config PATH",

@@ -8,6 +8,7 @@ reflection, or Alembic's diff of the models under the old names) -> rewrite.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from alembic.operations import ops
@@ -18,6 +19,7 @@ from .derived import DbNames
 from .facts import Key
 from .oldworld import old_world_metadata
 from .ops import CONSTRAINT_RENAME_DIALECTS
+from .table_args import table_args_kind
 from .plan import (
     TableRename,
     build_plan,
@@ -63,12 +65,15 @@ def apply_renames(
 
     table_renames, notes = plan_table_renames(sv, declared)
     report.notes.extend(notes)
-    cands = table_candidates(
-        sv,
-        taken_old={r.old_key for r in table_renames},
-        taken_new={r.new_key for r in table_renames},
-        is_new=declared.is_new,
-    )
+    cands = [
+        replace(c, table_args=table_args_kind(target_metadata, c.schema, c.new))
+        for c in table_candidates(
+            sv,
+            taken_old={r.old_key for r in table_renames},
+            taken_new={r.new_key for r in table_renames},
+            is_new=declared.is_new,
+        )
+    ]
     res = resolve(cands, questioner)
     report.record(cands, res)
     source = _accepted_source(questioner)

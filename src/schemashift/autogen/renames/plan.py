@@ -55,6 +55,7 @@ class RenameCandidate:
     column_key: str | None = None  # attribute name for the suggestion line
     #: why only a person may accept it (None: clear, ``--accept-renames`` accepts it)
     doubt: str | None = None
+    table_args: str | None = None  # tables: how the model class spells __table_args__ ("tuple", "dict", None)
 
     @property
     def clear(self) -> bool:
@@ -89,7 +90,13 @@ class RenameCandidate:
     def suggestion(self) -> str:
         """The exact model line that declares this rename."""
         if self.kind == "table":
-            return f'__table_args__ = {{"info": {{"renamed_from": "{self.old}"}}}}'
+            info = f'{{"renamed_from": "{self.old}"}}'
+            if self.table_args == "tuple":
+                return (f'{{"info": {info}}} as the last item of the class\'s __table_args__ tuple '
+                        f'(or "info": {info} in the dict already last in it), keeping the constraints before it')
+            if self.table_args == "dict":
+                return f'"info": {info} in the class\'s __table_args__ dict'
+            return f'__table_args__ = {{"info": {info}}}'
         attr = self.column_key or self.new
         return f'{attr} = mapped_column(..., info={{"renamed_from": "{self.old}"}})'
 
