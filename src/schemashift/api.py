@@ -641,6 +641,14 @@ def _ledger_reader(ledger: Any) -> Any:
     return RunPolicy(connection_hooks=[lambda connection, env: ledger.prepare(connection, create=False)])
 
 
+def accept_checksums(project: Project, revisions: Sequence[str], *, who: str | None = None) -> list[Any]:
+    """Take reviewed edits of applied files as their new baseline (an ``accept`` ledger row each,
+    with who and when; see ``safety.accept``)."""
+    from .safety.accept import accept_edits
+
+    return accept_edits(project, revisions, who=who)
+
+
 def applied_times(project: Project) -> dict[str, str]:
     """When each revision was last put in place, from the ledger (empty without one)."""
     return _position(project)[1]

@@ -677,12 +677,19 @@ def name_constraints(g: Globals, message: str | None, rev_id: str | None) -> Non
 
 
 @app.command()
+@click.option("--accept", "accept", multiple=True, metavar="REV",
+              help="Take REV's edited file as reviewed: record its new checksum (who, when) in the ledger")
+@click.option("--by", "who", metavar="NAME", help="With --accept: who reviewed it (default: USER@HOST)")
 @pass_globals
-def validate(g: Globals) -> None:
+def validate(g: Globals, accept: tuple[str, ...], who: str | None) -> None:
     """Check applied migrations against their files (checksums); exit 1 if any changed."""
     from . import api
 
-    report = api.validate(g.project())
+    project = g.project()
+    if accept:
+        for accepted in api.accept_checksums(project, list(accept), who=who):
+            say(accepted.one_line())
+    report = api.validate(project)
     if not report.ledger_exists:
         note("No ledger yet: the next 'schemashift upgrade' creates it and adopts the applied revisions.")
     for finding in report.findings:
@@ -691,7 +698,7 @@ def validate(g: Globals) -> None:
     if report.ok:
         say(f"OK: {len(report.applied)} applied revision(s), no file changed since it ran.")
         return
-    note("Restore the changed files, or rerun upgrade with --ignore-checksums if the edits are intended.")
+    note("Restore the changed files, or accept reviewed edits with 'schemashift validate --accept REV'.")
     raise click.exceptions.Exit(1)
 
 

@@ -278,7 +278,7 @@ class Run:
                 problems = "; ".join(f.one_line() for f in report.failed)
                 raise Refused(
                     f"applied migrations no longer match their files: {problems}",
-                    hint="restore the files, or rerun with --ignore-checksums if the edit is intended",
+                    hint="restore the files, or accept a reviewed edit with 'schemashift validate --accept REV' (once: --ignore-checksums)",
                 )
             self.result.warnings.extend(f.one_line() for f in report.findings if f.problem == "unrecorded")
 

@@ -24,6 +24,9 @@ DEFAULT_TABLE = "schemashift_ledger"
 LEDGER_OPTION = "schemashift.ledger_table"
 
 UP, DOWN, STAMP, ADOPT = "up", "down", "stamp", "adopt"
+#: a reviewed edit of an applied file: the row's checksum is the new baseline, and
+#: its ``tool_version`` says who accepted it ("accepted by USER@HOST")
+ACCEPT = "accept"
 
 
 def checksum(path: str | Path) -> str:
@@ -208,6 +211,21 @@ class Ledger:
             count += 1
         return count
 
+    def accept(self, connection: Any, revision: str, path: str, who: str) -> str:
+        """Record the checksum ``path`` has now as ``revision``'s baseline; return it."""
+        value = checksum(path)
+        connection.execute(
+            self.table.insert().values(
+                revision=revision,
+                direction=ACCEPT,
+                checksum=value,
+                applied_at=dt.datetime.now(dt.timezone.utc),
+                duration_ms=None,
+                tool_version=f"accepted by {who}"[:40],
+            )
+        )
+        return value
+
     def entries(self, connection: Any) -> list[Entry]:
         table = self.place(connection)
         rows = self._read(connection, table) if self._has(connection, table) else []
@@ -275,6 +293,16 @@ def last_applied(entries: list[Entry]) -> dict[str, Entry]:
     return latest
 
 
+def baselines(entries: list[Entry]) -> dict[str, Entry]:
+    """For each revision, the latest entry whose checksum the file must match (``last_applied``
+    plus accepted edits)."""
+    latest: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.direction in (UP, STAMP, ADOPT, ACCEPT):
+            latest[entry.revision] = entry
+    return latest
+
+
 def validate(applied: list[Any], entries: list[Entry], known_ids: set[str]) -> ValidationReport:
     """Compare what was applied with the files now.
 
@@ -282,7 +310,7 @@ def validate(applied: list[Any], entries: list[Entry], known_ids: set[str]) -> V
     ``known_ids``: ids the version table holds, including any without a file.
     """
     report = ValidationReport(applied=[r.revision for r in applied])
-    latest = last_applied(entries)
+    latest = baselines(entries)
     for missing in sorted(known_ids - {r.revision for r in applied}):
         report.findings.append(Finding(missing, "missing", None))
     for rev in applied:
