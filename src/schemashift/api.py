@@ -649,6 +649,15 @@ def accept_checksums(project: Project, revisions: Sequence[str], *, who: str | N
     return accept_edits(project, revisions, who=who)
 
 
+def name_constraints(
+    project: Project, message: str | None = None, *, rev_id: str | None = None, convention: str | None = None
+) -> Any:
+    """Write a migration naming every unnamed constraint (see ``autogen.constraints``)."""
+    from .autogen.constraints import name_constraints as run
+
+    return run(project, message, rev_id=rev_id, convention=convention)
+
+
 def applied_times(project: Project) -> dict[str, str]:
     """When each revision was last put in place, from the ledger (empty without one)."""
     return _position(project)[1]

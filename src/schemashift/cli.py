@@ -659,18 +659,29 @@ def verify(g: Globals, rev_range: str | None, fail_fast: bool, scratch_url: str 
 @app.command("name-constraints")
 @click.option("--message", "-m", help="Message of the revision")
 @click.option("--rev-id", help="Use this revision id")
+@click.option("--convention", metavar="MODULE:ATTR",
+              help="Naming convention to use (a dict, or a MetaData with one) instead of the models'")
 @pass_globals
-def name_constraints(g: Globals, message: str | None, rev_id: str | None) -> None:
-    """Write a migration giving every unnamed constraint its naming-convention name."""
-    from .autogen.constraints import name_constraints as run
+def name_constraints(g: Globals, message: str | None, rev_id: str | None, convention: str | None) -> None:
+    """Write a migration giving every unnamed constraint its naming-convention name.
 
-    result = run(g.project(), message, rev_id=rev_id)
+    Without a convention in the models (and no --convention), schemashift's
+    default is used: the one 'schemashift init' writes in models.py.
+    """
+    from . import api
+
+    result = api.name_constraints(g.project(), message, rev_id=rev_id, convention=convention)
+    if result.convention_source == "default":
+        say("The models' MetaData has no naming convention for constraints: using schemashift's default "
+            "(pk_%(table_name)s, uq_..., ck_..., fk_...; --convention MODULE:ATTR for another).")
     for naming in result.named:
         old = naming.constraint.name or "(unnamed)"
         say(f"{naming.constraint.describe()}: {old} -> {naming.new_name}")
     for constraint, why in result.skipped:
         note(f"skipped {constraint.describe()}: {why}", style="yellow")
-    if result.revision is None:
+    if result.revision is None and result.skipped:
+        say(f"Nothing named: {len(result.skipped)} unnamed constraint(s) skipped (see above).")
+    elif result.revision is None:
         say("Nothing to name: every constraint already has its convention name.")
     else:
         say(f"Generating {result.revision.path} ... done")

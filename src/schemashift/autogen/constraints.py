@@ -79,6 +79,7 @@ class ConstraintNaming:
 class NamingPlan:
     namings: list[ConstraintNaming] = field(default_factory=list)
     skipped: list[tuple[LiveConstraint, str]] = field(default_factory=list)  # (constraint, why)
+    convention_source: str = "models"  # "models", "default" (schemashift's), or the --convention spec
 
 
 # ------------------------------------------------------------------ reading the database
@@ -262,11 +263,25 @@ def plan_naming(
     *,
     exclude: Iterable[str] = (),
     schema: str | None = None,
+    convention: dict | None = None,
+    convention_spec: str | None = None,
 ) -> NamingPlan:
-    """Which unnamed constraints get which names."""
+    """Which unnamed constraints get which names.
+
+    ``convention`` (from ``--convention``) replaces the models'; without one, a
+    models' MetaData with no rule for constraints gets schemashift's default.
+    """
+    from ..naming import DEFAULT_NAMING_CONVENTION, has_constraint_rules
+
     dialect = connection.dialect
-    convention = dict(metadata.naming_convention) if metadata is not None else {}
     plan = NamingPlan()
+    if convention is not None:
+        plan.convention_source = convention_spec or "given"
+    else:
+        convention = dict(metadata.naming_convention) if metadata is not None else {}
+        if not has_constraint_rules(convention):
+            convention = dict(DEFAULT_NAMING_CONVENTION)
+            plan.convention_source = "default"
     taken: set[tuple[str, str]] = set()
     inspector = sa.inspect(connection)
     constraints = live_constraints(connection, exclude=exclude, schema=schema)
@@ -487,9 +502,10 @@ class NamingResult:
     revision: Any  # RevisionInfo of the file written, or None when nothing needed a name
     named: list[ConstraintNaming]
     skipped: list[tuple[LiveConstraint, str]]
+    convention_source: str = "models"
 
 
-def naming_directives(plan_out: NamingPlan) -> Any:
+def naming_directives(plan_out: NamingPlan, convention: dict | None = None, convention_spec: str | None = None) -> Any:
     """A ``process_revision_directives`` hook that replaces the migration with the naming plan."""
 
     def hook(context: Any, revision: Any, directives: list[Any]) -> None:
@@ -498,9 +514,11 @@ def naming_directives(plan_out: NamingPlan) -> Any:
         if isinstance(metadata, (list, tuple)):
             metadata = metadata[0] if metadata else None
         exclude = {getattr(context, "version_table", "alembic_version"), *bookkeeping_tables(getattr(context, "config", None))}
-        plan = plan_naming(context.connection, metadata, exclude=exclude)
+        plan = plan_naming(context.connection, metadata, exclude=exclude, convention=convention,
+                           convention_spec=convention_spec)
         plan_out.namings.extend(plan.namings)
         plan_out.skipped.extend(plan.skipped)
+        plan_out.convention_source = plan.convention_source
         if not plan.namings:
             directives[:] = []  # Alembic then writes no file
             return
@@ -516,8 +534,13 @@ def name_constraints(
     message: str | None = None,
     *,
     rev_id: str | None = None,
+    convention: str | None = None,
 ) -> NamingResult:
     """Write a migration naming every unnamed constraint in the database (see the module doc).
+
+    ``convention`` is ``MODULE:ATTR`` of another naming convention; without it
+    the models' convention, or schemashift's default when the models have none
+    (``NamingResult.convention_source`` says which).
 
     The database must be at the head revision (as for any autogenerate).
     Returns what was named, and what was skipped and why; no file is written
@@ -525,16 +548,19 @@ def name_constraints(
     """
     from .. import api
 
+    from ..naming import load_convention
+
+    rules = load_convention(convention) if convention else None
     plan = NamingPlan()
     infos = api.revision(
         project,
         message or "name unnamed constraints",
         autogenerate=True,
         rev_id=rev_id,
-        directives_hooks=[naming_directives(plan)],
+        directives_hooks=[naming_directives(plan, rules, convention)],
         default_hooks=False,  # this migration is the naming plan alone: no rename questions
     )
-    return NamingResult(infos[0] if infos else None, plan.namings, plan.skipped)
+    return NamingResult(infos[0] if infos else None, plan.namings, plan.skipped, plan.convention_source)
 
 
 # ------------------------------------------------------------------ autogenerate hook
