@@ -19,14 +19,14 @@ def test_broken_models_are_named_as_models(school, run_cli):
     good = models.read_text()
     for broken, what in (("class Broken(:\n", "SyntaxError"), ("x = undefined_name\n", "NameError")):
         models.write_text(good + broken)
-        for args in (("current",), ("revision", "--autogenerate", "-m", "x"), ("check",), ("upgrade", "head")):
+        for args in (("revision", "--autogenerate", "-m", "x"), ("check",), ("upgrade", "head")):
             result = run_cli(school.root, *args)
             line = one_error(result)
             assert result.code == 2, args
             assert f"the models module {models} failed at line" in line and what in line, line
             assert "revision file" not in line and "env.py failed" not in line
     models.unlink()
-    line = one_error(run_cli(school.root, "current"))
+    line = one_error(run_cli(school.root, "check"))
     assert "env.py cannot import the models: no module named 'models'" in line and "schemashift.metadata" in line
     assert not list(school.versions.glob("*.py"))
 

@@ -13,6 +13,7 @@ from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
+from sqlalchemy.engine import Connection
 
 config = context.config
 
@@ -75,16 +76,22 @@ def _run(connection) -> None:
 
 
 def run_migrations_online() -> None:
-    """Run the migrations against the database (or a connection handed in)."""
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
+    """Run the migrations against the database, or an engine or connection handed in.
+
+    As in Alembic's cookbook, ``config.attributes["connection"]`` may hold a
+    Connection (used as it is) or an Engine (connected here): this is how
+    pytest-alembic's ``alembic_engine`` fixture and test suites pass theirs.
+    """
+    connectable = config.attributes.get("connection")
+    if connectable is None:
+        connectable = engine_from_config(
+            config.get_section(config.config_ini_section, {}),
+            prefix="sqlalchemy.",
+            poolclass=pool.NullPool,
+        )
+    if isinstance(connectable, Connection):
+        _run(connectable)
         return
-    connectable = engine_from_config(
-        config.get_section(config.config_ini_section, {}),
-        prefix="sqlalchemy.",
-        poolclass=pool.NullPool,
-    )
     with connectable.connect() as connection:
         _run(connection)
 
