@@ -26,3 +26,11 @@ def test_usage_lines_name_each_command_once():
     assert "schemashift schemashift" not in text
     for name in app.commands:
         assert f"Usage: schemashift {name} " in text, name
+
+
+def test_reference_does_not_depend_on_a_previous_run(run_cli, tmp_path):
+    """Click caches a command's help option: a run in this process must not change the text."""
+    before = render()
+    assert run_cli(tmp_path, "init", "--help").code == 0
+    assert run_cli(tmp_path, "--help").code == 0
+    assert render() == before == DOC.read_text()

@@ -12,6 +12,8 @@ from schemashift import api
 
 
 def ledger_rows(school) -> list[tuple]:
+    if hasattr(school, "ledger_entries"):  # the ledger read where schemashift keeps it
+        return [(e.revision, e.direction, e.checksum, e.applied_at, e.tool_version) for e in school.ledger_entries()]
     with school.engine().connect() as conn:
         return [tuple(r) for r in conn.execute(sa.text(
             "SELECT revision, direction, checksum, applied_at, tool_version FROM schemashift_ledger ORDER BY id"))]
