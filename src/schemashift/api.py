@@ -583,6 +583,7 @@ class _SafetyGate:
             gate(self.plan, self.confirm)
             return
         start, _, target = self.revision.rpartition(":")
+        migrate_mod.precheck_targets(self.project, (start or None, target))  # bad input: refused before planning
         try:  # offline: nothing refused; the findings become SQL comments
             self.plan = build_plan(self.project, self.direction, target, allowances=allowances, sql=True,
                                    starting_rev=start or None)
