@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -66,6 +66,7 @@ class SchoolProject:
     root: Path
     url: str
     backend: str
+    _ledger: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ini(self) -> Path:
@@ -171,7 +172,9 @@ class SchoolProject:
         """The ledger's rows, read where schemashift keeps it (own schema, sidecar file)."""
         from schemashift.safety.ledger import Ledger
 
-        ledger = Ledger.for_config(load_project(self.ini).config)
+        if self._ledger is None:  # read once: a test may break alembic.ini after its first look
+            self._ledger = Ledger.for_config(load_project(self.ini).config)
+        ledger = self._ledger
         engine = self.engine()
         try:
             with engine.connect() as conn:

@@ -79,7 +79,7 @@ def _run(
     )
 
     def steps(rev: Any, context: Any) -> list[Any]:
-        return run.steps_for(context.script, tuple(rev) if rev else ())
+        return run.steps_for(context.script, tuple(rev) if rev else (), purged=bool(getattr(context, "purge", False)))
 
     buffer = io.StringIO() if sql and output is None else output
     if sql:

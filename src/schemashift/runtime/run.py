@@ -294,12 +294,18 @@ class Run:
 
     # --------------------------------------------------------------- steps
 
-    def steps_for(self, script: Any, heads: tuple[str, ...]) -> list[Any]:
-        """Alembic's ``fn``: the steps planned at configure (the lock kept the version still)."""
+    def steps_for(self, script: Any, heads: tuple[str, ...], *, purged: bool = False) -> list[Any]:
+        """Alembic's ``fn``: the steps planned at configure (the lock kept the version still).
+
+        ``stamp --purge``: Alembic empties the version table just before it
+        asks, and plans from no heads; so do we.
+        """
         if self.offline or self.connection is None:
             self.steps = list(self.plan(script, heads))
             self.result.before = heads
             self._committed_heads = self._scope_heads = heads
+        elif purged and not heads:
+            self.steps = list(self.plan(script, ()))
         elif tuple(heads) != self.result.before:
             raise InternalMismatch(
                 f"the version changed from {self.result.before} to {tuple(heads)} while the lock was held"
