@@ -1112,21 +1112,10 @@ def erd(
 
 
 def render_picture(picture: Any, fmt: str) -> str:
-    """A graph or an ER diagram in ``fmt``: text (graphs), mermaid, dot, svg (Graphviz), json."""
-    import json
+    """A graph or an ER diagram in ``fmt``: text, mermaid, dot, svg (Graphviz), json (see ``pictures.formats``)."""
+    from .pictures.formats import render
 
-    from .pictures import erd_render, graph_render
-    from .pictures.erd import SchemaDiagram
-    from .pictures.graphviz import dot_to_svg
-
-    module: Any = erd_render if isinstance(picture, SchemaDiagram) else graph_render
-    if fmt == "json":
-        return json.dumps(picture.to_dict(), indent=2) + "\n"
-    if fmt == "svg":
-        return dot_to_svg(module.to_dot(picture))
-    if fmt in ("text", "mermaid", "dot"):
-        return getattr(module, f"to_{fmt}")(picture)
-    raise ConfigError(f"unknown format {fmt!r} for this picture", hint="use text, mermaid, dot, svg or json")
+    return render(picture, fmt)
 
 
 @dataclass
