@@ -151,15 +151,21 @@ def test_name_constraints_writes_nothing_when_all_are_named(backend, db_url, sch
     assert result.revision is None and result.named == [] and result.skipped == []
 
 
-def test_name_constraints_without_a_convention_uses_model_names_and_reports_the_rest(backend, db_url, schema_project):
+def test_name_constraints_without_a_convention_uses_model_names_and_the_default_convention(backend, db_url, schema_project):
     proj = schema_project(db_url)
     proj.script(LEGACY[backend])
     proj.models(MODELS.replace("unique=True)", "unique=False)") + '\nStudent.__table__.append_constraint(sa.UniqueConstraint("name", name="uq_custom"))\n', convention=False)
     result = name_constraints(proj.project)
     named = {(n.constraint.table, n.constraint.kind): n.new_name for n in result.named}
-    assert named == {("students", "unique"): "uq_custom", ("students", "check"): "grade_positive"}
-    skipped = {(c.table, c.kind) for c, _why in result.skipped}
-    assert skipped == {("teachers", "primary"), ("students", "primary"), ("students", "foreign")}
+    # names the models give are kept; the rest get schemashift's default convention (issue 15.3)
+    assert named == {
+        ("students", "unique"): "uq_custom",
+        ("students", "check"): "grade_positive",
+        ("students", "primary"): "pk_students",
+        ("teachers", "primary"): "pk_teachers",
+        ("students", "foreign"): "fk_students_teacher_id_teachers",
+    }
+    assert result.skipped == []
     proj.upgrade()
     assert names(proj)["uq"] == ["uq_custom"]
     proj.downgrade("base")

@@ -115,7 +115,7 @@ def test_find_bindir_prefers_the_override(monkeypatch, tmp_path):
 
 
 def test_missing_binaries_fail_loudly_not_skip(tmp_path):
-    for name in ("conftest.py", "pgserver.py"):
+    for name in ("conftest.py", "pgserver.py", "mariadbserver.py"):
         shutil.copy(TESTS / name, tmp_path / name)
     (tmp_path / "test_needs_pg.py").write_text("def test_it(pg_url):\n    pass\n")
     env = {**os.environ, "SCHEMASHIFT_PG_BIN": str(tmp_path / "nowhere")}

@@ -29,8 +29,8 @@ def test_env_py_that_ignores_the_url_is_refused(tmp_path, db_url):
     env_py = example.root / "migrations" / "env.py"
     text = env_py.read_text()
     hardcoded = re.sub(
-        r"connectable = engine_from_config\(.*?\n    \)",
-        f"from sqlalchemy import create_engine\n    connectable = create_engine({db_url!r}, poolclass=pool.NullPool)",
+        r"connectable = engine_from_config\(.*?\n        \)",
+        f"from sqlalchemy import create_engine\n        connectable = create_engine({db_url!r}, poolclass=pool.NullPool)",
         text,
         flags=re.DOTALL,
     )
