@@ -173,8 +173,8 @@ class SchoolProject:
         from schemashift.safety.ledger import Ledger
 
         if self._ledger is None:  # read once: a test may break alembic.ini after its first look
-            self._ledger = Ledger.for_config(load_project(self.ini).config)
-        ledger = self._ledger
+            self._ledger = load_project(self.ini).config
+        ledger = Ledger.for_config(self._ledger)  # anew: the ledger may have moved since the last look
         engine = self.engine()
         try:
             with engine.connect() as conn:
