@@ -1018,17 +1018,20 @@ def discard(project: Project, rev: str) -> Path:
 # ------------------------------------------------------------------ pictures
 
 
-def graph(project: Project, *, database: bool = True) -> Any:
+def graph(project: Project, *, database: bool = True, entries: list[RevisionInfo] | None = None) -> Any:
     """The revision DAG (``pictures.graph.RevisionGraph``): branches, merges, labels, depends_on.
 
     With ``database``, the configured database's current revision(s) are
     marked and, from the ledger, when each revision was applied; an
     unreachable database leaves ``current`` unknown with the reason, as
-    ``history`` does.
+    ``history`` does.  ``entries``: the history already known (Alembic's
+    answer cached while no file changed), so the revision map is not built
+    again.
     """
     from .pictures.graph import build_graph
 
-    result = history(project, indicate_current=False)
+    if entries is None:
+        entries = history(project, indicate_current=False).entries
     current: tuple[str, ...] | None = None
     error = None
     applied: dict[str, str] = {}
@@ -1037,7 +1040,7 @@ def graph(project: Project, *, database: bool = True) -> Any:
             current, applied = _position(project)
         except (DatabaseError, ConfigError) as exc:
             error = exc.one_line()
-    return build_graph(result.entries, current=current, current_error=error, applied_at=applied)
+    return build_graph(entries, current=current, current_error=error, applied_at=applied)
 
 
 def _position(project: Project) -> tuple[tuple[str, ...], dict[str, str]]:

@@ -745,8 +745,8 @@ def _write_picture(text: str, output: Path | None) -> None:
 @pass_globals
 def graph(g: Globals, fmt: str, no_db: bool, output: Path | None) -> None:
     """Draw the revision graph: branches, merges, labels, depends_on, heads and the current revision."""
-    entries = _cached_answer(g, "history") if no_db else None
-    if entries is not None:  # the history Alembic last answered, no file changed since: no Alembic import
+    entries = _cached_answer(g, "history")  # Alembic's last answer, if no file changed since
+    if entries is not None and no_db:  # nothing else to read: no Alembic import at all
         from .pictures.formats import render
         from .pictures.graph import build_graph
 
@@ -754,7 +754,7 @@ def graph(g: Globals, fmt: str, no_db: bool, output: Path | None) -> None:
         return
     from . import api
 
-    picture = api.graph(g.project(), database=not no_db)
+    picture = api.graph(g.project(), database=not no_db, entries=entries)
     if picture.current_error and fmt != "json":
         note(f"(current revision not shown: {picture.current_error})", style="yellow")
     _write_picture(api.render_picture(picture, fmt), output)
