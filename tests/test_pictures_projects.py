@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -80,6 +82,52 @@ def test_graph_without_database_and_with_an_unreachable_one(history):
     result = history.cli("--url", "postgresql+psycopg://u:pw@127.0.0.1:9/nope", "graph", ok=True)
     assert "current revision not shown" in result.stderr and "pw" not in result.stderr
     assert "r5 (reports) (head) (merge), merge" in result.stdout  # Alembic gives a merge its parents' labels
+
+
+def _graph_in_a_process(project, *args):
+    """``graph`` in a fresh process; also says whether Alembic was imported (env.py ran)."""
+    code = (
+        "import sys, runpy; sys.argv = ['schemashift', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('schemashift', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "sys.stderr.write('ALEMBIC ' + str('alembic.runtime.migration' in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, "graph", "--format", "json", *args], cwd=project.root,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc.stderr.endswith("ALEMBIC True")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # sqlite3 reads SQLite only
+@pytest.mark.parametrize("state", ["no tables", "at r2", "at both heads, after a downgrade", "ledger left in main"])
+def test_graph_reads_a_sqlite_database_without_env_py_exactly_as_env_py_would(history, state):
+    """init's own env.py on SQLite: graph reads version table and ledger with sqlite3; same picture."""
+    if state == "no tables":
+        history.engine().dispose()  # the file exists, nothing in it yet
+        import sqlite3
+        sqlite3.connect(history.url.split("///", 1)[1]).close()
+    if state in ("at r2", "ledger left in main"):
+        history.cli("upgrade", "r2")
+    if state == "at both heads, after a downgrade":
+        history.cli("upgrade", "heads")
+        history.cli("downgrade", "r4")
+    if state == "ledger left in main":  # as an older release kept it: read where it is, as Ledger does
+        with history.engine().begin() as conn:
+            conn.exec_driver_sql("ATTACH DATABASE ? AS side", (history.url.split("///", 1)[1] + "-schemashift",))
+            conn.exec_driver_sql("CREATE TABLE main.schemashift_ledger AS SELECT * FROM side.schemashift_ledger")
+            conn.exec_driver_sql("DELETE FROM side.schemashift_ledger WHERE revision = 'r2'")
+    before = history.state()
+    _graph_in_a_process(history)  # computes and keeps Alembic's history answer
+    fast, imported = _graph_in_a_process(history)
+    assert not imported  # the cached answer and sqlite3 were enough
+    env_py = history.root / "migrations" / "env.py"
+    env_py.write_text(env_py.read_text() + "# edited: graph must run env.py now\n")
+    slow, imported = _graph_in_a_process(history)
+    assert imported
+    assert fast == slow
+    if state != "no tables":
+        assert fast["current"] and all(n["applied_at"] for n in fast["nodes"] if n["revision"] in ("r1", "r2"))
+    assert history.state() == before
 
 
 def test_erd_at_revision_and_diff_on_scratch(history):

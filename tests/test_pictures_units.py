@@ -87,7 +87,7 @@ def test_mermaid_and_dot_escape_odd_messages():
     mermaid = graph_render.to_mermaid(g)
     assert "#quot;hi#quot; #lt;b#gt; #amp; bye" in mermaid and '"hi"' not in mermaid
     assert 'say \\"hi\\"' in graph_render.to_dot(g)
-    assert 'say "hi" &lt;b&gt; &amp; bye' in graph_render.to_svg(g)
+    assert 'say &quot;hi&quot; &lt;b&gt; &amp; bye' in graph_render.to_svg(g)  # quotes too: also safe in attributes
 
 
 def test_graph_json_round_trip():

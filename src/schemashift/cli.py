@@ -518,6 +518,20 @@ def _cached_answer(g: Globals, name: str) -> list[Any] | None:
         return None
 
 
+def _plain_sqlite_position(g: Globals) -> tuple[tuple[str, ...], dict[str, str]] | None:
+    """The database's position without running env.py, when env.py is init's own (``pictures.position``)."""
+    if g.url or g.x or os.environ.get("SCHEMASHIFT_URL"):
+        return None
+    try:
+        from .config import _pick_files
+        from .pictures.position import sqlite_position
+
+        ini, toml = _pick_files(g.config, Path.cwd())
+        return sqlite_position(ini, g.name) if ini is not None and toml is None else None
+    except Exception:  # anything unusual: the normal path reports it properly
+        return None
+
+
 @app.command()
 @click.option("--rev-range", "-r", help="[start]:[end], e.g. base:head, -3:, ae10:current")
 @click.option("--indicate-current", "-i", is_flag=True, help="Mark the database's current revision (reads the database)")
@@ -746,12 +760,15 @@ def _write_picture(text: str, output: Path | None) -> None:
 def graph(g: Globals, fmt: str, no_db: bool, output: Path | None) -> None:
     """Draw the revision graph: branches, merges, labels, depends_on, heads and the current revision."""
     entries = _cached_answer(g, "history")  # Alembic's last answer, if no file changed since
-    if entries is not None and no_db:  # nothing else to read: no Alembic import at all
+    if entries is not None:  # no Alembic import, unless the database needs env.py to be read
         from .pictures.formats import render
         from .pictures.graph import build_graph
 
-        _write_picture(render(build_graph(entries), fmt), output)
-        return
+        position = None if no_db else _plain_sqlite_position(g)
+        if no_db or position is not None:
+            current, applied = position or (None, {})
+            _write_picture(render(build_graph(entries, current=current, applied_at=applied), fmt), output)
+            return
     from . import api
 
     picture = api.graph(g.project(), database=not no_db, entries=entries)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from html import escape as html_escape
-from xml.sax.saxutils import escape
+from html import escape  # quotes too: names land in attributes (and xml.sax would import urllib)
 
 from .erd import ADDED, CHANGED, REMOVED, RENAMED, ErdColumn, ErdTable, SchemaDiagram
 from .graph_render import dot_quote
@@ -90,12 +89,12 @@ def to_mermaid(diagram: SchemaDiagram) -> str:
 
 
 def _cell(text: str, status: str, *, bold: bool = False, port: str | None = None) -> str:
-    body = html_escape(text)
+    body = escape(text)
     if status == REMOVED:
         body = f"<S>{body}</S>"
     if bold:
         body = f"<B>{body}</B>"
-    port_attr = f' PORT="{html_escape(port)}"' if port else ""
+    port_attr = f' PORT="{escape(port)}"' if port else ""
     return f'<TR><TD ALIGN="LEFT" BGCOLOR="{COLOURS.get(status, "#ffffff")}"{port_attr}>{body}</TD></TR>'
 
 

@@ -14,10 +14,12 @@ from ..errors import ConfigError
 
 def render(picture: Any, fmt: str) -> str:
     """``text`` (graphs and ER diagrams), ``mermaid``, ``dot``, ``svg`` (through Graphviz) or ``json``."""
-    from . import erd_render, graph_render
-    from .erd import SchemaDiagram
+    from .graph import RevisionGraph
 
-    module: Any = erd_render if isinstance(picture, SchemaDiagram) else graph_render
+    if isinstance(picture, RevisionGraph):  # the graph alone need not load the ER renderer
+        from . import graph_render as module
+    else:
+        from . import erd_render as module  # type: ignore[no-redef]
     if fmt == "json":
         return json.dumps(picture.to_dict(), indent=2) + "\n"
     if fmt == "svg":

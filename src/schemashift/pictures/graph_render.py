@@ -8,7 +8,7 @@ when each was applied); text and SVG draw the lanes ``graph.layout`` chose.
 from __future__ import annotations
 
 import re
-from xml.sax.saxutils import escape
+from html import escape  # quotes too: names land in attributes (and xml.sax would import urllib)
 
 from .graph import GraphNode, RevisionGraph, layout
 

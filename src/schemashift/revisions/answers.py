@@ -108,7 +108,13 @@ class Answers:
             return None
         if now != data.get("fingerprint"):
             return None
-        return [RevisionInfo(**{k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}) for item in stored]
+        names = [f.name for f in fields(RevisionInfo)]
+        if not stored or list(stored[0]) != names:
+            return None  # stored by another layout of RevisionInfo: compute anew
+        return [
+            RevisionInfo(*[tuple(v) if type(v) is list else v for v in item.values()])  # noqa: E721 (JSON lists only)
+            for item in stored
+        ]
 
     def store(self, name: str, infos: list[RevisionInfo], dirs: list[str], recursive: bool, before: str) -> None:
         """Keep ``infos`` as the answer ``name``, if the files did not change while it was computed.

@@ -1,0 +1,97 @@
+"""Where a SQLite database stands, read with the standard library when env.py is schemashift's own.
+
+``graph`` marks the database's current revision and when each revision was
+applied.  The general way to learn that runs env.py (env.py decides where
+the database is and what the version table is called), which imports
+Alembic's runtime, SQLAlchemy and the models: several times the cost of
+drawing 5,000 revisions.  When env.py is byte for byte the file
+``schemashift init`` writes, what it would do is known: connect to
+``sqlalchemy.url`` from alembic.ini and use Alembic's default version table.
+For a SQLite file URL that is read here with ``sqlite3``, read-only, in one
+read transaction over the database and the ledger's sidecar.  Anything
+outside that narrow case (another env.py, ``--url``, ``-x``, a ledger
+option, a URL with a query, a file that is missing or locked) returns None
+and the caller takes the general way, so this never answers differently.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import sqlite3
+from pathlib import Path
+
+TEMPLATE_ENV = Path(__file__).resolve().parent.parent / "templates" / "project" / "env.py"
+VERSION_TABLE = "alembic_version"  # Alembic's default, which the template keeps
+LEDGER_TABLE = "schemashift_ledger"  # safety.ledger.DEFAULT_TABLE, in the sidecar (safety.ledger_place)
+SIDECAR_SUFFIX = "-schemashift"
+_URL = re.compile(r"^sqlite(?:\+pysqlite)?:///(?P<path>[^?#]+)$")
+_WHEN = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+_PUT_IN_PLACE = ("up", "stamp", "adopt")  # safety.ledger.last_applied's directions
+
+
+def sqlite_position(ini: Path, section: str) -> tuple[tuple[str, ...], dict[str, str]] | None:
+    """(current heads, revision -> "DIRECTION YYYY-MM-DD HH:MM:SS"), or None: ask env.py."""
+    try:
+        return _read(ini, section)
+    except (OSError, sqlite3.Error, configparser.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _read(ini: Path, section: str) -> tuple[tuple[str, ...], dict[str, str]] | None:
+    parser = configparser.ConfigParser(defaults={"here": os.path.abspath(ini.parent)})
+    parser.read(ini, encoding="utf-8")
+    if not parser.has_section(section):
+        return None
+    options = parser.options(section)
+    if any(name.startswith("schemashift.ledger") for name in options):
+        return None
+    location = parser.get(section, "script_location", fallback="")
+    if not location or (":" in location and not re.match(r"^[A-Za-z]:[\\/]", location)):
+        return None
+    if not os.path.isabs(location):  # relative to wherever Alembic is started: not worth guessing
+        return None
+    if (Path(location) / "env.py").read_bytes() != TEMPLATE_ENV.read_bytes():
+        return None
+    match = _URL.match(parser.get(section, "sqlalchemy.url", fallback="").strip())
+    if match is None or match["path"] == ":memory:":
+        return None
+    database = Path(match["path"])
+    if not database.is_absolute() or not database.is_file():
+        return None
+    sidecar = Path(str(database) + SIDECAR_SUFFIX)
+    connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=0, isolation_level=None)
+    try:
+        if sidecar.is_file():
+            connection.execute("ATTACH DATABASE ? AS schemashift", (f"{sidecar.as_uri()}?mode=ro",))
+        connection.execute("BEGIN")  # one snapshot of version table and ledger
+        heads = tuple(row[0] for row in _rows(connection, "main", VERSION_TABLE, "version_num"))
+        legacy = list(_rows(connection, "main", LEDGER_TABLE, "revision, direction, checksum, applied_at"))
+        own = list(_rows(connection, "schemashift", LEDGER_TABLE, "revision, direction, checksum, applied_at"))
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+    have = {(r[0], r[1], r[2], r[3][:26]) for r in own}
+    entries = [r for r in legacy if (r[0], r[1], r[2], r[3][:26]) not in have] + own  # as Ledger.entries
+    applied: dict[str, str] = {}
+    for revision, direction, _checksum, when in entries:
+        if direction in _PUT_IN_PLACE:
+            if not isinstance(when, str) or not _WHEN.match(when):
+                return None  # a stored form this reader does not know: let SQLAlchemy read it
+            applied[revision] = f"{direction} {when[:19]}"
+    return heads, applied
+
+
+def _rows(connection: sqlite3.Connection, schema: str, table: str, columns: str) -> list[tuple]:
+    exists = connection.execute(
+        f"SELECT 1 FROM {schema}.sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone() if _attached(connection, schema) else None
+    if not exists:
+        return []
+    order = " ORDER BY id" if table == LEDGER_TABLE else ""
+    return connection.execute(f"SELECT {columns} FROM {schema}.{table}{order}").fetchall()
+
+
+def _attached(connection: sqlite3.Connection, schema: str) -> bool:
+    return any(row[1] == schema for row in connection.execute("PRAGMA database_list"))
