@@ -7,7 +7,9 @@ machine lands on every side alike; the medians and their ratios are printed
 and written to bench/results/graph.txt.  The history has a branch and a merge
 every 500 revisions so the lanes are exercised; the project's SQLite database
 is stamped at head, so ``graph`` reads it (current revision, ledger times)
-unless ``--no-db``.
+unless ``--no-db``.  The project is init's own (its env.py unchanged), so on
+SQLite that read takes the sqlite3 path of ``pictures.position``; a changed
+env.py, or PostgreSQL, runs env.py and costs Alembic's and SQLAlchemy's import.
 
     python bench/bench_graph.py [N] [ROUNDS]      # defaults 5000 and 7
 """
@@ -95,6 +97,7 @@ def main() -> None:
             "graph --format text": ["graph", "--format", "text"],
             "graph --format mermaid": ["graph", "--format", "mermaid"],
             "graph --format text --no-db": ["graph", "--format", "text", "--no-db"],
+            "graph --format mermaid --no-db": ["graph", "--format", "mermaid", "--no-db"],
         }
         for args in commands.values():  # warm the header cache and the .pyc files
             run(args, root)
