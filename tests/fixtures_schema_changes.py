@@ -2,7 +2,7 @@
 
 ``schema_project(url)`` makes a schemashift project whose models module has a
 unique name (tests in one process never see each other's ``models``), lets
-a test rewrite the models, autogenerate with the issue-6 hooks, upgrade,
+a test rewrite the models, autogenerate through the pipeline, upgrade,
 downgrade, and run SQL.
 """
 
@@ -20,7 +20,6 @@ import pytest
 import sqlalchemy as sa
 
 from schemashift import api
-from schemashift.autogen.conversions import HOOKS
 from schemashift.config import load_project
 
 PRELUDE = '''
@@ -59,14 +58,10 @@ class SchemaProject:
         sys.modules.pop(self.module, None)
         importlib.invalidate_caches()
 
-    def revision(self, message: str = "change", *, hooks: Any = HOOKS, autogenerate: bool = True) -> Path:
+    def revision(self, message: str = "change", *, autogenerate: bool = True) -> Path:
+        """Autogenerate through schemashift's pipeline, as ``schemashift revision --autogenerate``."""
         sys.modules.pop(self.module, None)
-        if hooks is HOOKS:  # what api.revision runs by default (after bookkeeping and renames)
-            infos = api.revision(self.project, message, autogenerate=autogenerate, allow_empty=True)
-        else:
-            infos = api.revision(
-                self.project, message, autogenerate=autogenerate, directives_hooks=list(hooks), default_hooks=False
-            )
+        infos = api.revision(self.project, message, autogenerate=autogenerate, allow_empty=True)
         assert infos, "no revision was written"
         return Path(infos[0].path)
 

@@ -1,4 +1,4 @@
-"""The SQLite autogenerate hook without a database: ops in, ops and rendered source out."""
+"""The SQLite rebuild-folding step without a database: ops in, ops and rendered source out."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from alembic.autogenerate import render_python_code
 from alembic.operations import ops
 from sqlalchemy.dialects import sqlite
 
-from schemashift.autogen.conversions import sqlite_rebuilds
+from schemashift.autogen.conversions import fold_rebuilds
 from schemashift.safety.rebuild import RebuildTableOp
 
 
-class FakeContext:
-    dialect = sqlite.dialect()
-    connection = None
-    opts: dict = {}
+def fold(migration: ops.MigrationScript) -> None:
+    """The pipeline's step 5 on both directions, as ``pipeline.lower`` runs it."""
+    for container in (migration.upgrade_ops, migration.downgrade_ops):
+        fold_rebuilds(container, sqlite.dialect())
 
 
 def script(*table_ops) -> ops.MigrationScript:
@@ -40,7 +40,7 @@ def test_changes_sqlite_cannot_make_in_place_fold_into_one_rebuild():
         ops.CreateIndexOp("ix_students_grade", "students", ["grade"]),
     ])
     migration = script(table_ops)
-    sqlite_rebuilds(FakeContext(), None, [migration])
+    fold(migration)
 
     kinds = [type(op).__name__ for op in migration.upgrade_ops.ops]
     assert kinds == ["ModifyTableOps", "AlterColumnOp", "RebuildTableOp", "ModifyTableOps"]
@@ -69,14 +69,14 @@ def test_native_changes_stay_native():
         ops.CreateIndexOp("ix_students_nickname", "students", ["nickname"]),
     ])
     migration = script(table_ops)
-    sqlite_rebuilds(FakeContext(), None, [migration])
+    fold(migration)
     assert migration.upgrade_ops.ops == [table_ops]
 
 
 def test_dropped_columns_are_restored_by_the_downgrade_rebuild():
     table = students()
     migration = script(ops.ModifyTableOps("students", [ops.DropColumnOp.from_column_and_tablename(None, "students", table.c.grade)]))
-    sqlite_rebuilds(FakeContext(), None, [migration])
+    fold(migration)
     (rebuild,) = migration.upgrade_ops.ops
     assert rebuild.drop_columns == ["grade"]
     assert rebuild.reverse().add_columns == ["grade TEXT"]

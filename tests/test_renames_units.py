@@ -37,6 +37,8 @@ from schemashift.autogen.renames.declared import (
     with_cli_renames,
 )
 from schemashift.autogen.describe import describe_ops
+from schemashift.schema.sql import default_value
+from schemashift.schema.types import describe_type
 from schemashift.autogen.questioner import (
     Answer,
     InteractiveQuestioner,
@@ -243,25 +245,40 @@ def test_default_questioner_follows_the_terminal() -> None:
 # ---------------------------------------------------------------- facts and scores
 
 
-def test_type_affinity() -> None:
-    assert rn.type_affinity(sa.Integer()) == rn.type_affinity(sa.BigInteger()) == "integer"
-    assert rn.type_affinity(postgresql.JSONB()) == "json"
-    assert rn.type_affinity(sa.Enum("a", "b")) == "string"
-    assert rn.type_affinity(sa.Text()) == rn.type_affinity(sa.VARCHAR(3)) == "string"
-    assert rn.type_affinity(sa.Boolean()) == "boolean"
-    assert rn.type_affinity(sqlite.DATETIME()) == "datetime"
+def storage(type_, dialect=None) -> str:
+    return describe_type(type_, dialect).storage
+
+
+def test_rename_evidence_compares_types_by_storage_family() -> None:
+    assert storage(sa.Integer()) == storage(sa.BigInteger()) == "integer"
+    assert storage(postgresql.JSONB()) == storage(sa.JSON()) == "json"
+    assert storage(sa.Enum("a", "b")) == "string"
+    assert storage(sa.Text()) == storage(sa.VARCHAR(3)) == "string"
+    assert storage(sa.Boolean()) == "boolean"
+    assert storage(sqlite.DATETIME()) == "datetime"
+    assert storage(sa.Float()) == storage(sa.Numeric(10, 2)) == "numeric"
+    assert storage(postgresql.INTERVAL(), PG) == "interval"
+    assert storage(postgresql.ARRAY(sa.Integer)) == "array"
+    assert storage(sa.types.NullType()) == "null"
+    # two types this vocabulary does not know are only like themselves
+    assert storage(postgresql.TSVECTOR()) != storage(postgresql.INET())
 
     class Upper(sa.types.TypeDecorator):
         impl = sa.String
         cache_ok = True
 
-    assert rn.type_affinity(Upper()) == "string"
+    assert storage(Upper()) == "string"
+    assert rn.column_facts(sa.Column("x", Upper()), 0).affinity == "string"
 
 
-def test_default_text_normalises() -> None:
-    assert rn.default_text(sa.DefaultClause("x")) == rn.default_text(sa.DefaultClause(sa.text("'x'"))) == "x"
-    assert rn.default_text(sa.DefaultClause(sa.text("('x'::character varying)"))) == "x"
-    assert rn.default_text(None) is None
+def test_default_value_normalises() -> None:
+    assert default_value(sa.DefaultClause("x")) == default_value(sa.DefaultClause(sa.text("'x'"))) == "x"
+    assert default_value(sa.DefaultClause(sa.text("('x'::character varying)"))) == "x"
+    assert default_value(sa.DefaultClause(sa.text("'It''s'::text"))) == "it's"
+    assert default_value(sa.DefaultClause(sa.text("(now() AT TIME ZONE 'utc'::text)"))) == "now() at time zone 'utc'"
+    assert default_value(sa.DefaultClause(sa.text("nextval('s'::regclass)"))) == "nextval('s'::regclass)"
+    assert default_value(sa.DefaultClause(sa.text("(ARRAY['a'::text])::text[]"))) == "array['a'::text]"
+    assert default_value(None) is None
 
 
 def facts(table: sa.Table) -> rn.TableFacts:

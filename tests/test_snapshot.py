@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
 from schemashift.safety.seed import fingerprint
+from schemashift.schema.sql import normalize_sql
 from schemashift.safety.snapshot import (
     ColumnInfo,
     IndexInfo,
@@ -19,7 +20,6 @@ from schemashift.safety.snapshot import (
     Snapshotter,
     TableInfo,
     diff_snapshots,
-    norm_sql,
     take_snapshot,
 )
 
@@ -61,7 +61,7 @@ def test_snapshot_reduces_every_object_to_plain_values(engine):
     assert sorted(snap.tables) == ["posts", "users"]  # version table and schemashift_* left out
     users, posts = snap.tables["users"], snap.tables["posts"]
     assert users.column("name") == ColumnInfo("name", "VARCHAR(50)", False)
-    assert users.column("name").affinity == "text"
+    assert users.column("name").affinity == "string"
     assert users.column("score").type == "NUMERIC(10,2)" and users.column("score").default == "0"
     assert users.primary_key.columns == ("id",)
     assert [(u.name, u.columns) for u in users.unique_constraints] == [("uq_users_name", ("name",))]
@@ -208,4 +208,4 @@ def test_change_wording_for_a_downgrade():
      ("( score  >=  0 )", "score >= 0"), (None, None)],
 )
 def test_expression_text_is_normalised(raw, normal):
-    assert norm_sql(raw) == normal
+    assert normalize_sql(raw) == normal

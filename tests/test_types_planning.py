@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from schemashift.autogen.types import describe_type, plan_cast, render_type, same_storage, substitute_column
+from schemashift.autogen.types import plan_cast, render_type, same_storage, substitute_column
+from schemashift.schema.types import describe_type
 
 PG = postgresql.dialect()
 LITE = sqlite.dialect()

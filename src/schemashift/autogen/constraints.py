@@ -15,8 +15,8 @@ with ``Constraint must have a name``.  Two tools here:
   ... RENAME CONSTRAINT``.  On SQLite the constraints really have no name;
   the table is rebuilt with ``op.rebuild_table`` (every row kept).  The
   downgrade reverses both.
-- ``resolve_unnamed_constraints`` is a ``process_revision_directives`` hook:
-  a ``drop_constraint`` without a name becomes the constraint's real name when
+- ``name_unnamed_drops`` is a step of the autogenerate pipeline
+  (``autogen/pipeline.py``): a ``drop_constraint`` without a name becomes the constraint's real name when
   the database has it now, or ``op.drop_constraint_matching(...)``, which finds
   the name when the migration runs (on SQLite: a rebuild dropping it).
 """
@@ -34,7 +34,8 @@ from sqlalchemy.types import NullType
 
 from ..errors import SchemashiftError
 from .bookkeeping import bookkeeping_tables
-from ..safety.sqlite_ddl import ConstraintRef, normalize_sql, parse_create_table, unquote
+from ..safety.sqlite_ddl import ConstraintRef, parse_create_table
+from ..schema.sql import normalize_sql, unquote
 
 from .kinds import ALEMBIC_TYPES, KIND_OF_TYPE, KINDS  # noqa: E402  (the one vocabulary; re-exported)
 OPS_IMPORT = "import schemashift.autogen.constraints  # noqa: F401  (op.rename_constraint, op.drop_constraint_matching)"
@@ -194,7 +195,7 @@ def _metadata_match(metadata: sa.MetaData | None, live: LiveConstraint) -> sa.Co
         if kind != live.kind:
             continue
         if kind == "check":
-            if normalize_sql(str(cons.sqltext)) == normalize_sql(live.check or ""):
+            if normalize_sql(str(cons.sqltext), key=True) == normalize_sql(live.check or "", key=True):
                 return cons
             continue
         cols = tuple(c.name for c in cons.columns) if kind != "foreign" else tuple(cons.column_keys)
@@ -431,7 +432,7 @@ def match_live(constraints: Iterable[LiveConstraint], table: str, ref: Constrain
         c for c in constraints
         if c.table == table and (ref.kind is None or c.kind == ref.kind)
         and (not ref.columns or tuple(x.lower() for x in c.columns) == tuple(x.lower() for x in ref.columns))
-        and (ref.check is None or normalize_sql(ref.check) == normalize_sql(c.check or ""))
+        and (ref.check is None or normalize_sql(ref.check, key=True) == normalize_sql(c.check or "", key=True))
         and (not ref.referred_table or (c.referred_table or "").lower() == ref.referred_table.lower())
     ]
     if len(found) != 1:
@@ -563,7 +564,7 @@ def name_constraints(
     return NamingResult(infos[0] if infos else None, plan.namings, plan.skipped, plan.convention_source)
 
 
-# ------------------------------------------------------------------ autogenerate hook
+# ------------------------------------------------------------------ the pipeline step
 
 
 def ref_of_drop(op: ops.DropConstraintOp) -> tuple[ConstraintRef, Any] | None:
@@ -630,18 +631,3 @@ def name_unnamed_drops(container: Any, live: LiveLookup | None) -> None:
         else:
             new.append(_resolve(op, live))
     container.ops = new
-
-
-def resolve_unnamed_constraints(context: Any, revision: Any, directives: list[Any]) -> None:
-    """Hook form of ``name_unnamed_drops`` (the upgrade looks names up on ``context.connection``)."""
-    if not directives:
-        return
-    script = directives[0]
-    connection = getattr(context, "connection", None)
-    live = None
-    if connection is not None and connection.dialect.name != "sqlite":
-        live = lambda table, ref, schema: find_live(connection, table, ref, schema)  # noqa: E731
-    for container in list(script.upgrade_ops_list):
-        name_unnamed_drops(container, live)
-    for container in list(script.downgrade_ops_list):
-        name_unnamed_drops(container, None)

@@ -1,20 +1,18 @@
-"""Autogenerate hooks that make type and constraint changes run as written.
+"""Pipeline steps (``autogen/pipeline.py``) that make type changes run as written.
 
-Each is a ``process_revision_directives`` function (ops in, ops out) meant to
-run after env.py's own hook, in the order of ``HOOKS``:
+Each is a function of ops, with no database access of its own:
 
-1. ``type_conversions`` (PostgreSQL): a column type change becomes
+1. ``convert_types`` (PostgreSQL): a column type change becomes
    ``op.convert_column`` with its ``USING`` cast and a data check; a native
    enum the new type needs is created first (``op.create_enum``), enums the
    upgrade created are dropped at the end of the downgrade, and changed enum
    values become ``op.alter_enum``.
-2. ``sqlite_rebuilds`` (SQLite): changes SQLite cannot make in place (type,
+2. ``fold_rebuilds`` (SQLite): changes SQLite cannot make in place (type,
    nullability, default, constraints, dropping columns) are folded, per
    table, into one ``op.rebuild_table``, which keeps everything else; Alembic's
    batch mode would rebuild from reflection and drop inline ``UNIQUE``s and
    unnamed ``CHECK``s.  Column renames stay native (``RENAME COLUMN``, no copy).
-3. ``constraints.resolve_unnamed_constraints``: no ``drop_constraint(None)``.
-4. ``model_type_imports``: ``import module`` for the project's own types
+3. ``type_imports``: ``import module`` for the project's own types
    (TypeDecorators) that the file renders as ``module.Type()``.
 """
 
@@ -25,29 +23,12 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from alembic.operations import ops
 
-from .constraints import ALEMBIC_TYPES, KIND_OF_TYPE, resolve_unnamed_constraints
+from .kinds import KIND_OF_TYPE
 from .type_ops import AlterEnumOp, ConvertColumnOp, CreateEnumOp, DropEnumOp
-from .types import describe_type, user_type_imports
+from ..schema.types import describe_type
+from .types import user_type_imports
 
 # ------------------------------------------------------------------ helpers
-
-
-def _metadata(context: Any) -> list[sa.MetaData]:
-    md = context.opts.get("target_metadata")
-    if md is None:
-        return []
-    return list(md) if isinstance(md, (list, tuple)) else [md]
-
-
-def _pg_enums(connection: Any) -> dict[str, tuple[str, ...]]:
-    if connection is None:
-        return {}
-    rows = connection.exec_driver_sql(
-        "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_type t "
-        "JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace "
-        "WHERE n.nspname = current_schema() GROUP BY t.typname"
-    )
-    return {name: tuple(values) for name, values in rows}
 
 
 def _model_enums(metadata: Iterable[sa.MetaData], dialect: Any) -> dict[str, tuple[str, ...]]:
@@ -121,7 +102,14 @@ def _created_by_tables(container: Any, dialect: Any, enums: _EnumState) -> None:
 
 def database_enums(connection: Any) -> dict[str, tuple[str, ...]]:
     """PostgreSQL enum types of the current schema and their values (read once per autogenerate)."""
-    return _pg_enums(connection)
+    if connection is None:
+        return {}
+    rows = connection.exec_driver_sql(
+        "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_type t "
+        "JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE n.nspname = current_schema() GROUP BY t.typname"
+    )
+    return {name: tuple(values) for name, values in rows}
 
 
 def convert_types(
@@ -149,35 +137,6 @@ def convert_types(
     _created_by_tables(out, dialect, enums)
     tail = [DropEnumOp(n, v) for n, v in enums.created.items() if n not in explicit]
     return out, tail
-
-
-def type_conversions(context: Any, revision: Any, directives: list[Any]) -> None:
-    """Hook: PostgreSQL type changes as ``convert_column``, with the enum types they need."""
-    if not directives or context.dialect.name != "postgresql":
-        return
-    script = directives[0]
-    dialect = context.dialect
-    connection = getattr(context, "connection", None)
-    existing = _pg_enums(connection)
-    for up, down in zip(script.upgrade_ops_list, script.downgrade_ops_list):
-        enums = _EnumState(existing)
-        changes = [
-            AlterEnumOp(name, values, existing[name])
-            for name, values in _model_enums(_metadata(context), dialect).items()
-            if name in existing and tuple(values) != existing[name]
-        ]
-        new_up: list[Any] = list(changes)
-        for op in up.ops:
-            if isinstance(op, ops.ModifyTableOps):
-                new_up.extend(_convert_alters(op, dialect, enums, upgrade=True))
-            new_up.append(op)
-        up.ops = new_up
-        _created_by_tables(up, dialect, enums)
-        for op in down.ops:
-            if isinstance(op, ops.ModifyTableOps):
-                _convert_alters(op, dialect, enums, upgrade=False)
-        down.ops = list(down.ops) + [DropEnumOp(n, v) for n, v in enums.created.items()]
-        down.ops += [c.reverse() for c in reversed(changes)]
 
 
 # ------------------------------------------------------------------ SQLite rebuilds
@@ -334,15 +293,6 @@ def fold_rebuilds(container: Any, dialect: Any) -> None:
     container.ops = new
 
 
-def sqlite_rebuilds(context: Any, revision: Any, directives: list[Any]) -> None:
-    """Hook: on SQLite, fold changes that need a table rebuild into ``op.rebuild_table``."""
-    if not directives or context.dialect.name != "sqlite":
-        return
-    script = directives[0]
-    for container in list(script.upgrade_ops_list) + list(script.downgrade_ops_list):
-        fold_rebuilds(container, context.dialect)
-
-
 # ------------------------------------------------------------------ imports
 
 
@@ -376,27 +326,4 @@ def type_imports(container: Any) -> set[str]:
     return out
 
 
-def model_type_imports(context: Any, revision: Any, directives: list[Any]) -> None:
-    """Hook: add ``import module`` for every project-defined type the migration renders."""
-    if not directives:
-        return
-    script = directives[0]
-    for container in list(script.upgrade_ops_list) + list(script.downgrade_ops_list):
-        for type_ in _types_in(container):
-            script.imports.update(user_type_imports(type_))
-
-
-#: The order to run them in (after env.py's own hook).
-HOOKS = (type_conversions, sqlite_rebuilds, resolve_unnamed_constraints, model_type_imports)
-
-__all__ = [
-    "HOOKS",
-    "convert_types",
-    "database_enums",
-    "fold_rebuilds",
-    "type_imports",
-    "type_conversions",
-    "sqlite_rebuilds",
-    "model_type_imports",
-    "ALEMBIC_TYPES",
-]
+__all__ = ["convert_types", "database_enums", "fold_rebuilds", "type_imports"]

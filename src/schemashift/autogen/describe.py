@@ -15,7 +15,8 @@ from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
 from .kinds import word
-from .renames.facts import default_text, expr_name, type_sql
+from ..schema.sql import default_value
+from .renames.facts import expr_name, type_sql
 from .renames.ops import RenameObjectOp, RenameObjectSQL
 
 
@@ -41,7 +42,7 @@ def _cols(cols: Iterable[Any]) -> str:
 def _default(value: Any) -> str:
     if value is None or value is False:
         return "none"
-    text = default_text(value)
+    text = default_value(value)
     return repr(text) if text is not None else "none"
 
 

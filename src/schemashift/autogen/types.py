@@ -29,86 +29,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from ..safety.precheck import LossCheck
-from ..safety.sqlite_ddl import tokenize
-
-INT_BITS = {"SmallInteger": 16, "Integer": 32, "BigInteger": 64}
-INT_RANGE = {16: 2**15, 32: 2**31, 64: 2**63}
-
-
-@dataclass(frozen=True)
-class TypeInfo:
-    """What matters about a type for converting values into or out of it."""
-
-    family: str  # integer numeric float string boolean uuid json jsonb datetime date time interval enum binary other
-    sql: str  # the DDL type for the dialect
-    length: int | None = None
-    bits: int | None = None
-    precision: int | None = None
-    scale: int | None = None
-    timezone: bool = False
-    enum_name: str | None = None
-    enum_values: tuple[str, ...] = ()
-    native_enum: bool = False
-
-
-def unwrap(type_: TypeEngine, dialect: Any) -> TypeEngine:
-    """The type the database actually stores (TypeDecorators and variants resolved)."""
-    seen = 0
-    while isinstance(type_, TypeDecorator) and seen < 10:
-        type_ = type_.load_dialect_impl(dialect)
-        seen += 1
-    variants = getattr(type_, "_variant_mapping", None)
-    if variants and dialect.name in variants:
-        return unwrap(variants[dialect.name], dialect)
-    return type_
-
-
-def compile_type(type_: TypeEngine, dialect: Any) -> str:
-    try:
-        return type_.compile(dialect=dialect)
-    except Exception:  # a type this dialect cannot render: show what we can
-        return type(type_).__name__.upper()
-
-
-def describe_type(type_: TypeEngine | type, dialect: Any) -> TypeInfo:
-    if isinstance(type_, type):
-        type_ = type_()
-    sql = compile_type(type_, dialect)
-    t = unwrap(type_, dialect)
-    if isinstance(t, sa.Enum):
-        native = bool(t.native_enum and dialect.name == "postgresql" and t.name)
-        return TypeInfo("enum", sql, length=t.length, enum_name=t.name, enum_values=tuple(t.enums), native_enum=native)
-    if isinstance(t, sa.Boolean):
-        return TypeInfo("boolean", sql)
-    if isinstance(t, sa.Integer):
-        bits = next((b for name, b in INT_BITS.items() if name in {c.__name__ for c in type(t).__mro__}), 32)
-        if isinstance(t, sa.BigInteger):
-            bits = 64
-        elif isinstance(t, sa.SmallInteger):
-            bits = 16
-        return TypeInfo("integer", sql, bits=bits)
-    if isinstance(t, sa.Float):
-        return TypeInfo("float", sql, precision=t.precision)
-    if isinstance(t, sa.Numeric):
-        return TypeInfo("numeric", sql, precision=t.precision, scale=t.scale)
-    if isinstance(t, sa.JSON):
-        return TypeInfo("jsonb" if "JSONB" in type(t).__name__.upper() else "json", sql)
-    if isinstance(t, sa.Uuid):
-        return TypeInfo("uuid", sql)
-    if isinstance(t, sa.DateTime):
-        return TypeInfo("datetime", sql, timezone=bool(t.timezone))
-    if isinstance(t, sa.Date):
-        return TypeInfo("date", sql)
-    if isinstance(t, sa.Time):
-        return TypeInfo("time", sql, timezone=bool(getattr(t, "timezone", False)))
-    if isinstance(t, sa.Interval):
-        return TypeInfo("interval", sql)
-    if isinstance(t, sa.String):
-        return TypeInfo("string", sql, length=t.length)
-    if isinstance(t, sa.LargeBinary):
-        return TypeInfo("binary", sql, length=getattr(t, "length", None))
-    return TypeInfo("other", sql)
-
+from ..schema.sql import tokenize
+from ..schema.types import INT_RANGE, TypeInfo, describe_type
 
 @dataclass(frozen=True)
 class CastPlan:

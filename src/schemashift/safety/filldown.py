@@ -236,11 +236,10 @@ def _index_op(index: Any) -> Any:
     return ops.CreateIndexOp.from_index(index)
 
 
-_PLACEHOLDERS = {
-    "text": ("''", "''"),
+_PLACEHOLDERS = {  # per storage family (``schema.types``)
+    "string": ("''", "''"),
     "integer": ("0", "0"),
     "numeric": ("0", "0"),
-    "real": ("0", "0"),
     "boolean": ("false", "0"),
     "date": ("'1970-01-01'", "'1970-01-01'"),
     "datetime": ("'1970-01-01 00:00:00'", "'1970-01-01 00:00:00'"),
@@ -251,9 +250,7 @@ _PLACEHOLDERS = {
 
 
 def _placeholder(coltype: Any, dialect: str) -> str | None:
-    from .snapshot import affinity
-
-    kind = affinity(coltype, str(coltype))
+    kind = _kind(coltype)
     pair = _PLACEHOLDERS.get(kind)
     if pair is None:
         return None
@@ -326,7 +323,7 @@ def _reverse_alter(rec: Recorded, dialect: str) -> Reversal:
         kw["modify_name"] = op.column_name
     if op.modify_type is not None:
         kw["modify_type"] = _fresh_type(old.type)
-        if dialect == "postgresql" and now is not None and _kind(now.type) != _kind(old.type):
+        if dialect == "postgresql" and now is not None and _family(now.type) != _family(old.type):
             kw["postgresql_using"] = f'"{new_name}"::{old.type.compile(dialect=_pg_dialect())}'
     if op.modify_nullable is not None:
         kw["modify_nullable"] = old.nullable
@@ -347,9 +344,17 @@ def _reverse_alter(rec: Recorded, dialect: str) -> Reversal:
 
 
 def _kind(coltype: Any) -> str:
-    from .snapshot import affinity
+    """The storage family: what a placeholder value must be."""
+    from ..schema.types import describe_type
 
-    return affinity(coltype, str(coltype))
+    return describe_type(coltype).storage
+
+
+def _family(coltype: Any) -> str:
+    """The type's family: PostgreSQL needs a USING cast between two different ones."""
+    from ..schema.types import describe_type
+
+    return describe_type(coltype).family
 
 
 def _pg_dialect() -> Any:

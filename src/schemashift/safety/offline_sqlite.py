@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 import sqlalchemy as sa
 
-from .sqlite_ddl import quote
+from ..schema.sql import quote
 
 GUARD = "schemashift_guard"
 

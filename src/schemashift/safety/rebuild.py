@@ -59,9 +59,9 @@ from .sqlite_ddl import (
     parse_column,
     parse_create_table,
     parse_table_constraint,
-    quote,
     storage_signature,
 )
+from ..schema.sql import quote
 
 CHUNK_ROWS = 200_000
 TEMP_PREFIX = "_schemashift_new_"
@@ -754,7 +754,8 @@ def _ref_of_sql(sql: str) -> ConstraintRef:
 
 def _column_change(dialect: Any, table: str, column: str, change: dict[str, Any], allow_loss: bool) -> ColumnChange:
     """Turn a rendered ``alter_columns`` entry into SQL: the new type's DDL, the cast and its checks."""
-    from ..autogen.types import compile_type, plan_cast
+    from ..autogen.types import plan_cast
+    from ..schema.types import compile_type
 
     result = ColumnChange()
     type_ = change.get("type_")

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 
 from ..errors import Refused
-from .sqlite_ddl import KIND_NAMES, Constraint, quote
+from ..schema.sql import quote
+from .sqlite_ddl import KIND_NAMES, Constraint
 
 SHOWN = 5
 KEY = "__schemashift_key"

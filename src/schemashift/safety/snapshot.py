@@ -23,6 +23,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
+from ..schema.sql import normalize_sql
+from ..schema.types import describe_type
+
 BOOKKEEPING_PREFIXES = ("alembic_version", "schemashift_")
 
 
@@ -34,29 +37,6 @@ def is_bookkeeping(name: str, extra: Iterable[str] = ()) -> bool:
 # ------------------------------------------------------------ normalising
 
 
-def _strip_parens(text: str) -> str:
-    """Remove parentheses that wrap the whole expression (any number of times)."""
-    while text.startswith("(") and text.endswith(")"):
-        depth = 0
-        for i, ch in enumerate(text):
-            depth += ch == "("
-            depth -= ch == ")"
-            if depth == 0 and i < len(text) - 1:
-                return text
-        text = text[1:-1].strip()
-    return text
-
-
-def norm_sql(text: Any) -> str | None:
-    """Expression text (default, CHECK) without spacing or wrapping parentheses."""
-    if text is None:
-        return None
-    value = " ".join(str(getattr(text, "text", text)).split())
-    value = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", value))
-    value = re.sub(r"\s*,\s*", ", ", value)
-    return _strip_parens(value)
-
-
 def norm_type(coltype: Any, dialect: Any) -> str:
     """The type as the dialect renders it: ``VARCHAR(50)``, ``NUMERIC(10,2)``."""
     try:
@@ -65,40 +45,6 @@ def norm_type(coltype: Any, dialect: Any) -> str:
         text = str(getattr(coltype, "__visit_name__", None) or type(coltype).__name__)
     text = " ".join(text.upper().split())
     return re.sub(r"\s*([(),])\s*", r"\1", text)
-
-
-def affinity(coltype: Any, rendered: str) -> str:
-    """A coarse storage class, used for seeding values and for describing types."""
-    import sqlalchemy as sa
-
-    checks = (
-        (sa.Boolean, "boolean"),
-        (sa.Integer, "integer"),
-        (sa.Float, "real"),
-        (sa.Numeric, "numeric"),
-        (sa.DateTime, "datetime"),
-        (sa.Date, "date"),
-        (sa.Time, "time"),
-        (sa.Interval, "interval"),
-        (sa.JSON, "json"),
-        (sa.Uuid, "uuid"),
-        (sa.LargeBinary, "binary"),
-        (sa.String, "text"),
-    )
-    for cls, name in checks:
-        if isinstance(coltype, cls):
-            return name
-    # SQLite's rules for a declared type it does not know
-    upper = rendered.upper()
-    if "INT" in upper:
-        return "integer"
-    if any(k in upper for k in ("CHAR", "CLOB", "TEXT")):
-        return "text"
-    if "BLOB" in upper or not upper:
-        return "binary"
-    if any(k in upper for k in ("REAL", "FLOA", "DOUB")):
-        return "real"
-    return "numeric"
 
 
 # ----------------------------------------------------------- the snapshot
@@ -263,11 +209,11 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
                 name=col["name"],
                 type=rendered,
                 nullable=bool(col.get("nullable", True)),
-                default=norm_sql(col.get("default")),
+                default=normalize_sql(col.get("default")),
                 comment=col.get("comment") or None,
-                computed=norm_sql(computed.get("sqltext")) if computed else None,
+                computed=normalize_sql(computed.get("sqltext")) if computed else None,
                 identity=("ALWAYS" if identity.get("always") else "BY DEFAULT") if identity else None,
-                affinity=affinity(col["type"], rendered),
+                affinity=describe_type(col["type"], dialect).storage,
             )
         )
     pk = inspector.get_pk_constraint(name, schema=schema) or {}
@@ -278,9 +224,9 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
     for ix in inspector.get_indexes(name, schema=schema):
         if ix.get("duplicates_constraint"):
             continue  # the index behind a UNIQUE constraint, reported as the constraint
-        cols = tuple(c if c is not None else norm_sql(e) for c, e in _index_columns(ix))
+        cols = tuple(c if c is not None else normalize_sql(e) for c, e in _index_columns(ix))
         where = (ix.get("dialect_options") or {}).get(f"{dialect.name}_where")
-        indexes.append(IndexInfo(ix.get("name"), cols, bool(ix.get("unique")), norm_sql(where)))
+        indexes.append(IndexInfo(ix.get("name"), cols, bool(ix.get("unique")), normalize_sql(where)))
     fks = []
     for fk in inspector.get_foreign_keys(name, schema=schema):
         options = fk.get("options") or {}
@@ -300,7 +246,7 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
         for u in _try(inspector.get_unique_constraints, name, schema=schema, default=[])
     ]
     checks = [
-        CheckInfo(c.get("name"), norm_sql(c["sqltext"]) or "")
+        CheckInfo(c.get("name"), normalize_sql(c["sqltext"]) or "")
         for c in _try(inspector.get_check_constraints, name, schema=schema, default=[])
     ]
     comment = (_try(inspector.get_table_comment, name, schema=schema, default={}) or {}).get("text")
@@ -422,7 +368,7 @@ class Snapshotter:
         views = {}
         for name in sorted(view_names):
             if not is_bookkeeping(name, self.exclude):
-                views[name] = norm_sql(_try(inspector.get_view_definition, name, default="")) or ""
+                views[name] = normalize_sql(_try(inspector.get_view_definition, name, default="")) or ""
         enums: dict[str, tuple[str, ...]] = {}
         sequences: tuple[str, ...] = ()
         if dialect.name == "postgresql":

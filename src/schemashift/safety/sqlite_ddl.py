@@ -15,93 +15,15 @@ rebuild never silently drops a clause.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 from ..errors import SchemashiftError
+from ..schema.sql import Token, normalize_sql, quote, tokenize, unquote
+from ..schema.types import sqlite_affinity
 
 
 class DDLParseError(SchemashiftError):
     """The stored CREATE TABLE statement uses syntax this module does not read."""
-
-
-# ------------------------------------------------------------------ tokens
-
-_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-  | (?P<comment>--[^\n]*|/\*.*?(?:\*/|$))
-  | (?P<string>'(?:[^']|'')*')
-  | (?P<quoted>"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\])
-  | (?P<word>[A-Za-z0-9_$\u0080-\uffff]+(?:\.[0-9]+)?)
-  | (?P<punct>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # word, quoted, string or punct
-    text: str
-    start: int
-    end: int
-
-    @property
-    def upper(self) -> str:
-        return self.text.upper() if self.kind == "word" else ""
-
-    @property
-    def ident(self) -> str:
-        """The identifier this token names, unquoted."""
-        return unquote(self.text)
-
-
-def tokenize(sql: str) -> list[Token]:
-    tokens = []
-    for match in _TOKEN.finditer(sql):
-        kind = match.lastgroup or "punct"
-        if kind in ("space", "comment"):
-            continue
-        tokens.append(Token(kind, match.group(), match.start(), match.end()))
-    return tokens
-
-
-def unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] in "\"`[":
-        close = {"[": "]"}.get(text[0], text[0])
-        if text[-1] == close:
-            inner = text[1:-1]
-            return inner if text[0] == "[" else inner.replace(close * 2, close)
-    return text
-
-
-def quote(name: str) -> str:
-    """Quote an identifier the way SQLite always accepts."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def normalize_sql(text: str) -> str:
-    """Whitespace-, quote- and outer-parenthesis-insensitive form of an expression, for matching.
-
-    PostgreSQL hands back ``CHECK ((grade > 0))`` for ``CHECK (grade > 0)``;
-    both normalize to ``grade > 0``.
-    """
-    tokens = [t.ident.lower() if t.kind in ("quoted", "word") else t.text for t in tokenize(text)]
-    while len(tokens) >= 2 and tokens[0] == "(" and tokens[-1] == ")" and _wraps(tokens):
-        tokens = tokens[1:-1]
-    return " ".join(tokens)
-
-
-def _wraps(tokens: list[str]) -> bool:
-    """Does the first ``(`` close at the last token?"""
-    depth = 0
-    for i, tok in enumerate(tokens):
-        depth += tok == "("
-        depth -= tok == ")"
-        if depth == 0:
-            return i == len(tokens) - 1
-    return False
 
 
 # ------------------------------------------------------------------ model
@@ -139,7 +61,7 @@ class Constraint:
     @property
     def signature(self) -> tuple[str, tuple[str, ...], str]:
         """What identifies an unnamed constraint: kind, columns, normalized check."""
-        return (self.kind, tuple(c.lower() for c in self.columns), normalize_sql(self.check or ""))
+        return (self.kind, tuple(c.lower() for c in self.columns), normalize_sql(self.check or "", key=True))
 
 
 @dataclass
@@ -328,7 +250,7 @@ class ConstraintRef:
             return (cons.name or "").lower() == self.name.lower()
         if self.columns and tuple(c.lower() for c in self.columns) != tuple(c.lower() for c in cons.columns):
             return False
-        if self.check is not None and normalize_sql(self.check) != normalize_sql(cons.check or ""):
+        if self.check is not None and normalize_sql(self.check, key=True) != normalize_sql(cons.check or "", key=True):
             return False
         if self.referred_table and (cons.referred_table or "").lower() != self.referred_table.lower():
             return False
@@ -617,26 +539,12 @@ def _inline_to_table(column: ColumnDef, cons: Constraint) -> Constraint:
     raise DDLParseError(f"cannot move {cons.kind} constraint of column {column.name} to the table")
 
 
-def affinity(declared: str) -> str:
-    """SQLite's column affinity for a declared type (https://www.sqlite.org/datatype3.html#determination_of_column_affinity)."""
-    upper = declared.upper()
-    if "INT" in upper:
-        return "INTEGER"
-    if any(k in upper for k in ("CHAR", "CLOB", "TEXT")):
-        return "TEXT"
-    if "BLOB" in upper or not upper:
-        return "BLOB"
-    if any(k in upper for k in ("REAL", "FLOA", "DOUB")):
-        return "REAL"
-    return "NUMERIC"
-
-
 def storage_signature(table: TableDef) -> tuple:
     """What SQLite's transfer optimization compares between two tables (approximately):
     per column its affinity, NOT NULL and collation, and the CHECK expressions in order."""
     columns = []
     for col in table.columns:
         collate = col.find("collate")
-        columns.append((col.name.lower(), affinity(col.type_sql), not col.nullable, normalize_sql(collate.text) if collate else ""))
-    checks = [normalize_sql(c.check or "") for _, c in table.constraints() if c.kind == "check"]
+        columns.append((col.name.lower(), sqlite_affinity(col.type_sql), not col.nullable, normalize_sql(collate.text, key=True) if collate else ""))
+    checks = [normalize_sql(c.check or "", key=True) for _, c in table.constraints() if c.kind == "check"]
     return tuple(columns), tuple(checks)

@@ -6,7 +6,6 @@ from the models or from autogenerate's reflection of the database.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -14,40 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.default import DefaultDialect
 
+from ...schema.sql import default_value
+from ...schema.types import describe_type
+
 Key = tuple  # (schema, table)
-
-
-_AFFINITY_ORDER: list[tuple[type, str]] = [
-    (sa.Boolean, "boolean"),
-    (sa.Enum, "string"),
-    (sa.Integer, "integer"),
-    (sa.Numeric, "numeric"),
-    (sa.DateTime, "datetime"),
-    (sa.Date, "date"),
-    (sa.Time, "time"),
-    (sa.Interval, "interval"),
-    (sa.JSON, "json"),
-    (sa.Uuid, "uuid"),
-    (sa.ARRAY, "array"),
-    (sa.String, "string"),
-    (sa.LargeBinary, "binary"),
-    (sa.types.NullType, "null"),
-]
-
-
-def type_affinity(type_: Any) -> str:
-    """A coarse family of a SQL type: integer, numeric, string, datetime, ..."""
-    if type_ is None:
-        return "null"
-    if isinstance(type_, type):
-        type_ = type_()
-    if isinstance(type_, sa.types.TypeDecorator):
-        impl = getattr(type_, "impl_instance", None) or type_.impl
-        return type_affinity(impl)
-    for cls, name in _AFFINITY_ORDER:
-        if isinstance(type_, cls):
-            return name
-    return type(type_).__name__.lower()
 
 
 def type_sql(type_: Any, dialect: Dialect | None = None) -> str:
@@ -60,33 +29,6 @@ def type_sql(type_: Any, dialect: Dialect | None = None) -> str:
             return str(type_.compile()).upper()
         except Exception:
             return repr(type_)
-
-
-_CAST = re.compile(r"::[\w\s\"\.\[\]]+$")
-
-
-def default_text(server_default: Any) -> str | None:
-    """A server default as comparable text (quotes, parentheses, casts stripped)."""
-    if server_default is None or server_default is False:
-        return None
-    arg = getattr(server_default, "arg", server_default)
-    if hasattr(arg, "text"):
-        text = arg.text
-    elif isinstance(arg, str):
-        text = arg
-    else:
-        try:
-            text = str(arg.compile(compile_kwargs={"literal_binds": True}))
-        except Exception:
-            text = type(server_default).__name__
-    text = text.strip()
-    for _ in range(3):
-        text = _CAST.sub("", text).strip()
-        if len(text) >= 2 and text[0] == "(" and text[-1] == ")":
-            text = text[1:-1].strip()
-        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-            text = text[1:-1]
-    return text.lower()
 
 
 @dataclass(frozen=True)
@@ -180,9 +122,9 @@ def fk_options(ondelete: Any, onupdate: Any, deferrable: Any, initially: Any, ma
 def column_facts(col: sa.Column, position: int, dialect: Dialect | None = None) -> ColumnFacts:
     return ColumnFacts(
         name=col.name,
-        affinity=type_affinity(col.type),
+        affinity=describe_type(col.type, dialect).storage,
         nullable=bool(col.nullable),
-        default=default_text(col.server_default),
+        default=default_value(col.server_default),
         primary_key=bool(col.primary_key),
         position=position,
         comment=col.comment,

@@ -56,7 +56,7 @@ def _default_rewrites(action: Action, ctx: Context) -> bool:
 
 
 def _type_info(type_: Any, ctx: Context) -> Any:
-    from ...autogen.types import describe_type
+    from ...schema.types import describe_type
 
     if type_ is None:
         return None
