@@ -4,7 +4,7 @@ refusal, on SQLite and PostgreSQL with rows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -33,12 +33,30 @@ class Change:
     before: str
     after: str
     backends: tuple[str, ...] = ("sqlite", "postgresql")
+    #: options given alike to ``check`` and ``revision --autogenerate``
+    options: dict = field(default_factory=dict)
+    #: the risk notes both must report
+    risks: tuple[str, ...] = ()
 
 
 STATUS = 'sa.Enum("draft", "published", name="status")'
+TAGS = """
+
+class Tag(Base):
+    __tablename__ = "tags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str | None] = mapped_column(sa.String(30))
+"""
+AUTHORS = """
+
+class Author(Base):
+    __tablename__ = "authors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+"""
 CHANGES = [
     Change("add-nullable-column", "", "    body: Mapped[str | None] = mapped_column(sa.Text)"),
-    Change("drop-column", "    body: Mapped[str | None] = mapped_column(sa.Text)", ""),
+    Change("drop-column", "    body: Mapped[str | None] = mapped_column(sa.Text)", "",
+           risks=("drop column posts.body: its data is deleted",)),
     Change("widen-type", "    code: Mapped[str | None] = mapped_column(sa.String(10))",
            "    code: Mapped[str | None] = mapped_column(sa.String(40))"),
     Change("index", "    code: Mapped[str | None] = mapped_column(sa.String(10))",
@@ -55,6 +73,21 @@ CHANGES = [
            backends=("postgresql",)),
     Change("text-to-integer", "    rank: Mapped[str | None] = mapped_column(sa.String(10))",
            "    rank: Mapped[int | None] = mapped_column(sa.Integer)", backends=("postgresql",)),
+    Change("narrow-type", "    code: Mapped[str | None] = mapped_column(sa.String(40))",
+           "    code: Mapped[str | None] = mapped_column(sa.String(10))"),
+    # the one-off default for the rows: added with the column, dropped right after
+    Change("not-null-one-off-default", "", "    slug: Mapped[str] = mapped_column(sa.String(40))",
+           options={"defaults": ["posts.slug=untitled"]}),
+    Change("add-table", "", TAGS),
+    Change("drop-table", TAGS, "", risks=("drop table tags: its data is deleted",)),
+    Change("foreign-key-to-new-table", "",
+           '    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("authors.id"))\n' + AUTHORS),
+    Change("declared-column-rename-and-drop",
+           "    body: Mapped[str | None] = mapped_column(sa.Text)\n    code: Mapped[str | None] = mapped_column(sa.String(10))",
+           '    content: Mapped[str | None] = mapped_column(sa.Text, info={"renamed_from": "body"})',
+           risks=("drop column posts.code: its data is deleted",)),
+    Change("column-rename-option", "    body: Mapped[str | None] = mapped_column(sa.Text)",
+           "    content: Mapped[str | None] = mapped_column(sa.Text)", options={"renames": ["posts.body=content"]}),
 ]
 
 
@@ -69,8 +102,9 @@ def start(schema_project, url: str, extra: str = ""):
     return proj
 
 
-def revision_lines(proj, message: str = "change", **kw) -> tuple[list[str], Path | None]:
-    """What ``revision --autogenerate`` writes: the file, and its upgrade described line by line."""
+def revision_lines(proj, message: str = "change", **kw) -> tuple[list[str], Path | None, list[str]]:
+    """What ``revision --autogenerate`` writes: its upgrade described line by line, the file,
+    and the risk notes it reports."""
     seen: list[str] = []
 
     def capture(context, rev, directives):
@@ -79,19 +113,23 @@ def revision_lines(proj, message: str = "change", **kw) -> tuple[list[str], Path
                 seen.extend(describe_ops(up))
 
     infos = api.revision(proj.project, message, autogenerate=True, directives_hooks=[capture], **kw)
-    return seen, (Path(infos[0].path) if infos else None)
+    return seen, (Path(infos[0].path) if infos else None), infos.risks
 
 
 @pytest.mark.parametrize(
     "change, backend", [pytest.param(c, b, id=f"{c.id}-{b}") for c in CHANGES for b in c.backends]
 )
 def test_check_reports_what_revision_writes(change: Change, backend: str, db_url: str, schema_project) -> None:
+    """The scenario corpus: for each change, the ops ``check`` lists are the ops ``revision
+    --autogenerate`` writes (one-off defaults included), with the same risk notes."""
     proj = start(schema_project, db_url, change.before)
     proj.models(BASE.format(extra=change.after))
-    found = api.check(proj.project).differences
-    written, path = revision_lines(proj)
+    found = api.check(proj.project, **change.options)
+    written, path, risks = revision_lines(proj, **change.options)
     assert written and path is not None
-    assert found == written
+    assert found.differences == written
+    assert found.risks == risks == list(change.risks)
+    assert found.refusals == []
     api.upgrade(proj.project, "head", allow_destructive=True)  # drop-column drops on purpose
     assert proj.sql("SELECT id, title FROM posts ORDER BY id") == ROWS
     assert api.check(proj.project).differences == []
@@ -122,8 +160,11 @@ def test_not_null_on_rows_without_a_value_is_refused(schema_project, db_url) -> 
     proj = start(schema_project, db_url)
     proj.models(BASE.format(extra=NOT_NULL))
     before = sorted((proj.root / "migrations" / "versions").glob("*.py"))
+    seen = api.check(proj.project)  # check reports the column, and the refusal revision will give
+    assert seen.differences == ["add column posts.slug VARCHAR(40) NOT NULL"]
     with pytest.raises(NotNullWithoutDefault) as err:
         api.revision(proj.project, "slug", autogenerate=True)
+    assert seen.refusals == [err.value.one_line()]
     assert err.value.exit_code == 2
     assert "--default posts.slug=VALUE" in err.value.one_line()
     assert "\n" not in err.value.one_line()

@@ -885,8 +885,14 @@ def _check_compiles(infos: Sequence[RevisionInfo]) -> None:
 
 @dataclass
 class CheckResult:
+    """``differences``: one line per op ``revision --autogenerate`` would write (with the same
+    options); ``risks``: its risk notes (ops that delete data); ``refusals``: why that
+    revision would refuse to be written (a NOT NULL column with no value for its rows)."""
+
     differences: list[str]
     warnings: list[str] = field(default_factory=list)
+    risks: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
 
     @property
     def drift(self) -> bool:
@@ -899,14 +905,17 @@ def check(
     renames: Sequence[str] = (),
     not_renamed: Sequence[str] = (),
     accept_renames: bool = False,
+    defaults: Sequence[str] = (),
 ) -> CheckResult:
     """Compare the models with the database; ``differences`` lists what differs.
 
     The same pipeline as ``revision --autogenerate`` (so ``check`` reports
-    every difference ``revision`` would write), never asking: renames are
-    only declared, ``renames``, or with ``accept_renames`` the clear
-    candidates, so a renamed table reads as one rename, not a drop and an add.
-    A NOT NULL column that would need a value is reported, not refused.
+    every difference ``revision`` would write, and its risk notes), never
+    asking: renames are only declared, ``renames``, or with ``accept_renames``
+    the clear candidates, so a renamed table reads as one rename, not a drop
+    and an add.  ``defaults`` (``posts.slug=VALUE``) fill a NOT NULL column
+    added to a table with rows, as for ``revision``; without one the column is
+    reported and ``refusals`` says what ``revision`` needs.
     """
     from .autogen.describe import describe_ops
     from .autogen.pipeline import Options, Pipeline
@@ -919,6 +928,7 @@ def check(
             renames=tuple(renames),
             not_renamed=tuple(not_renamed),
             questioner=NonInteractiveQuestioner(accept_unambiguous=accept_renames),
+            defaults=tuple(defaults),
             not_null_required=False,
         )
     )
@@ -939,7 +949,12 @@ def check(
                 hint=_upgrade_hint(project),
             ) from exc
         raise
-    return CheckResult(found, pipeline.renames.warnings())
+    return CheckResult(
+        found,
+        pipeline.renames.warnings(),
+        risks=[line for run in pipeline.runs for line in run.risks],
+        refusals=[line for run in pipeline.runs for line in run.notes],
+    )
 
 
 def verify(

@@ -243,6 +243,8 @@ def revision(g: Globals, message: str | None, autogenerate: bool, rev_id: str | 
         say("No changes detected: no revision file written (--allow-empty writes one anyway).")
     for info in created:
         say(f"Generating {info.path} ... done")
+    for line in created.risks:
+        note(f"note: {line}", style="yellow")
 
 
 # ------------------------------------------------------- upgrade/downgrade
@@ -612,12 +614,20 @@ def merge(g: Globals, revisions: tuple[str, ...], message: str | None, rev_id: s
 @click.option("--not-renamed", "not_renamed", multiple=True, metavar="NAME",
               help="An added table or TABLE.COLUMN that is new, not a rename (repeatable)")
 @click.option("--accept-renames", is_flag=True, help="Read every clear rename candidate as a rename")
+@click.option("--default", "defaults", multiple=True, metavar="TABLE.COLUMN=VALUE",
+              help="Value for the existing rows of an added NOT NULL column, as for revision (repeatable)")
 @pass_globals
-def check(g: Globals, renames: tuple[str, ...], not_renamed: tuple[str, ...], accept_renames: bool) -> None:
-    """Compare the models with the database; exit 1 when they differ."""
+def check(g: Globals, renames: tuple[str, ...], not_renamed: tuple[str, ...], accept_renames: bool,
+          defaults: tuple[str, ...]) -> None:
+    """Compare the models with the database; exit 1 when they differ.
+
+    Lists every operation 'revision --autogenerate' would write with the same options,
+    the data it would delete, and what it would refuse to write.
+    """
     from . import api
 
-    result = api.check(g.project(), renames=renames, not_renamed=not_renamed, accept_renames=accept_renames)
+    result = api.check(g.project(), renames=renames, not_renamed=not_renamed, accept_renames=accept_renames,
+                       defaults=defaults)
     for warning in result.warnings:
         note(f"warning: {warning}", style="yellow")
     if not result.drift:
@@ -626,6 +636,10 @@ def check(g: Globals, renames: tuple[str, ...], not_renamed: tuple[str, ...], ac
     say(f"{len(result.differences)} difference(s) between the models and the database:")
     for line in result.differences:
         say(f"  - {line}")
+    for line in result.risks:
+        note(f"note: {line}", style="yellow")
+    for line in result.refusals:
+        note(f"revision would refuse: {line}", style="red")
     note('Run \'schemashift revision --autogenerate -m "..."\' to create a migration for them.')
     raise click.exceptions.Exit(1)
 

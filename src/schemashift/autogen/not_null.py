@@ -68,11 +68,14 @@ def fill_not_null(
     has_rows: Callable[[str, str | None], bool],
     questioner: Any,
     dialect: Any,
+    missing: Callable[[NotNullWithoutDefault], None] | None = None,
 ) -> ops.UpgradeOps:
     """Pipeline step: every NOT NULL column added to a table with rows gets its one-off default.
 
     ``has_rows(table, schema)`` comes from the snapshot; ``questioner.ask_default``
     is asked when ``--default`` gave nothing (a terminal answers, CI returns None).
+    With no value the refusal is raised, or, given ``missing`` (``check``),
+    handed to it and the column left as the models have it.
     """
     for container in up.ops:
         if not isinstance(container, ops.ModifyTableOps):
@@ -92,10 +95,15 @@ def fill_not_null(
                 ask = getattr(questioner, "ask_default", None)
                 value = ask(where, str(col.type.compile(dialect=dialect))) if ask else None
             if value is None:
-                raise NotNullWithoutDefault(
+                refusal = NotNullWithoutDefault(
                     f"column {where} is NOT NULL and table {op.table_name} has rows, so the migration could only fail",
                     hint=f"give the rows a value: --default {where}=VALUE, or a server_default in the model",
                 )
+                if missing is None:
+                    raise refusal
+                missing(refusal)
+                new.append(op)
+                continue
             filled = sa.Column(col.name, col.type, nullable=False, server_default=value, comment=col.comment)
             new.append(ops.AddColumnOp(op.table_name, filled, schema=op.schema))
             new.append(

@@ -54,7 +54,8 @@ class Options:
     questioner: Questioner | None = None
     #: ``--default posts.slug=VALUE``: one-off defaults for NOT NULL columns added to tables with rows
     defaults: Sequence[str] = ()
-    #: False (``check``): a NOT NULL column added to a table with rows is reported as is, not refused
+    #: False (``check``): a NOT NULL column added to a table with rows and no value is
+    #: left as the models have it and noted (``Run.notes``), not refused
     not_null_required: bool = True
     #: always let Alembic diff renamed tables again under their old names (slower fallback)
     full_compare: bool = False
@@ -125,6 +126,8 @@ class Run:
     #: ops only the downgrade needs, run after the reverse of the upgrade
     downgrade_tail: list[Any] = field(default_factory=list)
     risks: list[str] = field(default_factory=list)
+    #: what ``revision`` would refuse to write (``check`` only: ``Options.not_null_required`` False)
+    notes: list[str] = field(default_factory=list)
     imports: set[str] = field(default_factory=set)
 
     @property
@@ -154,14 +157,13 @@ def step_renames(up: ops.UpgradeOps, run: Run) -> ops.UpgradeOps:
 
 
 def step_not_null(up: ops.UpgradeOps, run: Run) -> ops.UpgradeOps:
-    if not run.options.not_null_required:
-        return up
     return fill_not_null(
         up,
         defaults=NotNullDefaults.parse(run.options.defaults),
         has_rows=run.snapshot.has_rows,
         questioner=run.questioner,
         dialect=run.dialect,
+        missing=None if run.options.not_null_required else (lambda refusal: run.notes.append(refusal.one_line())),
     )
 
 
