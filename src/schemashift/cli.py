@@ -439,8 +439,8 @@ def lint(g: Globals, rev_range: str | None, fmt: str, scratch_url: str | None, t
                 rewrote = f"; rewrote {', '.join(st.rewritten)}" if st.rewritten else ""
                 note(f"trace {rev}: {st.statement[:100]}: {locks}{rewrote}")
         for f in report.findings:
-            where = f"{render._rel(f.path, root)}:{f.line or 0}: " if f.path else ""
-            out.print(f"{where}{render.finding_line(f)}", style=render._STYLE.get(f.level), markup=False)
+            where = f"{render.relative_path(f.path, root)}:{f.line or 0}: " if f.path else ""
+            out.print(f"{where}{render.finding_line(f)}", style=render.LEVEL_STYLE.get(f.level), markup=False)
         errors = len(report.errors())
         summary = f"{len(report.revisions)} revision(s) linted: {len(report.findings)} finding(s), {errors} error(s)"
         note(summary, style="red" if errors else "green")
@@ -510,10 +510,10 @@ def _table(title: str, rows: list[Any]) -> Any:
 def _cached_answer(g: Globals, name: str) -> list[Any] | None:
     """``heads``/``history`` as Alembic last answered them, if no file changed since (no Alembic import)."""
     try:
-        from .config import _pick_files
+        from .config import pick_files
         from .revisions.answers import Answers, script_location
 
-        ini, toml = _pick_files(g.config, Path.cwd())
+        ini, toml = pick_files(g.config, Path.cwd())
         location = script_location(ini, g.name) if ini is not None and toml is None else None
         return Answers(location, ini, g.name).lookup(name) if location is not None else None
     except Exception:  # anything unusual: the normal path reports it properly

@@ -104,7 +104,7 @@ def find_config_dir(start: Path) -> Path | None:
     return None
 
 
-def _pick_files(config_path: str | os.PathLike[str] | None, cwd: Path) -> tuple[Path | None, Path | None]:
+def pick_files(config_path: str | os.PathLike[str] | None, cwd: Path) -> tuple[Path | None, Path | None]:
     """Return (ini, toml) the way Alembic's own command line picks them."""
     if config_path is None:
         config_path = os.environ.get(CONFIG_ENV) or None
@@ -154,7 +154,7 @@ def load_project(
     ``url`` (or ``$SCHEMASHIFT_URL``) replaces ``sqlalchemy.url``.
     """
     base = Path(cwd) if cwd else Path.cwd()
-    ini, toml = _pick_files(config_path, base)
+    ini, toml = pick_files(config_path, base)
     root = (ini or toml).parent.resolve()  # type: ignore[union-attr]
 
     from argparse import Namespace

@@ -19,7 +19,7 @@ from .revisions.index import RevisionIndex
 from .runner import REVISION_ERRORS, revision_error, run_env, script_directory
 from .runtime.options import RunOptions
 from .runtime.results import MigrateResult, StepEvent
-from .runtime.run import Run, _applied_revisions as _applied_in_script
+from .runtime.run import Run, applied_revisions as applied_in_script
 from .safety import ledger as ledger_mod
 from .safety import lock as lock_mod
 from .safety import mysql_alter  # noqa: F401 - registers alter_column that completes MySQL column specs
@@ -40,7 +40,7 @@ def lock_timeout_for(project: Project, given: float | None) -> float:
 
 
 def _check_ledger_in(script: Any, heads: Sequence[str], entries: list[Any]) -> ledger_mod.ValidationReport:
-    return ledger_mod.validate(_applied_in_script(script, heads), entries, set(heads))
+    return ledger_mod.validate(applied_in_script(script, heads), entries, set(heads))
 
 
 def _run(

@@ -32,6 +32,7 @@ from alembic.autogenerate import renderers
 from alembic.operations import MigrateOperation, Operations, ops
 from sqlalchemy.types import NullType
 
+from ..alembic_bridge.ops import named_drop_constraint, restore_of_drop
 from ..errors import SchemashiftError
 from .bookkeeping import bookkeeping_tables
 from ..safety.sqlite_ddl import ConstraintRef, parse_create_table
@@ -569,7 +570,7 @@ def name_constraints(
 
 def ref_of_drop(op: ops.DropConstraintOp) -> tuple[ConstraintRef, Any] | None:
     """What a nameless ``DropConstraintOp`` drops, from the constraint it would restore."""
-    restore = getattr(op, "_reverse", None)
+    restore = restore_of_drop(op)
     if restore is None:
         return None
     try:
@@ -600,9 +601,9 @@ def _resolve(op: Any, live: LiveLookup | None) -> Any:
         except ConstraintNotFound:
             constraint = None
         if constraint is not None:  # in the database now: write its real name
-            resolved = ops.DropConstraintOp(constraint.name, op.table_name, type_=op.constraint_type, schema=op.schema)
-            resolved._reverse = restore
-            return resolved
+            return named_drop_constraint(
+                constraint.name, op.table_name, type_=op.constraint_type, schema=op.schema, restore=restore
+            )
     return DropConstraintMatchingOp(
         op.table_name,
         op.constraint_type or ALEMBIC_TYPES.get(ref.kind or "", "unique"),

@@ -23,6 +23,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from alembic.operations import ops
 
+from ..alembic_bridge.ops import restore_of_drop
 from .kinds import KIND_OF_TYPE
 from .type_ops import AlterEnumOp, ConvertColumnOp, CreateEnumOp, DropEnumOp
 from ..schema.types import describe_type
@@ -216,7 +217,7 @@ def _rebuild_from(table_ops: ops.ModifyTableOps, members: list[Any], dialect: An
             rebuild.add_constraints.append(_constraint_sql(op.to_constraint(), dialect))
         elif isinstance(op, ops.DropConstraintOp):
             rebuild.drop_constraints.append(_drop_ref(op).as_dict())
-            restore = getattr(op, "_reverse", None)
+            restore = restore_of_drop(op)
             if restore is not None:
                 rebuild.restore_constraints.append(_constraint_sql(restore.to_constraint(), dialect))
     return rebuild

@@ -46,7 +46,7 @@ class Capture:
     stopped: str | None = None  # why the capture could not follow the function to its end
 
 
-def _caller_line(path: str | None) -> int | None:
+def caller_line(path: str | None) -> int | None:
     if not path:
         return None
     frame = sys._getframe(2)
@@ -67,7 +67,7 @@ class CaptureBatchOperations(BatchOperations):
 
     def invoke(self, operation: Any) -> Any:
         self._owner.capture.ops.append(
-            CapturedOp(operation, batch=self._table, line=_caller_line(self._owner.path), recreate=self._recreate)
+            CapturedOp(operation, batch=self._table, line=caller_line(self._owner.path), recreate=self._recreate)
         )
         return None
 
@@ -81,7 +81,7 @@ class CaptureOperations(Operations):
         self.path = path
 
     def invoke(self, operation: Any) -> Any:
-        self.capture.ops.append(CapturedOp(operation, line=_caller_line(self.path)))
+        self.capture.ops.append(CapturedOp(operation, line=caller_line(self.path)))
         if isinstance(operation, alembic_ops.CreateTableOp):
             return operation.to_table(self.migration_context)
         return None

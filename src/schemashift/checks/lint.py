@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config import Project
 from .actions import from_op
-from .capture import _caller_line
+from .capture import caller_line
 from .findings import Finding, level_rank
 from .plan import Allowances
 from .rules import Context, evaluate
@@ -54,7 +54,7 @@ def _recorder_class() -> Any:
         lines: list[int | None]
 
         def run(self, op: Any, invoke: Any, batch: str | None = None, batch_before: Any = None) -> Any:
-            self.lines.append(_caller_line(self.path))
+            self.lines.append(caller_line(self.path))
             return super().run(op, invoke, batch=batch, batch_before=batch_before)
 
     return LineRecorder

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator
 from .findings import RULES, Finding
 from .plan import Plan
 
-_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
 
 def finding_line(f: Finding) -> str:
@@ -50,9 +50,9 @@ def plan_text(plan: Plan) -> Iterator[tuple[str, str | None]]:
             suffix = f"  [{'; '.join(facts)}]" if facts else ""
             yield f"  - {op.description}{suffix}", None
             for f in op.findings:
-                yield f"      {finding_line(f)}", _STYLE.get(f.level) if not f.allowed_by else "dim"
+                yield f"      {finding_line(f)}", LEVEL_STYLE.get(f.level) if not f.allowed_by else "dim"
         for f in rev.findings:
-            yield f"    {finding_line(f)}", _STYLE.get(f.level) if not f.allowed_by else "dim"
+            yield f"    {finding_line(f)}", LEVEL_STYLE.get(f.level) if not f.allowed_by else "dim"
     yield "", None
     blocking = plan.blocking()
     if blocking:
@@ -67,7 +67,7 @@ def findings_json(findings: Iterable[Finding], **extra: Any) -> str:
     return json.dumps({**extra, "findings": [f.as_dict() for f in findings]}, indent=2, default=str)
 
 
-def _rel(path: str | None, root: str | None) -> str | None:
+def relative_path(path: str | None, root: str | None) -> str | None:
     if not path:
         return None
     if root:
@@ -86,7 +86,7 @@ def github(findings: Iterable[Finding], root: str | None = None) -> str:
         if f.allowed_by:
             continue
         props = []
-        path = _rel(f.path, root)
+        path = relative_path(f.path, root)
         if path:
             props.append(f"file={path}")
         if f.line:
@@ -110,7 +110,7 @@ def sarif(findings: Iterable[Finding], root: str | None = None, version: str = "
     for f in findings:
         result: dict[str, Any] = {"ruleId": f.rule, "level": level.get(f.level, "note"),
                                   "message": {"text": f.message + _examples(f)}}
-        path = _rel(f.path, root)
+        path = relative_path(f.path, root)
         if path:
             region = {"startLine": f.line} if f.line else {}
             result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": path}, **({"region": region} if region else {})}}]

@@ -270,7 +270,7 @@ class Run:
         existed = self.ledger.exists(connection)
         if self.ledger.create(connection) or not existed:  # create() also moves an older release's ledger
             if heads and not existed:
-                applied = _applied_revisions(self.env.script, heads)
+                applied = applied_revisions(self.env.script, heads)
                 self.result.adopted = self.ledger.adopt(connection, applied)
         if self.direction == "up" and self.check_ledger is not None and self.steps:
             report = self.check_ledger(self.env.script, heads, self.ledger.entries(connection))
@@ -532,7 +532,7 @@ def _reason(exc: BaseException) -> str:
     return f"{name}: {first}" if first else name
 
 
-def _applied_revisions(script: Any, heads: Sequence[str]) -> list[Any]:
+def applied_revisions(script: Any, heads: Sequence[str]) -> list[Any]:
     rmap = script.revision_map
     known = [h for h in heads if _exists(rmap, h)]
     if not known:
@@ -542,8 +542,8 @@ def _applied_revisions(script: Any, heads: Sequence[str]) -> list[Any]:
 
 def _newly_applied(script: Any, step: Any) -> list[Any]:
     """Revisions a forward stamp puts in place: ancestors of the new heads, not of the old."""
-    after = set(r.revision for r in _applied_revisions(script, step.destination_revision_ids))
-    before = set(r.revision for r in _applied_revisions(script, step.source_revision_ids))
+    after = set(r.revision for r in applied_revisions(script, step.destination_revision_ids))
+    before = set(r.revision for r in applied_revisions(script, step.source_revision_ids))
     rmap = script.revision_map
     return [rmap.get_revision(r) for r in sorted(after - before)]
 

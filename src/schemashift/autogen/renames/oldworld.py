@@ -150,7 +150,7 @@ def old_world_metadata(plan: RenamePlan, model: Mapping[Key, sa.Table], skip: It
         if rkey in stubs:
             return stubs[rkey]
         name = ref_table.name
-        while (rkey[0], name) in by_copy or sa.schema._get_table_key(name, rkey[0]) in md.tables:
+        while (rkey[0], name) in by_copy or (f"{rkey[0]}.{name}" if rkey[0] else name) in md.tables:
             name = name + STUB_SUFFIX
         stub = sa.Table(name, md, schema=ref_table.schema)
         stubs[rkey] = stub
