@@ -525,10 +525,10 @@ def _plain_sqlite_position(g: Globals) -> tuple[tuple[str, ...], dict[str, str]]
     if g.url or g.x or os.environ.get("SCHEMASHIFT_URL"):
         return None
     try:
-        from .config import _pick_files
+        from .config import pick_files
         from .pictures.position import sqlite_position
 
-        ini, toml = _pick_files(g.config, Path.cwd())
+        ini, toml = pick_files(g.config, Path.cwd())
         return sqlite_position(ini, g.name) if ini is not None and toml is None else None
     except Exception:  # anything unusual: the normal path reports it properly
         return None
