@@ -16,19 +16,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from alembic import command
-from alembic.config import Config
-from alembic.util import CommandError
+from typing import TYPE_CHECKING
 
 from .config import METADATA_OPTION, Project, load_project, redact_url
 from .errors import ConfigError, DatabaseError, Refused, RevisionError, SchemashiftError
 from .revisions.display import RevisionInfo
 from .revisions.ids import check_new_rev_id, check_reference, docstring_safe
 from .revisions.index import RevisionIndex
-from . import migrate as migrate_mod
-from .migrate import MigrateResult, RunOptions, StepEvent, lock_timeout_for
-from .runner import REVISION_ERRORS, RunState, revision_error, run_env, script_directory, translate_errors
-from .safety.ledger import ValidationReport, last_applied
+from .runner import REVISION_ERRORS, RunState, revision_error, revision_map, run_env, script_directory, translate_errors
+from .runtime.options import RunOptions
+from .runtime.results import MigrateResult, StepEvent
+
+if TYPE_CHECKING:
+    from .safety.ledger import ValidationReport
+
+# Start-up time: the read commands (current, heads, history, show) import only
+# the modules above.  Each command imports its feature (migrate, autogen,
+# checks, pictures, fleet, ...) and Alembic's ``command`` module when it runs.
 
 __all__ = [
     "Project",
@@ -115,6 +119,10 @@ def init(
     url = url or "sqlite:///%(here)s/app.db"
     existing_models = _models_files(root, metadata)
     root.mkdir(parents=True, exist_ok=True)
+    from alembic import command  # start-up time: only init, revision, merge and check need it
+    from alembic.config import Config
+    from alembic.util import CommandError
+
     config = Config(str(ini), cmd_opts=Namespace(quiet=True))
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # its "Generating ..." lines
@@ -214,7 +222,14 @@ def revision_index(project: Project) -> RevisionIndex:
     return RevisionIndex(script_directory(project))
 
 
-_revision_map = migrate_mod.revision_map
+_revision_map = revision_map
+
+
+def _migrate() -> Any:
+    """``schemashift.migrate``, imported by the commands that migrate (start-up time of the read commands)."""
+    from . import migrate
+
+    return migrate
 
 
 def _resolve(rmap: Any, rev: str) -> Any:
@@ -417,7 +432,7 @@ def _options(
 ) -> RunOptions:
     return RunOptions(
         atomic=atomic,
-        lock_timeout=lock_timeout_for(project, lock_timeout),
+        lock_timeout=_migrate().lock_timeout_for(project, lock_timeout),
         ignore_checksums=ignore_checksums,
         notice=notice,
         allow_loss=allow_loss,
@@ -457,7 +472,7 @@ def upgrade(
     options = _options(atomic, lock_timeout, ignore_checksums, project, notice, allow_loss, rebuild_progress)
     safety = _SafetyGate(project, "up", revision, sql, allow, allow_destructive, confirm, plan_first)
     safety.before(output)
-    result = migrate_mod.migrate(
+    result = _migrate().migrate(
         project, "up", revision, sql=sql, tag=tag, progress=progress, output=output, options=options
     )
     return safety.after(result)
@@ -485,7 +500,7 @@ def downgrade(
     options = _options(atomic, lock_timeout, False, project, notice, allow_loss, rebuild_progress)
     safety = _SafetyGate(project, "down", revision, sql, allow, allow_destructive, confirm, plan_first)
     safety.before(output)
-    result = migrate_mod.migrate(
+    result = _migrate().migrate(
         project, "down", revision, sql=sql, tag=tag, progress=progress, output=output, options=options
     )
     return safety.after(result)
@@ -516,7 +531,7 @@ def plan(
     if direction not in ("up", "down"):
         raise RevisionError(f"direction must be 'up' or 'down', not {direction!r}")
     allowances = Allowances(parse_allow(allow), allow_destructive, configured_levels(project))
-    migrate_mod.precheck_targets(project, (revision,))
+    _migrate().precheck_targets(project, (revision,))
     return build_plan(
         project, direction, revision, exact=exact, target_version=_pg_version(target_version), allowances=allowances
     )
@@ -578,12 +593,12 @@ class _SafetyGate:
         if not self.sql:
             if ":" in self.revision:
                 return  # a range without --sql: the run itself refuses it, with its own words
-            migrate_mod.precheck_targets(self.project, (self.revision,))
+            _migrate().precheck_targets(self.project, (self.revision,))
             self.plan = build_plan(self.project, self.direction, self.revision, allowances=allowances)
             gate(self.plan, self.confirm)
             return
         start, _, target = self.revision.rpartition(":")
-        migrate_mod.precheck_targets(self.project, (start or None, target))  # bad input: refused before planning
+        _migrate().precheck_targets(self.project, (start or None, target))  # bad input: refused before planning
         try:  # offline: nothing refused; the findings become SQL comments
             self.plan = build_plan(self.project, self.direction, target, allowances=allowances, sql=True,
                                    starting_rev=start or None)
@@ -614,19 +629,19 @@ def stamp(
 ) -> MigrateResult:
     """Record ``revisions`` in the version table without running migrations."""
     options = _options("step", lock_timeout, False, project)
-    return migrate_mod.stamp(project, revisions, sql=sql, purge=purge, tag=tag, output=output, options=options)
+    return _migrate().stamp(project, revisions, sql=sql, purge=purge, tag=tag, output=output, options=options)
 
 
 def validate(project: Project) -> ValidationReport:
     """Applied revisions whose files changed or are missing since they ran."""
-    ledger = migrate_mod.ledger_for(project)
+    ledger = _migrate().ledger_for(project)
     found: list[ValidationReport] = []
 
     def read(rev: Any, context: Any) -> list[Any]:
         heads = tuple(context.get_current_heads())
         exists = ledger.exists(context.connection)
         entries = ledger.entries(context.connection) if exists else []
-        report = migrate_mod.check_ledger(project, heads, entries)
+        report = _migrate().check_ledger(project, heads, entries)
         report.ledger_exists = exists
         found.append(report)
         return []
@@ -692,11 +707,14 @@ def _scripts(created: Any) -> list[RevisionInfo]:
     return out
 
 
-def _alembic_call(project: Project, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+def _alembic_call(project: Project, name: str, *args: Any, **kw: Any) -> Any:
+    """``alembic.command.<name>`` on the project, its errors worded as ours."""
+    from alembic import command  # start-up time (see the imports at the top)
+
     state = RunState()
     with translate_errors(project, state):
         try:
-            return fn(project.config, *args, **kw)
+            return getattr(command, name)(project.config, *args, **kw)
         except REVISION_ERRORS as exc:
             raise revision_error(exc) from exc
 
@@ -782,7 +800,7 @@ def revision(
     with _uncompilable_files_removed(project):
         created = _alembic_call(
             project,
-            command.revision,
+            "revision",
             message=docstring_safe(message),
             autogenerate=autogenerate,
             rev_id=rev_id,
@@ -818,7 +836,7 @@ def merge(
         raise Refused("there is only one head: nothing to merge")
     with _uncompilable_files_removed(project):
         created = _alembic_call(
-            project, command.merge, revs, message=docstring_safe(message), branch_label=branch_label, rev_id=rev_id
+            project, "merge", revs, message=docstring_safe(message), branch_label=branch_label, rev_id=rev_id
         )
     infos = _scripts(created)
     _check_compiles(infos)
@@ -941,7 +959,7 @@ def check(
         directives[:] = []  # write no file
 
     try:
-        _alembic_call(project, command.revision, message="check", autogenerate=True, process_revision_directives=capture)
+        _alembic_call(project, "revision", message="check", autogenerate=True, process_revision_directives=capture)
     except RevisionError as exc:
         if "not up to date" in exc.message.lower():
             raise RevisionError(
@@ -1060,7 +1078,9 @@ def graph(project: Project, *, database: bool = True, entries: list[RevisionInfo
 
 def _position(project: Project) -> tuple[tuple[str, ...], dict[str, str]]:
     """The database's heads and, from the ledger, when each revision was applied: one env.py run."""
-    ledger = migrate_mod.ledger_for(project)
+    from .safety.ledger import last_applied  # start-up time (see the imports at the top)
+
+    ledger = _migrate().ledger_for(project)
     found: list[tuple[str, ...]] = []
     times: dict[str, str] = {}
 
@@ -1235,7 +1255,7 @@ def _fleet(project: Project, targets: Sequence[Any], job: Any, *, command: str, 
             "the fleet has no targets",
             hint=f"give --target URL (repeatable) or --targets FILE, or list them in {fleet.targets.CONFIG_OPTION}",
         )
-    migrate_mod.precheck_targets(project, [revision])  # a bad revision fails once, before any target
+    _migrate().precheck_targets(project, [revision])  # a bad revision fails once, before any target
     book = None
     if journal is not None or resume:
         book = fleet.Journal(journal or project.root / fleet.journal.DEFAULT_NAME)

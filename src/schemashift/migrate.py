@@ -15,8 +15,7 @@ from .alembic_bridge.steps import downgrade_steps, stamp_steps, upgrade_steps
 from .config import Project
 from .errors import RevisionError, RevisionFileError
 from .revisions.ids import check_reference
-from .revisions.index import RevisionIndex
-from .runner import REVISION_ERRORS, revision_error, run_env, script_directory
+from .runner import REVISION_ERRORS, revision_error, revision_map, run_env
 from .runtime.options import RunOptions
 from .runtime.results import MigrateResult, StepEvent
 from .runtime.run import Run, applied_revisions as applied_in_script
@@ -92,14 +91,6 @@ def _run(
     if sql and output is None:
         result.sql = buffer.getvalue()  # type: ignore[union-attr]
     return result
-
-
-def revision_map(project: Project) -> Any:
-    """Alembic's ``RevisionMap`` of the project, from the cached header index."""
-    try:
-        return RevisionIndex(script_directory(project)).revision_map()
-    except REVISION_ERRORS as exc:
-        raise revision_error(exc) from exc
 
 
 def _applied_revisions(project: Project, heads: Sequence[str]) -> list[Any]:

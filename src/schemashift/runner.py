@@ -30,6 +30,7 @@ REVISION_ERRORS = (CommandError, AlembicRevisionError)
 
 from .alembic_bridge.environment import attached_environment, check_attached
 from .config import Project, redact_url
+from .revisions.index import RevisionIndex
 from .errors import (
     ConfigError,
     DatabaseError,
@@ -147,6 +148,14 @@ def script_directory(project: Project) -> ScriptDirectory:
         return ScriptDirectory.from_config(project.config)
     except CommandError as exc:
         raise ConfigError(str(exc).splitlines()[0]) from exc
+
+
+def revision_map(project: Project) -> Any:
+    """Alembic's ``RevisionMap`` of the project, from the cached header index."""
+    try:
+        return RevisionIndex(script_directory(project)).revision_map()
+    except REVISION_ERRORS as exc:
+        raise revision_error(exc) from exc
 
 
 def run_env(
