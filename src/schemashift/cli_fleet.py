@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from .cli_output import Globals, err, note, out, say
+
 OUTPUT_FORMATS = ("table", "json")
 
 
@@ -88,7 +90,7 @@ def fleet_upgrade(ctx: click.Context, revision: str, targets: tuple[str, ...], t
     """Upgrade every target to REVISION (default head)."""
     from . import api
 
-    g = ctx.find_object(_globals_type())
+    g = ctx.find_object(Globals)
     project = g.project()
     with _Display(fmt) as display:
         result = api.fleet_upgrade(
@@ -112,7 +114,7 @@ def fleet_downgrade(ctx: click.Context, revision: str, targets: tuple[str, ...],
     """Downgrade every target to REVISION."""
     from . import api
 
-    g = ctx.find_object(_globals_type())
+    g = ctx.find_object(Globals)
     project = g.project()
     with _Display(fmt) as display:
         result = api.fleet_downgrade(
@@ -132,7 +134,7 @@ def fleet_current(ctx: click.Context, revision: str, targets: tuple[str, ...], t
     """Each target's revision and its drift from REVISION (default heads): behind, ahead, other branch."""
     from . import api
 
-    g = ctx.find_object(_globals_type())
+    g = ctx.find_object(Globals)
     with _Display(fmt) as display:
         result = api.fleet_current(g.project(), _parse(targets, targets_files, canaries), revision, jobs=jobs,
                                    listener=display.event)
@@ -153,7 +155,7 @@ def fleet_plan(ctx: click.Context, revision: str, targets: tuple[str, ...], targ
     """What upgrading every target to REVISION would run and risk, on each target's own rows; runs nothing."""
     from . import api
 
-    g = ctx.find_object(_globals_type())
+    g = ctx.find_object(Globals)
     with _Display(fmt) as display:
         result = api.fleet_plan(g.project(), _parse(targets, targets_files, canaries), revision,
                                 direction="down" if down else "up", jobs=jobs, allow=allow,
@@ -170,7 +172,7 @@ def fleet_verify_state(ctx: click.Context, revision: str, targets: tuple[str, ..
     """Check every target is at REVISION (default heads) with a ledger matching the files (exit 1 if not)."""
     from . import api
 
-    g = ctx.find_object(_globals_type())
+    g = ctx.find_object(Globals)
     with _Display(fmt) as display:
         result = api.fleet_verify_state(g.project(), _parse(targets, targets_files, canaries), revision, jobs=jobs,
                                         listener=display.event)
@@ -178,12 +180,6 @@ def fleet_verify_state(ctx: click.Context, revision: str, targets: tuple[str, ..
 
 
 # ------------------------------------------------------------------ rendering
-
-
-def _globals_type() -> type:
-    from .cli import Globals
-
-    return Globals
 
 
 def _journal_name() -> str:
@@ -196,8 +192,6 @@ class _Display:
     """The live view: one line per running target and the totals, redrawn as events arrive."""
 
     def __init__(self, fmt: str) -> None:
-        from .cli import err
-
         self.console = err
         self.enabled = fmt == "table" and err.is_terminal
         self.running: dict[str, str] = {}
@@ -253,8 +247,6 @@ def _escape(text: str) -> str:
 
 
 def _finish(result: Any, fmt: str) -> None:
-    from .cli import note, out, say
-
     if fmt == "json":
         out.print_json(json.dumps(result.as_dict()))
     elif out.is_terminal:
