@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from schemashift import api
-from schemashift.autogen.constraints import LiveConstraint, live_constraints, looks_generated, name_constraints
+from schemashift.api import name_constraints
+from schemashift.autogen.constraints import LiveConstraint, live_constraints, looks_generated
 
 LEGACY = {
     "sqlite": """

@@ -288,7 +288,7 @@ def test_columns_named_like_the_rowid(sqlite_url, names):
 
 
 def test_name_constraints_with_an_fts5_table(schema_project, sqlite_url):
-    from schemashift.autogen.constraints import name_constraints
+    from schemashift.api import name_constraints
 
     proj = schema_project(sqlite_url)
     proj.models('''

@@ -23,11 +23,12 @@ from .errors import ConfigError, DatabaseError, Refused, RevisionError, Schemash
 from .revisions.display import RevisionInfo
 from .revisions.ids import check_new_rev_id, check_reference, docstring_safe
 from .revisions.index import RevisionIndex
-from .runner import REVISION_ERRORS, RunState, revision_error, revision_map, run_env, script_directory, translate_errors
+from .runner import REVISION_ERRORS, alembic_command, revision_error, revision_map, run_env, script_directory
 from .runtime.options import RunOptions
 from .runtime.results import MigrateResult, StepEvent
 
 if TYPE_CHECKING:
+    from .autogen.drift import CheckResult
     from .safety.ledger import ValidationReport
 
 # Start-up time: the read commands (current, heads, history, show) import only
@@ -225,6 +226,15 @@ def revision_index(project: Project) -> RevisionIndex:
 _revision_map = revision_map
 
 
+def __getattr__(name: str) -> Any:
+    """``api.CheckResult``: a feature's result type, imported when first asked for (start-up time)."""
+    if name == "CheckResult":
+        from .autogen.drift import CheckResult
+
+        return CheckResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _migrate() -> Any:
     """``schemashift.migrate``, imported by the commands that migrate (start-up time of the read commands)."""
     from . import migrate
@@ -403,18 +413,6 @@ def _ambiguous_walk(rmap: Any, rev_range: str) -> RevisionError:
         f"({', '.join(joins[:3]) or 'in the history'}), where -N has more than one answer",
         hint=f"start the range at a revision id instead, e.g. {example}",
     )
-
-
-def _upgrade_hint(project: Project) -> str:
-    """The command that brings the database to the head(s): 'upgrade heads' when there are several."""
-    try:
-        count = len(_revision_map(project).heads)
-    except SchemashiftError:
-        count = 1
-    if count > 1:
-        return (f"run 'schemashift upgrade heads' first (the history has {count} heads; "
-                "'schemashift merge heads' joins them)")
-    return "run 'schemashift upgrade head' first"
 
 
 def _with_applied(info: RevisionInfo, when: str) -> RevisionInfo:
@@ -668,10 +666,28 @@ def accept_checksums(project: Project, revisions: Sequence[str], *, who: str | N
 def name_constraints(
     project: Project, message: str | None = None, *, rev_id: str | None = None, convention: str | None = None
 ) -> Any:
-    """Write a migration naming every unnamed constraint (see ``autogen.constraints``)."""
-    from .autogen.constraints import name_constraints as run
+    """Write a migration naming every unnamed constraint in the database (see ``autogen.constraints``).
 
-    return run(project, message, rev_id=rev_id, convention=convention)
+    ``convention`` is ``MODULE:ATTR`` of another naming convention; without it
+    the models' convention, or schemashift's default when the models have none
+    (``NamingResult.convention_source`` says which).  The database must be at
+    the head revision (as for any autogenerate).  Returns what was named, and
+    what was skipped and why; no file is written when nothing needs a name.
+    """
+    from .autogen.constraints import NamingPlan, NamingResult, naming_directives
+    from .naming import load_convention
+
+    rules = load_convention(convention) if convention else None
+    plan = NamingPlan()
+    infos = revision(
+        project,
+        message or "name unnamed constraints",
+        autogenerate=True,
+        rev_id=rev_id,
+        directives_hooks=[naming_directives(plan, rules, convention)],
+        default_hooks=False,  # this migration is the naming plan alone: no rename questions
+    )
+    return NamingResult(infos[0] if infos else None, plan.namings, plan.skipped, plan.convention_source)
 
 
 def applied_times(project: Project) -> dict[str, str]:
@@ -705,18 +721,6 @@ def _scripts(created: Any) -> list[RevisionInfo]:
             )
         )
     return out
-
-
-def _alembic_call(project: Project, name: str, *args: Any, **kw: Any) -> Any:
-    """``alembic.command.<name>`` on the project, its errors worded as ours."""
-    from alembic import command  # start-up time (see the imports at the top)
-
-    state = RunState()
-    with translate_errors(project, state):
-        try:
-            return getattr(command, name)(project.config, *args, **kw)
-        except REVISION_ERRORS as exc:
-            raise revision_error(exc) from exc
 
 
 class CreatedRevisions(list):  # list[RevisionInfo], plus what the autogenerate pipeline did
@@ -798,7 +802,7 @@ def revision(
             directives[:] = []  # Alembic then writes no file
 
     with _uncompilable_files_removed(project):
-        created = _alembic_call(
+        created = alembic_command(
             project,
             "revision",
             message=docstring_safe(message),
@@ -835,7 +839,7 @@ def merge(
     if revs == ["heads"] and len(heads(project)) < 2:
         raise Refused("there is only one head: nothing to merge")
     with _uncompilable_files_removed(project):
-        created = _alembic_call(
+        created = alembic_command(
             project, "merge", revs, message=docstring_safe(message), branch_label=branch_label, rev_id=rev_id
         )
     infos = _scripts(created)
@@ -901,22 +905,6 @@ def _check_compiles(infos: Sequence[RevisionInfo]) -> None:
             raise _not_compiled(exc) from exc
 
 
-@dataclass
-class CheckResult:
-    """``differences``: one line per op ``revision --autogenerate`` would write (with the same
-    options); ``risks``: its risk notes (ops that delete data); ``refusals``: why that
-    revision would refuse to be written (a NOT NULL column with no value for its rows)."""
-
-    differences: list[str]
-    warnings: list[str] = field(default_factory=list)
-    risks: list[str] = field(default_factory=list)
-    refusals: list[str] = field(default_factory=list)
-
-    @property
-    def drift(self) -> bool:
-        return bool(self.differences)
-
-
 def check(
     project: Project,
     *,
@@ -925,54 +913,11 @@ def check(
     accept_renames: bool = False,
     defaults: Sequence[str] = (),
 ) -> CheckResult:
-    """Compare the models with the database; ``differences`` lists what differs.
+    """Compare the models with the database; ``differences`` lists what differs (see ``autogen.drift``)."""
+    from .autogen.drift import check as run_check
 
-    The same pipeline as ``revision --autogenerate`` (so ``check`` reports
-    every difference ``revision`` would write, and its risk notes), never
-    asking: renames are only declared, ``renames``, or with ``accept_renames``
-    the clear candidates, so a renamed table reads as one rename, not a drop
-    and an add.  ``defaults`` (``posts.slug=VALUE``) fill a NOT NULL column
-    added to a table with rows, as for ``revision``; without one the column is
-    reported and ``refusals`` says what ``revision`` needs.
-    """
-    from .autogen.describe import describe_ops
-    from .autogen.pipeline import Options, Pipeline
-    from .autogen.questioner import NonInteractiveQuestioner
-
-    _revision_map(project)  # refuses duplicate revision ids, as every command does
-    found: list[str] = []
-    pipeline = Pipeline(
-        Options(
-            renames=tuple(renames),
-            not_renamed=tuple(not_renamed),
-            questioner=NonInteractiveQuestioner(accept_unambiguous=accept_renames),
-            defaults=tuple(defaults),
-            not_null_required=False,
-        )
-    )
-
-    def capture(context: Any, rev: Any, directives: list[Any]) -> None:
-        pipeline(context, rev, directives)
-        for script in directives:
-            for ops in script.upgrade_ops_list:
-                found.extend(describe_ops(ops))
-        directives[:] = []  # write no file
-
-    try:
-        _alembic_call(project, "revision", message="check", autogenerate=True, process_revision_directives=capture)
-    except RevisionError as exc:
-        if "not up to date" in exc.message.lower():
-            raise RevisionError(
-                "the database is not at the head revision, so models cannot be compared with it",
-                hint=_upgrade_hint(project),
-            ) from exc
-        raise
-    return CheckResult(
-        found,
-        pipeline.renames.warnings(),
-        risks=[line for run in pipeline.runs for line in run.risks],
-        refusals=[line for run in pipeline.runs for line in run.notes],
-    )
+    return run_check(project, renames=renames, not_renamed=not_renamed, accept_renames=accept_renames,
+                     defaults=defaults)
 
 
 def verify(

@@ -257,6 +257,17 @@ def _script_root(project: Project, state: RunState | None) -> str | None:
 _LOCKED = ("database is locked", "database table is locked")
 
 
+def alembic_command(project: Project, name: str, *args: Any, **kw: Any) -> Any:
+    """``alembic.command.<name>`` (revision, merge) on the project, its errors worded as ours."""
+    from alembic import command  # start-up time: the read commands never need Alembic's command module
+
+    with translate_errors(project, RunState()):
+        try:
+            return getattr(command, name)(project.config, *args, **kw)
+        except REVISION_ERRORS as exc:
+            raise revision_error(exc) from exc
+
+
 @contextlib.contextmanager
 def translate_errors(project: Project, state: RunState | None = None) -> Iterator[None]:
     """Turn what Alembic, SQLAlchemy, env.py and the revision files raise into one-line errors.

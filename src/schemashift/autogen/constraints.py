@@ -4,7 +4,7 @@ A constraint created without a name cannot later be dropped or changed by
 name: Alembic writes ``op.drop_constraint(None, ...)`` and the migration dies
 with ``Constraint must have a name``.  Two tools here:
 
-- ``name_constraints(project)`` writes a migration giving every unnamed
+- ``naming_directives`` (used by ``api.name_constraints``) makes a migration giving every unnamed
   primary key, foreign key, unique and check constraint in the live database
   the name the models' naming convention assigns (SQLAlchemy's own ``conv``
   machinery computes it; a matching constraint in the models wins, so
@@ -529,40 +529,6 @@ def naming_directives(plan_out: NamingPlan, convention: dict | None = None, conv
         script.downgrade_ops = ops.DowngradeOps(ops=[op.reverse() for op in reversed(upgrade)])
 
     return hook
-
-
-def name_constraints(
-    project: Any,
-    message: str | None = None,
-    *,
-    rev_id: str | None = None,
-    convention: str | None = None,
-) -> NamingResult:
-    """Write a migration naming every unnamed constraint in the database (see the module doc).
-
-    ``convention`` is ``MODULE:ATTR`` of another naming convention; without it
-    the models' convention, or schemashift's default when the models have none
-    (``NamingResult.convention_source`` says which).
-
-    The database must be at the head revision (as for any autogenerate).
-    Returns what was named, and what was skipped and why; no file is written
-    when nothing needs a name.
-    """
-    from .. import api
-
-    from ..naming import load_convention
-
-    rules = load_convention(convention) if convention else None
-    plan = NamingPlan()
-    infos = api.revision(
-        project,
-        message or "name unnamed constraints",
-        autogenerate=True,
-        rev_id=rev_id,
-        directives_hooks=[naming_directives(plan, rules, convention)],
-        default_hooks=False,  # this migration is the naming plan alone: no rename questions
-    )
-    return NamingResult(infos[0] if infos else None, plan.namings, plan.skipped, plan.convention_source)
 
 
 # ------------------------------------------------------------------ the pipeline step

@@ -34,6 +34,7 @@ from alembic.operations import ops
 
 from ..config import Project
 from ..errors import Refused, RevisionError
+from ..runner import REVISION_ERRORS, revision_error, revision_map
 from .recording import Recorded, Recording, record_upgrade
 from .scratch import PlannedStep, load_revision_module, run_steps, scratch_database, scratch_project
 
@@ -630,17 +631,14 @@ def fill_downgrade(
     Refuses a revision whose ``downgrade()`` is not empty.  With ``check``,
     the written file is proven with ``verify`` on ``rev`` alone.
     """
-    from .. import api
-    from ..runner import REVISION_ERRORS, revision_error
-
-    rmap = api.revision_index(project).revision_map()
+    rmap = revision_map(project)
     try:
         target = rmap.get_revision(rev)
     except REVISION_ERRORS as exc:
         raise revision_error(exc) from exc
     if target is None:
         raise RevisionError(f"{rev!r} is not a single revision", hint="give a revision id")
-    path = Path(getattr(target, "path", None) or api.show(project, target.revision).path)
+    path = Path(target.path)
     source = path.read_text()
     if not _is_empty(_downgrade_node(ast.parse(source))):
         raise Refused(

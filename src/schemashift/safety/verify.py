@@ -29,8 +29,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..autogen.drift import check as check_drift
 from ..config import Project
 from ..errors import MigrationFailed, RevisionError, SchemashiftError
+from ..runner import REVISION_ERRORS, revision_error, revision_map
 from .scratch import (
     PlannedStep,
     Scratch,
@@ -532,10 +534,7 @@ def _plan(setup: list[str], check: list[str]) -> list[PlannedStep]:
 
 def plan_revisions(project: Project, rev_range: str | None) -> tuple[list[str], list[str], dict[str, Any]]:
     """(revisions to apply first, revisions to check, revision objects by id), base first."""
-    from .. import api
-    from ..runner import REVISION_ERRORS, revision_error
-
-    rmap = api.revision_index(project).revision_map()
+    rmap = revision_map(project)
     start: str | None = None
     end: str | None = None
     if rev_range:
@@ -579,8 +578,6 @@ def verify(
     the report with a status and, when not ``ok``, a reason: verify does not
     abort on a broken revision.
     """
-    from .. import api
-
     started = time.perf_counter()
     if baseline is not None:
         if rev_range:
@@ -601,7 +598,7 @@ def verify(
     }
     report = VerifyReport(project=project.describe(), scratch="", dialect="")
     report.revisions = [results[r] for r in to_check]
-    report.heads = [h.revision for h in api.heads(project)]
+    report.heads = list(revision_map(project).heads)
     walk = _Walk(results, fail_fast, progress)
     walk.acknowledged = {rid: acknowledged_rules(results[rid].path) for rid in to_check}
     data = VerifyData.of(project)
@@ -625,7 +622,7 @@ def verify(
                 if not walk.clean:
                     start.fresh()
                     run_steps(target, scratch, _plan(setup + to_check, []))
-                report.drift = api.check(target).differences
+                report.drift = check_drift(target).differences
             except SchemashiftError as exc:
                 report.drift_note = f"not checked: {exc.one_line()}"
     for result in report.revisions:
@@ -636,11 +633,8 @@ def verify(
 
 
 def _resolve(project: Project, rev: str) -> str:
-    from .. import api
-    from ..runner import REVISION_ERRORS, revision_error
-
     try:
-        return api.revision_index(project).revision_map().get_revision(rev).revision
+        return revision_map(project).get_revision(rev).revision
     except REVISION_ERRORS as exc:
         raise revision_error(exc) from exc
     except AttributeError as exc:
