@@ -698,6 +698,13 @@ def applied_times(project: Project) -> dict[str, str]:
 # ----------------------------------------------------- authoring commands
 
 
+def _as_tuple(down_revision: Any) -> tuple[str, ...]:
+    """A script's ``down_revision`` (None, an id or a tuple of ids) as a tuple, as Alembic reads it."""
+    if down_revision is None:
+        return ()
+    return (down_revision,) if isinstance(down_revision, str) else tuple(down_revision)
+
+
 def _scripts(created: Any) -> list[RevisionInfo]:
     items = created if isinstance(created, list) else [created]
     out = []
@@ -707,7 +714,7 @@ def _scripts(created: Any) -> list[RevisionInfo]:
         out.append(
             RevisionInfo(
                 revision=script.revision,
-                down_revisions=tuple(script._versioned_down_revisions),  # noqa: SLF001
+                down_revisions=_as_tuple(script.down_revision),
                 dependencies=(),
                 branch_labels=tuple(sorted(script.branch_labels)),
                 doc=script.doc,
@@ -860,10 +867,12 @@ def _check_new_revision(project: Project, rev_id: str | None) -> None:
 
 
 def _exists_in(rmap: Any, rev_id: str) -> Any:
+    """The revision whose id is exactly ``rev_id`` (not a partial id, not a branch label), or None."""
     try:
-        return rmap.get_revision(rev_id) if rev_id in rmap._revision_map else None  # noqa: SLF001
+        found = rmap.get_revision(rev_id)
     except REVISION_ERRORS:
         return None
+    return found if found is not None and found.revision == rev_id else None
 
 
 @contextlib.contextmanager

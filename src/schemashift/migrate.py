@@ -83,7 +83,8 @@ def _run(
     buffer = io.StringIO() if sql and output is None else output
     if sql:
         # SQLite: a shadow database follows the SQL so rebuilds can render; nothing printed unless all renders
-        with offline_output(project, buffer, context_kw.get("starting_rev")) as context_kw["output_buffer"]:
+        shadow_upgrade = lambda target, rev: migrate(target, "up", rev)  # noqa: E731
+        with offline_output(project, buffer, context_kw.get("starting_rev"), shadow_upgrade) as context_kw["output_buffer"]:
             run_env(project, steps, run=run, as_sql=sql, **context_kw)
     else:
         run_env(project, steps, run=run, as_sql=sql, **context_kw)

@@ -5,6 +5,9 @@ autocommit and a failed migration leaves half its tables behind.  The fix is
 SQLAlchemy's documented recipe for pysqlite: turn off the driver's own
 transaction handling and emit ``BEGIN`` whenever SQLAlchemy begins.  Applied
 to the migration connection only, and undone when the run ends.
+
+``sqlite_foreign_keys_off`` is the other SQLite connection hook a scratch run
+installs: step 1 of SQLite's table-rebuild procedure (``safety.rebuild``).
 """
 
 from __future__ import annotations
@@ -38,5 +41,27 @@ def sqlite_transactional_ddl(connection: Any, env: Any) -> Callable[[], None] | 
         if connection.in_transaction():
             return
         dbapi.isolation_level = previous
+
+    return restore
+
+
+def sqlite_foreign_keys_off(connection: Any, env: Any) -> Callable[[], None] | None:
+    """Connection hook (``RunPolicy.connection_hooks``): step 1 of SQLite's procedure.
+
+    Must run before the migration's ``BEGIN``, the only time the pragma takes
+    effect.  Each rebuild then checks foreign keys itself before commit
+    (``PRAGMA foreign_key_check``).  Enforcement is switched back on when the
+    run ends.
+    """
+    if connection.dialect.name != "sqlite" or connection.in_transaction():
+        return None
+    dbapi = connection.connection.dbapi_connection
+    if not dbapi.execute("PRAGMA foreign_keys").fetchone()[0]:
+        return None
+    dbapi.execute("PRAGMA foreign_keys=OFF")
+
+    def restore() -> None:
+        if not dbapi.in_transaction:
+            dbapi.execute("PRAGMA foreign_keys=ON")
 
     return restore

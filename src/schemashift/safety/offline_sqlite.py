@@ -23,11 +23,12 @@ from __future__ import annotations
 import contextlib
 import io
 import sqlite3
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
 
 from ..schema.sql import quote
+from .scratch import scratch_database, scratch_project
 
 GUARD = "schemashift_guard"
 
@@ -142,21 +143,23 @@ def _literal(text: str) -> str:
 
 
 @contextlib.contextmanager
-def offline_output(project: Any, target: Any, starting_rev: str | None) -> Iterator[Any]:
-    """The output buffer for ``--sql``: a ``ShadowOutput`` on SQLite (written to ``target`` on success), else ``target``."""
+def offline_output(
+    project: Any, target: Any, starting_rev: str | None, upgrade: Callable[[Any, str], Any]
+) -> Iterator[Any]:
+    """The output buffer for ``--sql``: a ``ShadowOutput`` on SQLite (written to ``target`` on success), else ``target``.
+
+    ``upgrade(project, rev)`` brings the shadow database to ``starting_rev``
+    first: the migration command's own online upgrade, handed down by it.
+    """
     from sqlalchemy.engine import make_url
 
     url = project.url
     if not url or make_url(url).get_backend_name() != "sqlite":
         yield target
         return
-    from .scratch import scratch_database, scratch_project
-
     with scratch_database(url) as scratch:
         if starting_rev not in (None, "base"):
-            from ..migrate import migrate  # the run layer; imported here, where it is needed
-
-            migrate(scratch_project(project, scratch), "up", starting_rev)
+            upgrade(scratch_project(project, scratch), starting_rev)
         shadow = ShadowOutput(target, scratch.url)
         try:
             yield shadow

@@ -49,6 +49,7 @@ from alembic.operations import MigrateOperation, Operations
 from sqlalchemy import exc as sa_exc
 
 from ..errors import Refused, SchemashiftError
+from .atomic import sqlite_foreign_keys_off  # noqa: F401 - step 1 of the procedure; lives with the other SQLite connection hooks
 from .precheck import LossCheck, loss_allowed, refuse_if_lossy, refuse_nulls
 from .offline_sqlite import offline_statements, shadow_of
 from .row_identity import rows_lost
@@ -525,28 +526,6 @@ def rebuild_table(
 
 
 # ------------------------------------------------------------------ run policy
-
-
-def sqlite_foreign_keys_off(connection: Any, env: Any) -> Callable[[], None] | None:
-    """Connection hook (``RunPolicy.connection_hooks``): step 1 of SQLite's procedure.
-
-    Must run before the migration's ``BEGIN``, the only time the pragma takes
-    effect.  Each rebuild then checks foreign keys itself before commit
-    (``PRAGMA foreign_key_check``).  Enforcement is switched back on when the
-    run ends.
-    """
-    if connection.dialect.name != "sqlite" or connection.in_transaction():
-        return None
-    dbapi = connection.connection.dbapi_connection
-    if not dbapi.execute("PRAGMA foreign_keys").fetchone()[0]:
-        return None
-    dbapi.execute("PRAGMA foreign_keys=OFF")
-
-    def restore() -> None:
-        if not dbapi.in_transaction:
-            dbapi.execute("PRAGMA foreign_keys=ON")
-
-    return restore
 
 
 # ------------------------------------------------------------------ the Alembic operation

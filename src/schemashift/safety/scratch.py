@@ -40,8 +40,7 @@ from typing import Any, Callable, Iterator, Sequence
 from ..config import Project, load_project, redact_url
 from ..errors import ConfigError, DatabaseError, MigrationFailed, Refused
 from ..runner import RunPolicy, RunState, run_env
-from .atomic import sqlite_transactional_ddl
-from .rebuild import sqlite_foreign_keys_off
+from .atomic import sqlite_foreign_keys_off, sqlite_transactional_ddl
 
 SCRATCH_PREFIX = "schemashift_scratch_"
 
