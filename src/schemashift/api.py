@@ -24,11 +24,11 @@ from .revisions.display import RevisionInfo
 from .revisions.ids import check_new_rev_id, check_reference, docstring_safe
 from .revisions.index import RevisionIndex
 from .runner import REVISION_ERRORS, alembic_command, revision_error, revision_map, run_env, script_directory
-from .runtime.options import RunOptions
-from .runtime.results import MigrateResult, StepEvent
 
 if TYPE_CHECKING:
     from .autogen.drift import CheckResult
+    from .runtime.options import RunOptions
+    from .runtime.results import MigrateResult, StepEvent
     from .safety.ledger import ValidationReport
 
 # Start-up time: the read commands (current, heads, history, show) import only
@@ -226,12 +226,20 @@ def revision_index(project: Project) -> RevisionIndex:
 _revision_map = revision_map
 
 
-def __getattr__(name: str) -> Any:
-    """``api.CheckResult``: a feature's result type, imported when first asked for (start-up time)."""
-    if name == "CheckResult":
-        from .autogen.drift import CheckResult
+_LAZY_TYPES = {
+    "CheckResult": "autogen.drift",
+    "MigrateResult": "runtime.results",
+    "StepEvent": "runtime.results",
+    "RunOptions": "runtime.options",
+}
 
-        return CheckResult
+
+def __getattr__(name: str) -> Any:
+    """``api.StepEvent``, ``api.CheckResult``, ...: result types imported when first asked for (start-up time)."""
+    if name in _LAZY_TYPES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY_TYPES[name]}", __package__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -428,6 +436,8 @@ def _options(
     atomic: str, lock_timeout: float | None, ignore_checksums: bool, project: Project, notice: Any = None,
     allow_loss: bool = False, rebuild_progress: Any = None,
 ) -> RunOptions:
+    from .runtime.options import RunOptions
+
     return RunOptions(
         atomic=atomic,
         lock_timeout=_migrate().lock_timeout_for(project, lock_timeout),
