@@ -16,9 +16,19 @@ ratios are reported.
 - schemashift cold, ``.pyc`` present: its caches removed but Alembic's
   ``.pyc`` kept (e.g. a CI cache of ``__pycache__``).
 
-Every answer is checked against Alembic's before timing.
+Both tools run with bytecode writing on (``PYTHONDONTWRITEBYTECODE`` is
+removed from the children's environment), as on a user's machine: with it
+set, "warm" Alembic recompiles every revision file on every run and
+schemashift's own modules (an editable install) are never cached, which
+flatters the first and penalises the second.
+
+Every answer is checked against Alembic's before timing.  With
+``--imports`` the script only writes ``results/revisions_imports.txt``:
+``python -X importtime`` of each command at 1 revision, the modules
+schemashift imports that Alembic's same command does not.
 
     python bench/bench_revisions.py [N] [ROUNDS]      # default 5000 5
+    python bench/bench_revisions.py --imports
 """
 
 from __future__ import annotations
@@ -87,9 +97,14 @@ def make_project(root: Path, n: int) -> Path:
 CPU: dict[str, list[float]] = {}  # per-run CPU seconds (user + sys) of the child, by tool
 
 
+def child_env() -> dict[str, str]:
+    drop = ("SCHEMASHIFT_URL", "ALEMBIC_CONFIG", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
 def run(root: Path, tool: str, *args: str) -> tuple[float, str]:
     """Wall seconds and stdout of one whole process; its CPU seconds go to ``CPU[tool]``."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SCHEMASHIFT_URL", "ALEMBIC_CONFIG")}
+    env = child_env()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([str(BIN / tool), *args], cwd=root, capture_output=True, text=True, env=env)
@@ -176,6 +191,37 @@ def bench(n: int, rounds: int, tmp: Path) -> list[str]:
     return lines
 
 
+def imported(root: Path, tool: str, command: str) -> dict[str, int]:
+    """Module -> its own import microseconds (self, not cumulative) in one ``python -X importtime`` run of ``tool command``."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", str(BIN / tool), command], cwd=root,
+                          capture_output=True, text=True, env=child_env())
+    found: dict[str, int] = {}
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "self [us]" not in line:
+            own, _, name = line.split(":", 1)[1].split("|")
+            found[name.strip()] = int(own)
+    return found
+
+
+def import_evidence(tmp: Path) -> str:
+    """What each command imports beyond Alembic's same command, at 1 revision (warm)."""
+    root = make_project(tmp / "imports", 1)
+    lines = ["# python -X importtime at 1 revision (warm): modules schemashift imports that Alembic's same command",
+             "# does not, with their own import time in microseconds (self, not cumulative; one run each: times vary with load,",
+             f"# the module lists do not); load average {os.getloadavg()[0]:.1f}", ""]
+    for command in COMMANDS:
+        run(root, "alembic", command)
+        run(root, "schemashift", command)
+        theirs, ours = imported(root, "alembic", command), imported(root, "schemashift", command)
+        extra = {m: us for m, us in ours.items() if m not in theirs}
+        lines.append(f"## {command}: alembic imports {len(theirs)} modules, schemashift {len(ours)}; "
+                     f"{len(extra)} of ours are not in Alembic's list, {len(theirs.keys() - ours.keys())} of Alembic's not in ours")
+        lines += [f"  {extra[m]:>9}  {m}" for m in sorted(extra)]
+        lines.append(f"  {sum(extra.values()):>9}  total of the modules above")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main(n: int, rounds: int) -> str:
     import alembic
     import sqlalchemy
@@ -192,12 +238,21 @@ def main(n: int, rounds: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         for size in (1, n):
             lines.extend(bench(size, rounds, Path(tmp)))
+            lines.append(f"# load average {os.getloadavg()[0]:.1f} after the {size}-revision rows")
+            lines.append("")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    count = int(args[0]) if args else 5000
+    rounds = int(args[1]) if len(args) > 1 else 5
+    if "--imports" in sys.argv:
+        with tempfile.TemporaryDirectory() as tmp:
+            evidence = import_evidence(Path(tmp))
+        print(evidence)
+        (Path(__file__).parent / "results" / "revisions_imports.txt").write_text(evidence + "\n")
+        raise SystemExit(0)
     report = main(count, rounds)
     print("\n" + report)
     out = Path(__file__).parent / "results" / "revisions.txt"

@@ -16,7 +16,6 @@ import ast
 import json
 import os
 import re
-import runpy
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -146,6 +145,8 @@ def _docstring(match: re.Match[str]) -> str:
 
 def import_header(path: Path) -> RevisionHeader | None:
     """Run the file the way Alembic would, for headers that are not literals."""
+    import runpy  # start-up time: only a file whose header is not a literal needs it
+
     try:
         module = runpy.run_path(str(path), run_name=f"schemashift_rev_{path.stem}")
     except Exception as exc:  # report which file, not a traceback
