@@ -15,6 +15,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import forked_cli
 import pytest
 import sqlalchemy as sa
 
@@ -85,14 +86,7 @@ class SchoolProject:
         """Run the real ``schemashift`` command in the project directory."""
         full_env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_URL"}
         full_env.update(env or {})
-        proc = subprocess.run(
-            [sys.executable, "-m", "schemashift", *args],
-            cwd=cwd or self.root,
-            capture_output=True,
-            text=True,
-            env=full_env,
-            timeout=300,
-        )
+        proc = forked_cli.run(list(args), cwd=cwd or self.root, env=full_env, timeout=300)
         result = CliResult(proc.returncode, proc.stdout, proc.stderr)
         if ok is True and proc.returncode != 0:
             raise AssertionError(f"schemashift {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
