@@ -16,6 +16,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import forked_cli
 import pytest
 import sqlalchemy as sa
 
@@ -208,8 +209,7 @@ class Tenants:
     def cli(self, *args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
         full_env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_URL"}
         full_env.update(env or {})
-        return subprocess.run([sys.executable, "-m", "schemashift", *args], cwd=self.root, capture_output=True,
-                              text=True, env=full_env, timeout=timeout)
+        return forked_cli.run(list(args), cwd=self.root, env=full_env, timeout=timeout)
 
     def spawn(self, *args: str, env: dict | None = None) -> subprocess.Popen:
         full_env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_URL"}

@@ -82,11 +82,16 @@ class SchoolProject:
         forget_project_modules()
         return load_project(self.ini)
 
-    def cli(self, *args: str, ok: bool | None = True, env: dict | None = None, cwd: Path | None = None) -> CliResult:
-        """Run the real ``schemashift`` command in the project directory."""
+    def cli(self, *args: str, ok: bool | None = True, env: dict | None = None, cwd: Path | None = None,
+            fresh: bool = False) -> CliResult:
+        """Run the real ``schemashift`` command in the project directory (``forked_cli``).
+
+        ``fresh``: in a new interpreter, for what a fork cannot show (the import of the
+        project's own modules from nothing).
+        """
         full_env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_URL"}
         full_env.update(env or {})
-        proc = forked_cli.run(list(args), cwd=cwd or self.root, env=full_env, timeout=300)
+        proc = forked_cli.run(list(args), cwd=cwd or self.root, env=full_env, timeout=300, fresh=fresh)
         result = CliResult(proc.returncode, proc.stdout, proc.stderr)
         if ok is True and proc.returncode != 0:
             raise AssertionError(f"schemashift {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")

@@ -43,9 +43,13 @@ def use_subprocess() -> bool:
     return os.environ.get("SCHEMASHIFT_TEST_SUBPROCESS") == "1" or not hasattr(os, "fork")
 
 
-def run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
-    """``schemashift ARGS`` in ``cwd`` with exactly ``env``; like ``subprocess.run(..., capture_output=True, text=True)``."""
-    if use_subprocess():
+def run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float,
+        fresh: bool = False) -> subprocess.CompletedProcess:
+    """``schemashift ARGS`` in ``cwd`` with exactly ``env``; like ``subprocess.run(..., capture_output=True, text=True)``.
+
+    ``fresh``: a new interpreter for this call.
+    """
+    if fresh or use_subprocess():
         return subprocess.run([sys.executable, "-m", "schemashift", *args], cwd=cwd, capture_output=True,
                               text=True, env=env, timeout=timeout)
     out_r, out_w = os.pipe()

@@ -17,7 +17,7 @@ def one_error(result) -> str:
 def test_broken_models_are_named_as_models(school, run_cli):
     # real processes: an in-process run can find an earlier test's ``models`` module on sys.path
     def run_cli(cwd, *args):  # noqa: F811 - shadows the in-process fixture on purpose
-        result = school.cli(*args, ok=None, cwd=cwd)
+        result = school.cli(*args, ok=None, cwd=cwd, fresh=True)  # not even a fork of this process
         result.lines = [ln for ln in result.stderr.splitlines() if ln.strip() and not ln.startswith("note:")]
         return result
 
