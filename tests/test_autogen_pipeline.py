@@ -206,3 +206,15 @@ def test_downgrade_is_the_reverse_of_the_upgrade_plus_its_tail() -> None:
     tail = [ops.ExecuteSQLOp("SELECT 1")]
     down = build_downgrade(up, tail)
     assert describe_ops(down) == ["drop index ix on posts", "drop column posts.slug", "execute SQL: SELECT 1"]
+
+
+def test_bookkeeping_tables_have_one_definition() -> None:
+    """The pipeline's first step and the snapshots leave out the same tables."""
+    from schemashift.autogen.bookkeeping import drop_bookkeeping
+    from schemashift.schema.bookkeeping import is_bookkeeping
+
+    names = ["alembic_version", "schemashift_ledger", "my_ledger", "posts", "schemashiftless"]
+    up = ops.UpgradeOps(ops=[ops.DropTableOp(name) for name in names] + [ops.ExecuteSQLOp("SELECT 1")])
+    kept = drop_bookkeeping(up, {"my_ledger"})
+    assert describe_ops(kept) == ["drop table posts", "drop table schemashiftless", "execute SQL: SELECT 1"]
+    assert [n for n in names if not is_bookkeeping(n, {"my_ledger"})] == ["posts", "schemashiftless"]

@@ -1,8 +1,9 @@
 """schemashift's own tables: in the user's database, never in their models.
 
-The one definition of "bookkeeping table" for autogenerate: the ledger (its
-name from ``schemashift.ledger_table``).  Autogenerate would propose dropping
-it; the pipeline's first step removes every operation on it.
+Bookkeeping tables are defined once, in ``schema/bookkeeping.py``; here the
+project's configured ledger name (``schemashift.ledger_table``) is added to
+them.  Autogenerate would propose dropping the ledger when it sits beside the
+tables; the pipeline's first step removes every operation on such a table.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from alembic.operations import ops
 
 from ..safety.ledger import DEFAULT_TABLE, LEDGER_OPTION
+from ..schema.bookkeeping import is_bookkeeping
 
 
 def bookkeeping_tables(config: Any) -> set[str]:
@@ -22,7 +24,7 @@ def bookkeeping_tables(config: Any) -> set[str]:
 
 def drop_bookkeeping(up: ops.UpgradeOps, names: set[str]) -> ops.UpgradeOps:
     """Pipeline step: ``up`` without the operations on bookkeeping tables."""
-    up.ops[:] = [op for op in up.ops if getattr(op, "table_name", None) not in names]
+    up.ops[:] = [op for op in up.ops if not is_bookkeeping(getattr(op, "table_name", None) or "", names)]
     return up
 
 

@@ -135,8 +135,9 @@ def _start_trace(connection: Any, url: str) -> Any:
     from ..safety.seed import seed_tables
     from .trace import Tracer
 
-    names = [n for n in sa.inspect(connection).get_table_names() if n not in ("alembic_version",)
-             and not n.startswith("schemashift_")]
+    from ..schema.bookkeeping import is_bookkeeping
+
+    names = [n for n in sa.inspect(connection).get_table_names() if not is_bookkeeping(n)]
     if names:
         seed_tables(connection, names)
     tracer = Tracer(connection, url)

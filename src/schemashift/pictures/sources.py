@@ -15,7 +15,7 @@ from ..errors import ConfigError, RevisionError
 from ..migrate import migrate, revision_map
 from ..runner import REVISION_ERRORS, revision_error, run_env
 from ..safety.scratch import scratch_database, scratch_project
-from ..safety.snapshot import is_bookkeeping
+from ..schema.bookkeeping import is_bookkeeping
 
 _SYNC_DRIVERS = {"aiosqlite": "pysqlite", "asyncpg": "psycopg", "psycopg_async": "psycopg", "aiomysql": "pymysql",
                  "asyncmy": "pymysql"}

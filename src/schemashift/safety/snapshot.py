@@ -23,15 +23,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
+from ..schema.bookkeeping import is_bookkeeping
 from ..schema.sql import normalize_sql
 from ..schema.types import describe_type
 
-BOOKKEEPING_PREFIXES = ("alembic_version", "schemashift_")
-
-
-def is_bookkeeping(name: str, extra: Iterable[str] = ()) -> bool:
-    """A version table or schemashift's own table: never part of a snapshot."""
-    return name.startswith(BOOKKEEPING_PREFIXES) or name in set(extra)
 
 
 # ------------------------------------------------------------ normalising
