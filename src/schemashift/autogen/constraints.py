@@ -38,7 +38,7 @@ from .bookkeeping import bookkeeping_tables
 from ..safety.sqlite_ddl import ConstraintRef, parse_create_table
 from ..schema.sql import normalize_sql, unquote
 
-from .kinds import ALEMBIC_TYPES, KIND_OF_TYPE, KINDS  # noqa: E402  (the one vocabulary; re-exported)
+from ..schema.kinds import ALEMBIC_TYPES, KIND_OF_TYPE, PG_CONTYPE
 OPS_IMPORT = "import schemashift.autogen.constraints  # noqa: F401  (op.rename_constraint, op.drop_constraint_matching)"
 
 
@@ -105,7 +105,7 @@ def _sqlite_constraints(connection: Any, exclude: set[str]) -> list[LiveConstrai
     return found
 
 
-_PG_KIND = {"p": "primary", "u": "unique", "c": "check", "f": "foreign"}
+_PG_KIND = {contype: kind for kind, contype in PG_CONTYPE.items()}
 
 
 def _pg_constraints(connection: Any, exclude: set[str], schema: str | None) -> list[LiveConstraint]:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 
 from ..alembic_bridge.ops import restore_of_drop
-from .kinds import KIND_OF_TYPE
+from ..schema.kinds import KIND_OF_TYPE
 from .type_ops import AlterEnumOp, ConvertColumnOp, CreateEnumOp, DropEnumOp
 from ..schema.types import describe_type
 from .types import user_type_imports

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
-from .kinds import word
+from ..schema.kinds import word
 from ..schema.sql import default_value
 from .renames.facts import expr_name, type_sql
 from .renames.ops import RenameObjectOp, RenameObjectSQL

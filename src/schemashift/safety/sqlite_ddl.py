@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..errors import SchemashiftError
+from ..schema.kinds import SQL_WORDS as KIND_NAMES  # the kinds that can carry a name, as DDL says them
 from ..schema.sql import Token, normalize_sql, quote, tokenize, unquote
 from ..schema.types import sqlite_affinity
 
@@ -33,10 +34,6 @@ COLUMN_CONSTRAINT_STARTS = {
     "COLLATE", "REFERENCES", "GENERATED", "AS",
 }
 TABLE_CONSTRAINT_STARTS = {"CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"}
-
-#: Column-constraint kinds that are real constraints (can carry a name).
-KIND_NAMES = {"primary": "PRIMARY KEY", "unique": "UNIQUE", "check": "CHECK", "foreign": "FOREIGN KEY"}
-
 
 @dataclass
 class Constraint:

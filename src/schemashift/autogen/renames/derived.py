@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.engine import Dialect
 
-from ..kinds import word
+from ...schema.kinds import word
 from .facts import ForeignKeyFacts, IndexFacts, Key, TableFacts, fk_facts
 from .maps import (
     create_index_spec,

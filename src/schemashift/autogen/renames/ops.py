@@ -14,7 +14,7 @@ from alembic.autogenerate import renderers
 from alembic.operations import MigrateOperation, Operations, ops
 from sqlalchemy.engine import Dialect
 
-from ..kinds import PG_CONTYPE
+from ...schema.kinds import PG_CONTYPE
 
 #: temporary names for swaps (``order_renames``), within PostgreSQL's identifier limit
 TEMP_SUFFIX = "__ss_tmp"

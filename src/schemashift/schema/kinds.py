@@ -12,6 +12,8 @@ KINDS = ("primary", "unique", "check", "foreign")
 #: schemashift kind -> Alembic's ``type_`` word, and back
 ALEMBIC_TYPES = {"primary": "primary", "unique": "unique", "check": "check", "foreign": "foreignkey"}
 KIND_OF_TYPE = {v: k for k, v in ALEMBIC_TYPES.items()}
+#: schemashift kind -> its DDL keywords
+SQL_WORDS = {"primary": "PRIMARY KEY", "unique": "UNIQUE", "check": "CHECK", "foreign": "FOREIGN KEY"}
 #: schemashift kind -> ``pg_constraint.contype``
 PG_CONTYPE = {"primary": "p", "unique": "u", "check": "c", "foreign": "f"}
 #: words for people, for every kind of named object schemashift renames or drops
