@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from verify_examples import Rev, make_project, table_names
 
 from schemashift import api
@@ -79,21 +80,11 @@ def test_version_table_in_its_own_schema(tmp_path, pg_url):
     assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok")], report.lines()
 
 
-def test_sqlite_steps_run_with_foreign_keys_off_as_upgrade_runs_them(tmp_path):
-    """Issue 12: verify ran SQLite steps with foreign keys on while upgrade runs
-    them off, so a rebuild that upgrade performs failed in verify.  env.py
-    turns foreign keys on for every connection (common in apps); the batch
-    rebuild of users drops the table posts' seeded rows refer to."""
-    url = f"sqlite:///{tmp_path / 'fk.db'}"
-    example = make_project(
-        tmp_path, "fk_policy",
-        [Rev(
-            "r1",
-            'with op.batch_alter_table("users", recreate="always") as b:\n    b.add_column(sa.Column("nick", sa.String(20)))',
-            'with op.batch_alter_table("users", recreate="always") as b:\n    b.drop_column("nick")',
-        )],
-        url=url, models_extra='users.append_column(Column("nick", String(20)))\n',
-    )
+def _fk_on_project(tmp_path, name, up, down):
+    """env.py turns SQLite foreign keys on for every connection (common in apps)."""
+    url = f"sqlite:///{tmp_path / (name + '.db')}"
+    example = make_project(tmp_path, name, [Rev("r1", up, down)], url=url,
+                           models_extra='users.append_column(Column("nick", String(20)))\n')
     env_py = example.root / "migrations" / "env.py"
     text = env_py.read_text()
     hooked = text.replace(
@@ -104,7 +95,53 @@ def test_sqlite_steps_run_with_foreign_keys_off_as_upgrade_runs_them(tmp_path):
     )
     assert hooked != text
     env_py.write_text(hooked)
-    report = verify(example.reload())
+    return example.reload() and example
+
+
+def _upgrade_with_a_post(example):
+    """``schemashift upgrade`` on the project's own database, with one user and one post in it."""
+    from schemashift.errors import MigrationFailed
+
+    api.upgrade(example.project, "r0")
+    engine = sa.create_engine(example.url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO users (id, name, email, score) VALUES (1, 'ann', 'ann@x', 1)")
+        conn.exec_driver_sql("INSERT INTO posts (id, user_id, title) VALUES (1, 1, 'hi')")
+    engine.dispose()
+    try:
+        api.upgrade(example.project, "head")
+    except MigrationFailed as exc:
+        return exc.message
+    return None
+
+
+def test_sqlite_steps_run_with_the_foreign_key_mode_upgrade_uses(tmp_path):
+    """Issue 12.7 (one semantics with upgrade): verify ran SQLite steps with
+    foreign keys in another mode than upgrade, so a rebuild that upgrade
+    performs failed in verify.  Both now run through the same ``Run``: an
+    Alembic batch rebuild of ``users`` with the user's foreign keys on fails
+    under ``upgrade`` when posts refer to users, and verify says the same
+    (with rows present, naming them); schemashift's own rebuild op turns
+    enforcement off for its transaction under both, and passes under both."""
+    batch = _fk_on_project(
+        tmp_path, "fk_batch",
+        'with op.batch_alter_table("users", recreate="always") as b:\n    b.add_column(sa.Column("nick", sa.String(20)))',
+        'with op.batch_alter_table("users", recreate="always") as b:\n    b.drop_column("nick")',
+    )
+    report = verify(batch.project)
+    verdicts = [(r.revision, r.status, r.failed_step) for r in report.revisions]
+    assert verdicts == [("r0", "ok", None), ("r1", "failed", "upgrade with rows present")], report.lines()
+    assert "FOREIGN KEY constraint failed" in report.revisions[1].error and "posts (seeded at" in report.revisions[1].error
+    failed = _upgrade_with_a_post(batch)
+    assert failed is not None and "FOREIGN KEY constraint failed" in failed
+
+    rebuild = _fk_on_project(
+        tmp_path, "fk_rebuild",
+        'import schemashift.safety.rebuild  # noqa: F401\nop.rebuild_table("users", add_columns=["nick VARCHAR(20)"])',
+        'import schemashift.safety.rebuild  # noqa: F401\nop.rebuild_table("users", drop_columns=["nick"])',
+    )
+    assert _upgrade_with_a_post(rebuild) is None
+    report = verify(rebuild.project)
     assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok"), ("r1", "ok")], report.lines()
     assert report.revisions[0].seeded.get("posts")  # rows that refer to users were there
 

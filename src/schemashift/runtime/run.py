@@ -356,7 +356,7 @@ class Run:
         now = time.perf_counter()
         seconds = now - self._clock
         self._clock = now
-        direction = "stamp" if step.is_stamp else self.direction
+        direction = "stamp" if step.is_stamp else "up" if step.is_upgrade else "down"  # scratch runs mix both
         revision = step.up_revision_id if step.up_revision_id else ",".join(step.up_revision_ids)
         doc = ""
         if not step.is_stamp and step.up_revision is not None:

@@ -5,26 +5,26 @@ Why: many projects create new databases with ``metadata.create_all()`` and
 revisions may no longer run from an empty database.  ``verify --baseline
 REV`` starts each walk from the models' ``create_all()`` stamped at REV.
 The models are the ``target_metadata`` env.py hands to ``configure()`` (one
-MetaData or a list); the stamp goes through Alembic's public
-``MigrationContext.stamp`` in the same env.py run, so the version table is
-where env.py puts it.
+MetaData or a list); ``create_all()`` and the stamp (Alembic's own stamp
+steps) run in one transaction of a ``Run``, so the version table is where
+env.py puts it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..alembic_bridge.steps import stamp_steps
 from ..config import Project
 from ..errors import ConfigError
-from ..runner import RunPolicy, RunState, run_env
-from .scratch import Scratch, step_hooks
+from .scratch import Scratch, run_on_scratch
 
 
 def create_baseline(target: Project, scratch: Scratch, revision: str) -> None:
-    """On the (empty) scratch database: the models' tables, stamped at ``revision``."""
-    state = RunState()
+    """On the (empty) scratch database: the models' tables, stamped at ``revision``,
+    in one transaction of a ``Run`` (as ``schemashift stamp`` runs)."""
 
-    def build(rev: Any, context: Any) -> list[Any]:
+    def build(context: Any) -> None:
         metadata = context.opts.get("target_metadata")
         if metadata is None:
             raise ConfigError(
@@ -33,9 +33,8 @@ def create_baseline(target: Project, scratch: Scratch, revision: str) -> None:
             )
         for md in metadata if isinstance(metadata, (list, tuple)) else [metadata]:
             md.create_all(context.connection)
-        context.stamp(state.env.context.script, revision)  # type: ignore[union-attr]
-        if context.connection.in_transaction():
-            context.connection.commit()
-        return []
 
-    run_env(target, build, policy=RunPolicy(connection_hooks=step_hooks(scratch)), state=state)
+    def planner(script: Any, heads: tuple[str, ...]) -> list[Any]:
+        return stamp_steps(script, [revision], heads)
+
+    run_on_scratch(target, scratch, "stamp", planner, before_steps=build)

@@ -38,9 +38,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ..config import Project, load_project, redact_url
-from ..errors import ConfigError, DatabaseError, MigrationFailed, Refused
+from ..errors import ConfigError, DatabaseError, MigrationFailed, Refused, SchemashiftError
 from ..runner import RunPolicy, RunState, run_env
-from .atomic import sqlite_foreign_keys_off, sqlite_transactional_ddl
 
 SCRATCH_PREFIX = "schemashift_scratch_"
 
@@ -489,11 +488,52 @@ def guard_hook(scratch: Scratch) -> Callable[[Any, Any], None]:
     return guard
 
 
-def step_hooks(scratch: Scratch) -> list[Any]:
-    """Connection hooks of every scratch run: the guard, then the same
-    connection set-up as ``upgrade`` (``migrate.MigrationRun.policy``):
-    SQLite foreign keys off before any BEGIN, then transactional DDL."""
-    return [guard_hook(scratch), sqlite_foreign_keys_off, sqlite_transactional_ddl]
+def scratch_run(scratch: Scratch, direction: str, planner: Callable[[Any, tuple[str, ...]], list[Any]]) -> Any:
+    """The ``runtime.run.Run`` that owns a scratch run, as it owns ``upgrade``'s.
+
+    The same object decides transactions (one per step), the SQLite
+    foreign-key mode and real DDL transactions, the lock and the URL check,
+    so a step behaves on the scratch database as it would under ``upgrade``.
+    Only the ledger is off: a scratch database has no history to keep.
+    """
+    from ..runtime.options import RunOptions
+    from ..runtime.run import Run
+
+    return Run(
+        direction=direction, options=RunOptions(ledger=False), plan=planner, ledger=None,  # type: ignore[arg-type]
+        url=scratch.url, url_source="the scratch database",
+    )
+
+
+def run_on_scratch(
+    project: Project, scratch: Scratch, direction: str, planner: Callable[[Any, tuple[str, ...]], list[Any]],
+    *, policy: RunPolicy | None = None, state: RunState | None = None, before_steps: Callable[[Any], None] | None = None,
+) -> RunState:
+    """Run env.py on the scratch database through a ``Run`` (see ``scratch_run``),
+    behind the guard; ``before_steps(context)`` is called inside the run's
+    transaction, before its steps.
+
+    A failure the run words from one of our own errors (a ``StepFailed``,
+    verify's callbacks) is raised as that error: the caller decides what a
+    failed scratch step means.
+    """
+    policy = policy or RunPolicy()
+    policy.connection_hooks.insert(0, guard_hook(scratch))
+    run = scratch_run(scratch, direction, planner)
+
+    def steps(rev: Any, context: Any) -> list[Any]:
+        planned = run.steps_for(context.script, tuple(rev) if rev else ())
+        if before_steps is not None:
+            before_steps(context)
+        return planned
+
+    try:
+        return run_env(project, steps, policy=policy, state=state, run=run)
+    except MigrationFailed as exc:
+        cause = exc.__cause__
+        if cause is not exc and isinstance(cause, SchemashiftError) and not isinstance(cause, Refused):
+            raise cause from cause.__cause__
+        raise
 
 
 @dataclass(frozen=True)
@@ -550,8 +590,7 @@ def run_steps(
         if on_step is not None:
             on_step(index, plan[index], ctx)
 
-    def steps(rev: Any, context: Any) -> list[Any]:
-        script = state.env.context.script  # type: ignore[union-attr]
+    def planner(script: Any, heads: tuple[str, ...]) -> list[Any]:
         rmap = script.revision_map
         out = []
         for planned in plan:
@@ -568,12 +607,7 @@ def run_steps(
             out.append(step)
         return out
 
-    policy = RunPolicy(
-        on_version_apply=[after_step],
-        connection_hooks=step_hooks(scratch),
-        transaction_per_migration=True,
-    )
-    run_env(project, steps, policy=policy, state=state)
+    run_on_scratch(project, scratch, "mixed", planner, policy=RunPolicy(on_version_apply=[after_step]), state=state)
     return state
 
 
