@@ -141,16 +141,25 @@ def generate_value(column: Any, i: int, allowed: dict[str, list[str]], plain: bo
 
 
 def _target(fk: Any) -> tuple[str, list[str]]:
-    """(referred table, referred columns) of a foreign key, without resolving it."""
+    """(referred table's key, referred columns) of a foreign key, without resolving it;
+    the key is ``schema.table`` for a table outside the default schema, as ``MetaData.tables`` keys it."""
     table = fk.elements[0].target_fullname.rsplit(".", 1)[0]
-    return table.rsplit(".", 1)[-1], [el.target_fullname.rsplit(".", 1)[1] for el in fk.elements]
+    return table, [el.target_fullname.rsplit(".", 1)[1] for el in fk.elements]
+
+
+def _table_clause(key: str) -> Any:
+    """``sa.table`` for a table key (``name`` or ``schema.name``)."""
+    import sqlalchemy as sa
+
+    schema, dot, name = key.rpartition(".")
+    return sa.table(name, schema=schema) if dot else sa.table(key)
 
 
 def _parent_rows(connection: Any, fk: Any) -> list[tuple[Any, ...]]:
     import sqlalchemy as sa
 
     table, columns = _target(fk)
-    query = sa.select(*[sa.column(c) for c in columns]).select_from(sa.table(table)).limit(50)
+    query = sa.select(*[sa.column(c) for c in columns]).select_from(_table_clause(table)).limit(50)
     return [tuple(r) for r in connection.execute(query)]
 
 
@@ -177,7 +186,7 @@ def _rows_for(
         local = [c.name for c in fk.columns]
         nullable = all(table.c[name].nullable for name in local)
         parent = _target(fk)[0]
-        if parent == table.name:
+        if parent == table.key:
             if nullable:
                 continue
             return f"it has a NOT NULL foreign key to itself ({', '.join(local)})"
@@ -225,9 +234,9 @@ def _rows_for(
 
 def _parents_first(tables: list[Any]) -> list[Any]:
     """Order tables so each comes after the tables it references (cycles: by name)."""
-    names = {t.name for t in tables}
-    needs = {t.name: {_target(fk)[0] for fk in t.foreign_key_constraints} & names - {t.name} for t in tables}
-    by_name = {t.name: t for t in tables}
+    names = {t.key for t in tables}
+    needs = {t.key: {_target(fk)[0] for fk in t.foreign_key_constraints} & names - {t.key} for t in tables}
+    by_name = {t.key: t for t in tables}
     ordered: list[Any] = []
     while needs:
         ready = sorted(n for n, deps in needs.items() if not deps) or [sorted(needs)[0]]
@@ -254,13 +263,18 @@ def seed_tables(
     result = SeedResult()
     empty = [
         name for name in sorted(set(names))
-        if connection.execute(sa.select(sa.literal(1)).select_from(sa.table(name)).limit(1)).first() is None
+        if connection.execute(sa.select(sa.literal(1)).select_from(_table_clause(name)).limit(1)).first() is None
     ]
     if not empty:
         return result
     metadata = sa.MetaData()
+    by_schema: dict[str | None, list[str]] = {}
+    for key in empty:  # keys: ``name``, or ``schema.name`` outside the default schema
+        schema, dot, name = key.rpartition(".")
+        by_schema.setdefault(schema if dot else None, []).append(name if dot else key)
     try:  # only the empty tables; parents are read by name, not reflected
-        metadata.reflect(connection, only=empty, resolve_fks=False)
+        for schema, only in by_schema.items():
+            metadata.reflect(connection, only=only, schema=schema, resolve_fks=False)
     except Exception as exc:  # a table reflection chokes on: say so, seed none
         for name in empty:
             result.skipped[name] = f"cannot reflect: {_first_line(exc)}"
@@ -282,12 +296,12 @@ def seed_tables(
             except Exception as exc:  # the database said no: try simpler rows, then give up
                 reason = f"the database refused generated rows: {_first_line(exc)}"
                 continue
-            result.inserted[table.name] = len(made)
-            result.samples[table.name] = made[0]
+            result.inserted[table.key] = len(made)
+            result.samples[table.key] = made[0]
             reason = ""
             break
         if reason:
-            result.skipped[table.name] = reason
+            result.skipped[table.key] = reason
     return result
 
 
@@ -353,14 +367,14 @@ def fingerprint(connection: Any, snapshot: Snapshot, only: Iterable[str] | None 
         # statement cache after ALTER ... TYPE) only work behind its adaptation
         for name in names:
             info = snapshot.tables[name]
-            result = connection.exec_driver_sql(f"SELECT {', '.join(quote(c) for c in info.column_names)} FROM {quote(name)}")
+            result = connection.exec_driver_sql(f"SELECT {', '.join(quote(c) for c in info.column_names)} FROM {info.from_clause(quote)}")
             out[name] = _table_rows(info, result)
         return out
     cursor = connection.connection.cursor()  # the driver's own: hundreds of reads per walk
     try:
         for name in names:
             info = snapshot.tables[name]
-            cursor.execute(f"SELECT {', '.join(quote(c) for c in info.column_names)} FROM {quote(name)}")
+            cursor.execute(f"SELECT {', '.join(quote(c) for c in info.column_names)} FROM {info.from_clause(quote)}")
             out[name] = _table_rows(info, cursor.fetchall())
     finally:
         cursor.close()

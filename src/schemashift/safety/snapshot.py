@@ -8,7 +8,9 @@ types as the dialect renders them (upper-case, spacing removed), defaults and
 CHECK text with outer parentheses and spacing removed, constraints as sets
 matched by name (or by definition when unnamed).  Column order is ignored.
 
-Alembic's version table(s) and schemashift's own tables are left out.
+Alembic's version table(s) and schemashift's own tables are left out.  On
+PostgreSQL every schema is pictured, not only the default one: a migration
+into a named schema whose downgrade forgets a table is caught as well.
 
 ``Snapshotter`` keeps what it reflected and, on SQLite and PostgreSQL, asks
 the catalog first for a cheap text fingerprint of each table; only tables
@@ -146,6 +148,15 @@ class TableInfo:
     unique_constraints: tuple[UniqueInfo, ...] = ()
     check_constraints: tuple[CheckInfo, ...] = ()
     comment: str | None = None
+    schema: str | None = None  # None: the default schema; else ``name`` is ``schema.table``
+
+    @property
+    def bare_name(self) -> str:
+        return self.name[len(self.schema) + 1:] if self.schema else self.name
+
+    def from_clause(self, quote: Any) -> str:
+        """The table as SQL names it (``"audit"."logs"``), quoted by ``quote``."""
+        return f"{quote(self.schema)}.{quote(self.bare_name)}" if self.schema else quote(self.name)
 
     def column(self, name: str) -> ColumnInfo | None:
         for col in self.columns:
@@ -160,13 +171,19 @@ class TableInfo:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Tables (and views, PostgreSQL enums and sequences) of one schema."""
+    """Tables (and views, PostgreSQL enums and sequences) of a database.
+
+    The default schema's objects go by their names; on PostgreSQL the other
+    schemas' objects (a migration may create tables in any) go by
+    ``schema.name``, and ``schemas`` lists those schemas themselves.
+    """
 
     dialect: str
     tables: Mapping[str, TableInfo]
     views: Mapping[str, str] = field(default_factory=dict)
     enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     sequences: tuple[str, ...] = ()
+    schemas: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -175,6 +192,7 @@ class Snapshot:
             "views": dict(sorted(self.views.items())),
             "enums": {k: list(v) for k, v in sorted(self.enums.items())},
             "sequences": list(self.sequences),
+            "schemas": list(self.schemas),
         }
 
 
@@ -246,7 +264,8 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
     ]
     comment = (_try(inspector.get_table_comment, name, schema=schema, default={}) or {}).get("text")
     return TableInfo(
-        name=name,
+        name=qualified(schema, name),
+        schema=schema,
         columns=tuple(columns),
         primary_key=primary_key,
         indexes=_sorted(indexes),
@@ -255,6 +274,11 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
         check_constraints=_sorted(checks),
         comment=comment or None,
     )
+
+
+def qualified(schema: str | None, name: str) -> str:
+    """A snapshot's key for an object: its name, prefixed by its schema unless that is the default."""
+    return f"{schema}.{name}" if schema else name
 
 
 def _index_columns(ix: dict[str, Any]) -> list[tuple[str | None, str | None]]:
@@ -291,14 +315,23 @@ SELECT c.relname, c.relkind,
            ORDER BY pg_get_indexdef(i.indexrelid)) FROM pg_index i WHERE i.indrelid = c.oid), '')
   || E'\\n' || coalesce(obj_description(c.oid, 'pg_class'), '')
   || E'\\n' || CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) ELSE '' END
+  , n.nspname, n.nspname = current_schema()
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm')
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
+  AND c.relkind IN ('r', 'p', 'v', 'm')
+"""
+
+# every schema but the system ones and the default (whose objects go by their plain names)
+_PG_SCHEMAS = """
+SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema')
+  AND nspname !~ '^pg_' AND nspname <> current_schema() ORDER BY nspname
 """
 
 
 def raw_fingerprints(connection: Any) -> dict[str, tuple[str, Any]] | None:
-    """``{name: (kind, text)}`` straight from the catalog, or ``None`` when the
-    dialect has no cheap way; the text changes whenever the object does."""
+    """``{key: (kind, text)}`` straight from the catalog, or ``None`` when the
+    dialect has no cheap way; the text changes whenever the object does.
+    PostgreSQL: every schema's tables, keyed as ``qualified`` keys them."""
     name = connection.dialect.name
     if name == "sqlite":
         grouped: dict[str, list[tuple[str, str, str]]] = {}
@@ -313,8 +346,8 @@ def raw_fingerprints(connection: Any) -> dict[str, tuple[str, Any]] | None:
         return {t: (kinds.get(t, "table"), tuple(sorted(rows))) for t, rows in grouped.items() if t in kinds}
     if name == "postgresql":
         return {
-            rel: ("view" if kind in ("v", "m") else "table", text)
-            for rel, kind, text in connection.exec_driver_sql(_PG_RAW)
+            qualified(None if default else schema, rel): ("view" if kind in ("v", "m") else "table", text)
+            for rel, kind, text, schema, default in connection.exec_driver_sql(_PG_RAW)
         }
     return None
 
@@ -334,6 +367,9 @@ class Snapshotter:
         dialect = connection.dialect
         inspector = sa.inspect(connection)
         raw = raw_fingerprints(connection)
+        schemas: tuple[str, ...] = ()
+        if dialect.name == "postgresql":
+            schemas = tuple(r[0] for r in connection.exec_driver_sql(_PG_SCHEMAS))
         if raw is None:
             table_names = inspector.get_table_names()
             view_names = inspector.get_view_names()
@@ -345,7 +381,7 @@ class Snapshotter:
         if len(self._cache) > 10_000:
             self._cache.clear()
         for name in sorted(table_names):
-            if is_bookkeeping(name, self.exclude):
+            if is_bookkeeping(_split(name, schemas)[1], self.exclude):
                 continue
             key = raw[name] if raw is not None else None
             self.last_raw[name] = key
@@ -355,21 +391,33 @@ class Snapshotter:
             if cached is not None:
                 tables[name] = cached
                 continue
-            info = reflect_table(inspector, name, dialect)
+            schema, bare = _split(name, schemas)
+            info = reflect_table(inspector, bare, dialect, schema=schema)
             self.tables_reflected += 1
             tables[name] = info
             if key is not None:
                 self._cache[(name, key)] = info
         views = {}
         for name in sorted(view_names):
-            if not is_bookkeeping(name, self.exclude):
-                views[name] = normalize_sql(_try(inspector.get_view_definition, name, default="")) or ""
+            if not is_bookkeeping(_split(name, schemas)[1], self.exclude):
+                schema, bare = _split(name, schemas)
+                views[name] = normalize_sql(_try(inspector.get_view_definition, bare, schema=schema, default="")) or ""
         enums: dict[str, tuple[str, ...]] = {}
         sequences: tuple[str, ...] = ()
         if dialect.name == "postgresql":
             enums = {e["name"]: tuple(e["labels"]) for e in inspector.get_enums() if e.get("visible", True)}
-            sequences = tuple(sorted(_try(inspector.get_sequence_names, default=[]) or []))
-        return Snapshot(dialect.name, tables, views, enums, sequences)
+            found = list(_try(inspector.get_sequence_names, default=[]) or [])
+            for schema in schemas:
+                enums.update({qualified(schema, e["name"]): tuple(e["labels"]) for e in inspector.get_enums(schema=schema)})
+                found += [qualified(schema, n) for n in _try(inspector.get_sequence_names, schema=schema, default=[]) or []]
+            sequences = tuple(sorted(found))
+        return Snapshot(dialect.name, tables, views, enums, sequences, schemas)
+
+
+def _split(key: str, schemas: Iterable[str]) -> tuple[str | None, str]:
+    """(schema, name) of a snapshot key: a ``schema.`` prefix only when it names a schema here."""
+    schema, dot, bare = key.partition(".")
+    return (schema, bare) if dot and schema in schemas else (None, key)
 
 
 def take_snapshot(connection: Any, *, exclude: Iterable[str] = ()) -> Snapshot:
@@ -594,6 +642,10 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> SchemaDiff:
                     Change("changed", kind, name, before=str(old_map[name]), after=str(new_map[name]),
                            details=(f"{new_map[name]} (was {old_map[name]})",))
                 )
+    for name in sorted(set(before.schemas) - set(after.schemas)):
+        diff.changes.append(Change("removed", "schema", name))
+    for name in sorted(set(after.schemas) - set(before.schemas)):
+        diff.changes.append(Change("added", "schema", name))
     for name in sorted(set(before.sequences) - set(after.sequences)):
         diff.changes.append(Change("removed", "sequence", name))
     for name in sorted(set(after.sequences) - set(before.sequences)):

@@ -357,7 +357,7 @@ class _Walk:
         self._after_up: _State | None = None
         self._up_diff = SchemaDiff()
 
-    def begin(self, plan: list[PlannedStep], dialect: str, options: WalkOptions) -> None:
+    def begin(self, plan: list[PlannedStep], dialect: str, options: WalkOptions, schemas: tuple[str, ...] = ()) -> None:
         self.plan = plan
         self.options = options
         self.done = 0
@@ -367,7 +367,8 @@ class _Walk:
         self.rows.reset()
         self._before = self._after_up = None
         if not plan or plan[0].phase != "setup":
-            self._before = _State(Snapshot(dialect, {}), {})  # a fresh scratch database is empty
+            # a fresh scratch database is empty but for the schemas made for the project
+            self._before = _State(Snapshot(dialect, {}, schemas=tuple(sorted(schemas))), {})
             if plan:
                 self.current = plan[0].revision
                 self._started[plan[0].revision] = time.perf_counter()
@@ -681,7 +682,7 @@ def _walk_all(
         revision = to_check[position]
         plan = _plan(setup + to_check[:position], to_check[position:])
         mode = modes.get(revision, "default")
-        walk.begin(plan, scratch.dialect, dataclasses.replace(options, first_mode=mode))
+        walk.begin(plan, scratch.dialect, dataclasses.replace(options, first_mode=mode), scratch.schemas)
         if start.baseline is not None and position == 0:
             walk.prepare_outside(scratch, revision, mode)  # no step runs before the first: seed from outside
         try:
