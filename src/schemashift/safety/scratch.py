@@ -619,15 +619,37 @@ def _runner(run: Callable[[Any], None], state: RunState) -> Callable[..., None]:
 
 
 def load_revision_module(path: str | Path, name: str) -> Any:
-    """Execute a revision file into a new module of its own."""
+    """Execute a revision file into a new module of its own.
+
+    The module is new each time (module-level state is never shared); only
+    the compiled code is kept, per file and version of its text, as Python's
+    own import keeps ``.pyc`` files: a walk runs each file three times.
+    """
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(name, str(path))
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    exec(_compiled(str(path)), module.__dict__)  # noqa: S102 - the project's own revision file, as Alembic runs it
     return module
+
+
+_CODE: dict[tuple[str, bytes], Any] = {}
+
+
+def _compiled(path: str) -> Any:
+    """The file's code object, compiled once per path and exact text."""
+    with open(path, "rb") as handle:
+        source = handle.read()
+    key = (path, source)
+    code = _CODE.get(key)
+    if code is None:
+        if len(_CODE) > 2048:
+            _CODE.clear()
+        code = compile(source, path, "exec", dont_inherit=True)
+        _CODE[key] = code
+    return code
 
 
 def _fresh(path: str, planned: PlannedStep) -> Callable[..., None]:
