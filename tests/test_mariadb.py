@@ -117,3 +117,32 @@ def test_offline_sql_still_asks_for_the_existing_type(migrated):
                              "pass", rev_id="m2")
     result = migrated.cli("upgrade", "--sql", "m1:m2", ok=False)
     assert result.code != 0 and "existing type" in result.error_line
+
+
+def test_plan_flags_a_revision_of_several_ddl_statements_as_not_atomic(migrated):
+    """Issue 14.3: MariaDB commits each DDL statement, so a revision of several cannot be
+    rolled back there; ``plan`` says so (SS-M701) before anything runs, and not for one
+    statement or for DML next to it."""
+    migrated.manual_revision(
+        "two ddl",
+        "op.add_column('students', sa.Column('nickname', sa.String(30)))\n"
+        "op.create_index('ix_students_nickname', 'students', ['nickname'])",
+        "op.drop_index('ix_students_nickname', table_name='students')\nop.drop_column('students', 'nickname')",
+        rev_id="m2",
+    )
+    plan = api.plan(migrated.project())
+    (finding,) = [f for f in plan.findings if f.rule == "SS-M701"]
+    assert finding.revision == "m2" and finding.level == "warning"
+    assert finding.message.startswith("runs 2 DDL statements, and mysql commits each at once")
+    migrated.cli("upgrade", "head")
+    down = api.plan(migrated.project(), "m1", direction="down")
+    assert [(f.revision, f.direction) for f in down.findings if f.rule == "SS-M701"] == [("m2", "down")]
+    migrated.manual_revision(
+        "one ddl and a write",
+        "op.add_column('students', sa.Column('house', sa.String(20)))\n"
+        "op.execute(\"UPDATE students SET house = 'red'\")",
+        "op.drop_column('students', 'house')", rev_id="m3",
+    )
+    assert "SS-M701" not in {f.rule for f in api.plan(migrated.project()).findings}
+    assert migrated.version() == {"m2"}
+    assert migrated.rows("students") == STUDENTS

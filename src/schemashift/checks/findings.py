@@ -26,7 +26,7 @@ class Rule:
     level: str  # the default level
     why: str
     alternative: str  # Alembic code
-    family: str  # destructive, data, compatibility, postgresql, sqlite, sql
+    family: str  # destructive, data, compatibility, postgresql, sqlite, mysql, sql
 
 
 def _r(id: str, family: str, level: str, title: str, why: str, alternative: str) -> Rule:
@@ -119,6 +119,10 @@ RULES: dict[str, Rule] = {
         _r("SS-S502", "sqlite", "error", "operation SQLite refuses",
            "SQLite has no ALTER for this form; the statement fails",
            'with op.batch_alter_table("t") as batch_op:\n    batch_op.alter_column("c", nullable=False)'),
+        _r("SS-M701", "mysql", "warning", "several DDL statements in one revision on MySQL/MariaDB",
+           "MySQL and MariaDB commit each DDL statement at once: when a later statement fails, the earlier ones "
+           "stay applied and the revision cannot be rolled back",
+           "# one DDL statement per revision (split it), or make each statement safe to run again"),
         _r("SS-X601", "sql", "info", "SQL not understood",
            "raw SQL that the parser could not read is not checked by any rule",
            '# prefer op.* operations, or SQL the parser reads'),

@@ -22,6 +22,7 @@ from .capture import capture_function
 from .facts import Facts
 from .findings import RULES, Finding, level_rank
 from .rules import Context, evaluate
+from .rules import mysql as mysql_rules
 from .rules import postgres as pg_rules
 from .suppress import configured_levels, suppressions
 
@@ -190,6 +191,7 @@ class Planner:
                       target_metadata=self.target_metadata, lock_timeout=self.session_lock_timeout,
                       revision=script.revision, path=path, allow_loss=_loss_allowed(migration_context))
         locking = False
+        ddl = 0  # operations that run DDL (MySQL/MariaDB commit each: SS-M701)
         for item in capture.ops:
             ctx.line = item.line
             actions = from_op(item.op, self.dialect, batch=item.batch is not None, recreate=item.recreate)
@@ -197,6 +199,7 @@ class Planner:
                 for action in actions:
                     action.table = action.table or item.batch
             op = PlannedOperation(_words(item.op, self.dialect), line=item.line)
+            ddl += mysql_rules.is_ddl(actions)
             self._describe(op, actions, ctx)
             for action in actions:
                 if action.kind == "set_lock_timeout":
@@ -212,7 +215,9 @@ class Planner:
             from .rawsql import analyse
 
             op = PlannedOperation(f"execute SQL (through op.get_bind()): {statement[:200]}")
-            for action in analyse(statement, self.dialect.name):
+            direct = analyse(statement, self.dialect.name)
+            ddl += mysql_rules.is_ddl(direct)
+            for action in direct:
                 op.findings.extend(evaluate(action, ctx))
             planned.operations.append(op)
         if capture.stopped:
@@ -224,6 +229,10 @@ class Planner:
             ctx.line = None
             planned.findings.append(ctx.finding(
                 "SS-P409", "takes ACCESS EXCLUSIVE locks on existing tables with no lock_timeout set", Action("ddl")))
+        ctx.line = None
+        non_atomic = mysql_rules.non_atomic_revision(ddl, ctx)
+        if non_atomic is not None:
+            planned.findings.append(non_atomic)
         marks = suppressions(path)
         for op in planned.operations:
             op.findings = [f for f in (self.allowances.apply(x, marks) for x in op.findings) if f is not None]
