@@ -9,11 +9,18 @@ these are the cases whose outcome differs.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 import sqlalchemy as sa
 
-from fixtures_projects import STUDENTS, SchoolProject, forget_project_modules
+from fixtures_projects import STUDENTS, SchoolProject, chain_rev, forget_project_modules, write_chain
 from schemashift import api
+from schemashift.safety import lock as lock_mod
 
 
 @pytest.fixture
@@ -146,3 +153,55 @@ def test_plan_flags_a_revision_of_several_ddl_statements_as_not_atomic(migrated)
     assert "SS-M701" not in {f.rule for f in api.plan(migrated.project()).findings}
     assert migrated.version() == {"m2"}
     assert migrated.rows("students") == STUDENTS
+
+
+STEPS = 30
+
+
+def test_sigkill_during_an_upgrade_releases_the_lock_and_keeps_version_and_ledger_in_step(tmp_path, mariadb_url):
+    """Issue 14.3: a process killed mid-upgrade on MariaDB.  Each step's DDL is
+    committed as it runs, so the step that was running may stay half applied
+    (that is the database's nature, said before every run); what must hold is
+    that the server released the lock with the connection, the version names
+    the last complete revision, and the ledger records exactly the revisions
+    up to it, with every row of the completed steps."""
+    root = tmp_path / "killed"
+    api.init(root, url=mariadb_url)
+    project = SchoolProject(root, mariadb_url, "mariadb")
+    write_chain(project.versions, STEPS)
+    env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_URL"}
+    proc = subprocess.Popen([sys.executable, "-m", "schemashift", "upgrade", "head"], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watcher = project.engine()
+    deadline = time.monotonic() + 120
+    with watcher.connect() as conn:
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                found = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            except sa.exc.DBAPIError:
+                conn.rollback()
+                found = None
+            else:
+                conn.rollback()  # a fresh snapshot on the next read
+            if found is not None and found != chain_rev(0):
+                break  # at least two steps committed: kill inside the run
+            time.sleep(0.002)
+    watcher.dispose()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the upgrade finished before the kill; the chain is too short here"
+    engine = project.engine()
+    with engine.connect() as other:  # the lock went with the killed connection: taken at once
+        name = f"{other.dialect.default_schema_name}.alembic_version"
+        release = lock_mod.acquire(other, lock_mod.LockSpec(name, 5))
+        assert release is not None
+        release()
+    engine.dispose()
+    (version,) = project.version()
+    reached = int(version[1:])
+    assert 1 <= reached < STEPS - 1
+    assert [rev for rev, _ in project.ledger_rows()] == [chain_rev(i) for i in range(reached + 1)]
+    with project.engine().connect() as conn:
+        for i in range(reached + 1):
+            assert conn.execute(sa.text(f"SELECT count(*) FROM t_{i}")).scalar() == 200
+    forget_project_modules()
