@@ -18,6 +18,9 @@ The scratch database is dropped on the way out, Ctrl-C included.
 
 ``run_steps`` runs an explicit list of up/down steps in one env.py run, each in
 its own transaction, calling back after each step with the live connection.
+The run is owned by ``runtime.run.Run``, the object that owns ``upgrade``'s
+(transactions, SQLite foreign-key mode, lock, URL check), so a step runs on
+the scratch database as it would under ``upgrade``.
 One run for many steps matters: each env.py run configures logging, builds an
 engine and reads the revision map, which costs more than most steps.  What a
 run would otherwise carry from step to step is reset, so each step behaves as
