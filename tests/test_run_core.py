@@ -168,6 +168,43 @@ def test_failure_at_commit_is_not_reported_as_applied(pg_runcore):
     assert p.state() == before
 
 
+SQLITE_FK_ON = """    from sqlalchemy import event as _event
+
+    @_event.listens_for(connectable, "connect")
+    def _foreign_keys_on(dbapi_connection, record):
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+"""
+
+DEFERRED_ORPHAN = (
+    "op.execute('CREATE TABLE parent (id INTEGER PRIMARY KEY)')\n"
+    "op.execute('CREATE TABLE child (id INTEGER, pid INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)')\n"
+    "op.execute('INSERT INTO child VALUES (1, 99)')"
+)
+
+
+def test_failure_at_commit_in_the_cli_prints_no_upgraded_line(runcore):
+    """A deferred foreign key violated by a revision fails at COMMIT (SQLite and PostgreSQL): the step
+    before it is reported and kept, the failed one is not reported, exit 4, and its version, ledger
+    and rows are as before it."""
+    p = runcore
+    if p.backend == "sqlite":  # SQLite checks foreign keys only when the engine turns them on
+        p.edit_env("    with connectable.connect() as connection:", SQLITE_FK_ON + "    with connectable.connect() as connection:")
+    p.rev("aaa", None, table("a_t"))
+    p.upgrade()
+    p.rev("bbb", "aaa", table("b_t"))
+    p.rev("ccc", "bbb", DEFERRED_ORPHAN)
+    result = p.cli("upgrade", "head", ok=False)
+    assert result.code == MigrationFailed.exit_code, result.stderr
+    assert "Upgraded aaa -> bbb" in result.stdout and "-> ccc" not in result.stdout
+    assert "migration ccc failed at commit" in result.error_line and "rolled back" in result.error_line
+    assert "NOT rolled back" not in result.error_line
+    assert p.version() == {"bbb"}
+    assert p.ledger() == [("aaa", "up"), ("bbb", "up")]
+    assert p.rows("a_t", "id, v") == [(1, "one"), (2, "two")] and p.rows("b_t", "id, v") == [(1, "one"), (2, "two")]
+    assert not {"parent", "child"} & p.tables()
+
+
 # -------------------------------------------------------------------- the lock
 
 

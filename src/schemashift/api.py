@@ -479,7 +479,7 @@ def upgrade(
     """
     options = _options(atomic, lock_timeout, ignore_checksums, project, notice, allow_loss, rebuild_progress)
     safety = _SafetyGate(project, "up", revision, sql, allow, allow_destructive, confirm, plan_first)
-    safety.before(output)
+    safety.before(output, options)
     result = _migrate().migrate(
         project, "up", revision, sql=sql, tag=tag, progress=progress, output=output, options=options
     )
@@ -507,7 +507,7 @@ def downgrade(
     """Downgrade to ``revision`` (id, partial id, ``base``, ``-N``, ``rev-N``); planned and gated as ``upgrade``."""
     options = _options(atomic, lock_timeout, False, project, notice, allow_loss, rebuild_progress)
     safety = _SafetyGate(project, "down", revision, sql, allow, allow_destructive, confirm, plan_first)
-    safety.before(output)
+    safety.before(output, options)
     result = _migrate().migrate(
         project, "down", revision, sql=sql, tag=tag, progress=progress, output=output, options=options
     )
@@ -581,7 +581,12 @@ def _pg_version(value: str | None) -> tuple[int, ...] | None:
 
 
 class _SafetyGate:
-    """The plan-then-refuse step ``upgrade``/``downgrade`` take before migrating (see ``checks.refusal``)."""
+    """The plan-then-refuse step of ``upgrade``/``downgrade`` (see ``checks.refusal``).
+
+    Online it is a step of the run (``RunOptions.gate``), taken with the lock
+    held on exactly the steps that run; offline (``--sql``) the findings
+    become SQL comments and nothing is refused.
+    """
 
     def __init__(self, project: Project, direction: str, revision: str, sql: bool, allow: Sequence[str],
                  allow_destructive: bool, confirm: Any, enabled: bool) -> None:
@@ -589,21 +594,20 @@ class _SafetyGate:
         self.allow, self.allow_destructive, self.confirm, self.enabled = allow, allow_destructive, confirm, enabled
         self.comments = ""
         self.plan: Any = None
+        self._run_gate: Any = None
 
-    def before(self, output: Any) -> None:
+    def before(self, output: Any, options: RunOptions) -> None:
         if not self.enabled:
             return
         from .checks.plan import Allowances, build_plan, parse_allow
-        from .checks.refusal import gate, sql_comments
+        from .checks.refusal import RunGate, sql_comments
         from .checks.suppress import configured_levels
 
         allowances = Allowances(parse_allow(self.allow), self.allow_destructive, configured_levels(self.project))
         if not self.sql:
-            if ":" in self.revision:
-                return  # a range without --sql: the run itself refuses it, with its own words
-            _migrate().precheck_targets(self.project, (self.revision,))
-            self.plan = build_plan(self.project, self.direction, self.revision, allowances=allowances)
-            gate(self.plan, self.confirm)
+            self._run_gate = RunGate(self.direction, self.revision, allowances, self.confirm,
+                                     url=redact_url(self.project.url))
+            options.gate = self._run_gate
             return
         start, _, target = self.revision.rpartition(":")
         _migrate().precheck_targets(self.project, (start or None, target))  # bad input: refused before planning
@@ -621,7 +625,7 @@ class _SafetyGate:
     def after(self, result: MigrateResult) -> MigrateResult:
         if self.comments and result.sql is not None:
             result.sql = self.comments + result.sql
-        result.plan = self.plan  # type: ignore[attr-defined]
+        result.plan = self._run_gate.plan if self._run_gate is not None else self.plan  # type: ignore[attr-defined]
         return result
 
 

@@ -15,7 +15,8 @@ from .alembic_bridge.steps import downgrade_steps, stamp_steps, upgrade_steps
 from .config import Project
 from .errors import RevisionError, RevisionFileError
 from .revisions.ids import check_reference
-from .runner import REVISION_ERRORS, revision_error, revision_map, run_env
+from .revisions.index import RevisionIndex
+from .runner import REVISION_ERRORS, revision_error, revision_map, run_env, script_directory
 from .runtime.options import RunOptions
 from .runtime.results import MigrateResult, StepEvent
 from .runtime.run import Run, applied_revisions as applied_in_script
@@ -38,8 +39,10 @@ def lock_timeout_for(project: Project, given: float | None) -> float:
     return float(value) if value else lock_mod.DEFAULT_TIMEOUT
 
 
-def _check_ledger_in(script: Any, heads: Sequence[str], entries: list[Any]) -> ledger_mod.ValidationReport:
-    return ledger_mod.validate(applied_in_script(script, heads), entries, set(heads))
+def _check_ledger_in(
+    script: Any, heads: Sequence[str], recorded: dict[str, str | None], checksum_of: Any
+) -> ledger_mod.ValidationReport:
+    return ledger_mod.validate_recorded(applied_in_script(script, heads), recorded, set(heads), checksum_of=checksum_of)
 
 
 def _run(
@@ -110,8 +113,16 @@ def _exists(rmap: Any, rev_id: str) -> bool:
 
 
 def check_ledger(project: Project, heads: Sequence[str], entries: list[Any]) -> ledger_mod.ValidationReport:
-    """Applied revisions (ancestors of ``heads``) whose files changed or vanished."""
-    return ledger_mod.validate(_applied_revisions(project, heads), entries, set(heads))
+    """Applied revisions (ancestors of ``heads``) whose files changed or vanished.
+
+    Checksums come from the revision index (a file is hashed again only when it changed).
+    """
+    applied = _applied_revisions(project, heads)
+    try:
+        checksum_of = RevisionIndex(script_directory(project)).checksums().get
+    except REVISION_ERRORS + (RevisionFileError,):
+        checksum_of = None
+    return ledger_mod.validate(applied, entries, set(heads), checksum_of=checksum_of)
 
 
 # ------------------------------------------------------------------ targets
@@ -136,7 +147,7 @@ def precheck_targets(project: Project, targets: Sequence[str | None]) -> None:
         ident = ident.split("@", 1)[0]  # branch@head: let Alembic resolve the branch
         if ident.lower() not in _SPECIAL_TARGETS:
             idents.append(ident)
-    rmap = revision_map(project)  # also refuses duplicate revision ids, before any run
+    rmap = revision_map(project, check_syntax=False)  # also refuses duplicate revision ids, before any run
     for ident in idents:
         try:
             rmap.get_revisions(ident)

@@ -150,10 +150,11 @@ def script_directory(project: Project) -> ScriptDirectory:
         raise ConfigError(str(exc).splitlines()[0]) from exc
 
 
-def revision_map(project: Project) -> Any:
-    """Alembic's ``RevisionMap`` of the project, from the cached header index."""
+def revision_map(project: Project, *, check_syntax: bool = True) -> Any:
+    """Alembic's ``RevisionMap`` of the project, from the cached header index (``check_syntax=False``:
+    the caller imports every file next, which proves their syntax)."""
     try:
-        return RevisionIndex(script_directory(project)).revision_map()
+        return RevisionIndex(script_directory(project), check_syntax=check_syntax).revision_map()
     except REVISION_ERRORS as exc:
         raise revision_error(exc) from exc
 
@@ -255,6 +256,12 @@ def _script_root(project: Project, state: RunState | None) -> str | None:
 
 
 _LOCKED = ("database is locked", "database table is locked")
+_DRIVERS = ("sqlite3", "psycopg", "psycopg2", "pymysql", "MySQLdb", "mysql")
+
+
+def _from_driver(exc: BaseException) -> bool:
+    """A database driver's own error, raised by a call made on the raw DBAPI connection (e.g. ATTACH)."""
+    return type(exc).__module__.split(".", 1)[0] in _DRIVERS and isinstance(exc, Exception)
 
 
 def alembic_command(project: Project, name: str, *args: Any, **kw: Any) -> Any:
@@ -289,8 +296,8 @@ def translate_errors(project: Project, state: RunState | None = None) -> Iterato
             raise
         if isinstance(exc, REVISION_ERRORS):
             raise revision_error(exc) from exc
-        if isinstance(exc, sa_exc.DBAPIError):
-            reason = _first_line(exc.orig or exc)
+        if isinstance(exc, sa_exc.DBAPIError) or _from_driver(exc):
+            reason = _first_line(getattr(exc, "orig", None) or exc)
             if any(text in reason.lower() for text in _LOCKED):
                 raise DatabaseError(
                     f"database {redact_url(project.url)} is locked by another connection: {reason}",
@@ -303,7 +310,7 @@ def translate_errors(project: Project, state: RunState | None = None) -> Iterato
                     hint="check the URL (--url, $SCHEMASHIFT_URL or sqlalchemy.url) and that the server is running",
                 ) from exc
             if state is not None and run is None and state.steps and state.applied < len(state.steps):
-                raise _migration_failure(exc, state, exc.statement) from exc
+                raise _migration_failure(exc, state, getattr(exc, "statement", None)) from exc
             raise DatabaseError(
                 f"database {redact_url(project.url)} refused a statement: {reason}",
                 hint="check the database and its permissions",

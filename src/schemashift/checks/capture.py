@@ -92,33 +92,109 @@ class CaptureOperations(Operations):
         yield CaptureBatchOperations(self.migration_context, self, table_name, schema, recreate)
 
 
-def _guard(capture: Capture) -> Any:
-    def before(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+class _Guard:
+    """Stops a write sent outside an operation before it reaches the database, keeping its SQL."""
+
+    def __init__(self) -> None:
+        self.capture: Capture | None = None
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if self.capture is None:
+            return
         if not statement.lstrip().upper().startswith(_READ_ONLY):
-            capture.direct_sql.append(" ".join(statement.split()))
+            self.capture.direct_sql.append(" ".join(statement.split()))
             raise WriteBlocked(statement)
 
-    return before
+
+class Listening:
+    """The connection's listeners for a whole plan, installed once (each costs SQLAlchemy some work)."""
+
+    def __init__(self, connection: Any) -> None:
+        from sqlalchemy import event
+
+        self.connection = connection
+        self.guard = _Guard()
+        self.savepoint = _SavepointOnFirstUse(connection) if connection.dialect.name == "postgresql" else None
+        event.listen(connection, "before_cursor_execute", self.guard)
+        if self.savepoint is not None:
+            event.listen(connection, "before_execute", self.savepoint)
+
+    def begin(self, capture: Capture) -> None:
+        self.guard.capture = capture
+        if self.savepoint is not None:
+            self.savepoint.nested = None
+            self.savepoint.active = True
+
+    def end(self) -> None:
+        self.guard.capture = None
+        if self.savepoint is not None:
+            self.savepoint.active = False
+            self.savepoint.end()
+
+    def close(self) -> None:
+        from sqlalchemy import event
+
+        self.end()
+        with contextlib.suppress(Exception):
+            event.remove(self.connection, "before_cursor_execute", self.guard)
+        if self.savepoint is not None:
+            with contextlib.suppress(Exception):
+                event.remove(self.connection, "before_execute", self.savepoint)
 
 
-def capture_function(module: Any, name: str, migration_context: Any, path: str | None = None) -> Capture:
-    """Run ``module.<name>()`` (upgrade or downgrade) with ``op`` capturing."""
-    from sqlalchemy import event
+class _SavepointOnFirstUse:
+    """A failed read aborts a PostgreSQL transaction: the first statement a
+    revision sends opens a savepoint, rolled back when the capture ends, so the
+    run's transaction stays usable.  A revision that sends nothing (most of
+    them) costs no round trip."""
 
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.nested: Any = None
+        self.opening = False
+        self.active = True
+
+    def __call__(self, conn: Any, *args: Any) -> None:
+        if self.active and self.nested is None and not self.opening and conn.in_transaction():
+            self.opening = True  # begin_nested() sends SAVEPOINT through this very event
+            try:
+                self.nested = conn.begin_nested()
+            finally:
+                self.opening = False
+
+    def end(self) -> None:
+        if self.nested is not None:
+            with contextlib.suppress(Exception):
+                self.nested.rollback()
+            self.nested = None
+
+
+@contextlib.contextmanager
+def _no_autocommit() -> Iterator[None]:
+    """While capturing, an ``autocommit_block()`` commits nothing: the operations in it are captured."""
+    yield
+
+
+def capture_function(
+    module: Any, name: str, migration_context: Any, path: str | None = None, listening: Listening | None = None
+) -> Capture:
+    """Run ``module.<name>()`` (upgrade or downgrade) with ``op`` capturing.
+
+    ``listening``: the plan's listeners on the connection (else installed for this call only).
+    """
     operations = CaptureOperations(migration_context, path or getattr(module, "__file__", None))
     had_op = "op" in vars(module)
     previous = vars(module).get("op")
     online = not getattr(migration_context, "as_sql", False)
     connection = migration_context.connection if online else None  # offline: a mock that only prints
-    guard = _guard(operations.capture)
-    listening = connection is not None
-    if listening:
-        event.listen(connection, "before_cursor_execute", guard)
+    own_listening = listening is None and connection is not None
+    if own_listening:
+        listening = Listening(connection)
+    if listening is not None:
+        listening.begin(operations.capture)
     module.op = operations
-    # a failed read aborts a PostgreSQL transaction: keep the plan's own one usable
-    nested = None
-    if connection is not None and connection.dialect.name == "postgresql" and connection.in_transaction():
-        nested = connection.begin_nested()
+    own_autocommit = vars(migration_context).get("autocommit_block")
+    migration_context.autocommit_block = _no_autocommit
     try:
         getattr(module, name)()
     except WriteBlocked:
@@ -127,11 +203,13 @@ def capture_function(module: Any, name: str, migration_context: Any, path: str |
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         operations.capture.stopped = f"{type(exc).__name__}: {first[:200]}"
     finally:
-        if nested is not None:
-            with contextlib.suppress(Exception):
-                nested.rollback()
-        if listening:
-            event.remove(connection, "before_cursor_execute", guard)
+        if own_autocommit is not None:
+            migration_context.autocommit_block = own_autocommit
+        else:
+            with contextlib.suppress(AttributeError):
+                del migration_context.autocommit_block
+        if listening is not None:
+            listening.close() if own_listening else listening.end()
         if had_op:
             module.op = previous
         else:

@@ -10,26 +10,29 @@ Nothing is written: the plan's transaction only reads.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import json
+import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..config import Project, redact_url
 from ..runner import REVISION_ERRORS, RunState, revision_error, run_env
 from .actions import Action, from_op
-from .capture import capture_function
+from .capture import Listening, capture_function
 from .facts import Facts
 from .findings import RULES, Finding, level_rank
 from .rules import Context, evaluate
 from .rules import mysql as mysql_rules
 from .rules import postgres as pg_rules
-from .suppress import configured_levels, suppressions
+from .suppress import configured_levels, parse_suppressions, suppressions
 
 
 @dataclass
 class PlannedOperation:
-    description: str
+    words: str | Callable[[], str]  # the operation in words, or how to say it (built only when shown)
     line: int | None = None
     tables: list[str] = field(default_factory=list)
     rows: int | None = None
@@ -37,6 +40,12 @@ class PlannedOperation:
     lock: str | None = None
     rewrites: bool | None = None
     findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def description(self) -> str:
+        if callable(self.words):
+            self.words = self.words()
+        return self.words
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -170,6 +179,21 @@ class Planner:
         self.target_metadata = target_metadata
         self.allowances = allowances
         self.session_lock_timeout = self._session_lock_timeout() if self.facts is not None else False
+        self.listening: Listening | None = None  # set by plan_revisions for the whole plan
+        self.file_marks: dict[str, str] | None = None  # real path -> its "schemashift:" lines (revision index)
+        self._real_dirs: dict[str, str] = {}
+
+    def _suppressions(self, path: str | None) -> dict[str, str]:
+        """The revision's reviewed suppressions, from the revision index's cached lines when it has them."""
+        if path and self.file_marks is not None:
+            folder, name = os.path.split(path)
+            real = self._real_dirs.get(folder)
+            if real is None:
+                real = self._real_dirs[folder] = os.path.realpath(folder)
+            text = self.file_marks.get(os.path.join(real, name))
+            if text is not None:
+                return parse_suppressions(text) if text else {}
+        return suppressions(path)
 
     def _session_lock_timeout(self) -> bool:
         if self.dialect.name != "postgresql":
@@ -185,7 +209,7 @@ class Planner:
     def revision(self, script: Any, module: Any, function: str, migration_context: Any) -> PlannedRevision:
         path = str(script.path) if getattr(script, "path", None) else None
         planned = PlannedRevision(script.revision, script.doc or "", path, self.direction)
-        capture = capture_function(module, function, migration_context, path)
+        capture = capture_function(module, function, migration_context, path, self.listening)
         planned.stopped = capture.stopped
         ctx = Context(self.dialect, direction=self.direction, facts=self.facts, pg_version=self.pg_version(),
                       target_metadata=self.target_metadata, lock_timeout=self.session_lock_timeout,
@@ -198,7 +222,7 @@ class Planner:
             if item.batch is not None:
                 for action in actions:
                     action.table = action.table or item.batch
-            op = PlannedOperation(_words(item.op, self.dialect), line=item.line)
+            op = PlannedOperation(functools.partial(_words, item.op, self.dialect), line=item.line)
             ddl += mysql_rules.is_ddl(actions)
             self._describe(op, actions, ctx)
             for action in actions:
@@ -233,7 +257,7 @@ class Planner:
         non_atomic = mysql_rules.non_atomic_revision(ddl, ctx)
         if non_atomic is not None:
             planned.findings.append(non_atomic)
-        marks = suppressions(path)
+        marks = self._suppressions(path)
         for op in planned.operations:
             op.findings = [f for f in (self.allowances.apply(x, marks) for x in op.findings) if f is not None]
         planned.findings = [f for f in (self.allowances.apply(x, marks) for x in planned.findings) if f is not None]
@@ -269,7 +293,7 @@ class Planner:
             strongest, rewrites = None, False
             order = ["ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE", "ACCESS EXCLUSIVE"]
             for action in actions:
-                if not ctx.existing(action):
+                if not pg_rules.locks_a_table(action) or not ctx.existing(action):
                     continue
                 lock, rw = pg_rules.lock_of(action, ctx)
                 if lock and (strongest is None or order.index(lock) > order.index(strongest)):
@@ -323,6 +347,79 @@ def _revisions(script: Any, direction: str, target: str, heads: Any) -> list[Any
     return [step.revision for step in steps]
 
 
+def plan_revisions(
+    revisions: Iterable[Any],
+    migration_context: Any,
+    *,
+    direction: str,
+    target: str,
+    url: str | None,
+    allowances: Allowances,
+    exact: bool = False,
+    target_version: tuple[int, ...] | None = None,
+) -> Plan:
+    """The plan of ``revisions`` (Alembic ``Script``s, in the order they will run) through ``migration_context``.
+
+    Online, rows and columns are read through the context's connection (in
+    its transaction; nothing is written); offline nothing is connected.
+    """
+    from ..safety.scratch import load_revision_module
+
+    connection = None if migration_context.as_sql else migration_context.connection
+    dialect = migration_context.dialect
+    plan = Plan(direction, target, dialect.name, url=url, live=connection is not None)
+    planner = Planner(connection, dialect, direction=direction, live=connection is not None, exact=exact,
+                      target_version=target_version, target_metadata=migration_context.opts.get("target_metadata"),
+                      allowances=allowances)
+    plan.server_version = planner.pg_version() if dialect.name == "postgresql" else None
+    function = "upgrade" if direction == "up" else "downgrade"
+    planner.listening = Listening(connection) if connection is not None else None
+    script = getattr(getattr(migration_context, "environment_context", None), "script", None)
+    if script is not None:
+        from ..revisions.index import RevisionIndex
+
+        with contextlib.suppress(Exception):  # an unreadable file: its suppressions are read directly
+            planner.file_marks = RevisionIndex(script).marks()
+    try:
+        for revision in revisions:
+            module = _module_to_capture(revision, load_revision_module)
+            plan.revisions.append(planner.revision(revision, module, function, migration_context))
+    finally:
+        if planner.listening is not None:
+            planner.listening.close()
+    return plan
+
+
+def _module_to_capture(revision: Any, load: Callable[[str, str], Any]) -> Any:
+    """The module whose ``upgrade()``/``downgrade()`` is captured.
+
+    Alembic's own module when it holds no schema objects at module level (a
+    ``Column`` or ``Table`` made at import time is attached to the table a
+    captured ``create_table`` builds, and Alembic's run would then find it
+    taken); otherwise a fresh copy of its own, so capturing never touches
+    what Alembic will run.  ``op`` is swapped only while capturing.
+    """
+    module = getattr(revision, "_module", None) or getattr(revision, "module", None)
+    if module is not None and not _holds_schema_objects(module):
+        return module
+    return load(revision.path, f"schemashift_plan_{revision.revision}")
+
+
+def _holds_schema_objects(module: Any) -> bool:
+    from sqlalchemy.sql.schema import SchemaItem
+
+    for name, value in vars(module).items():
+        if name.startswith("__"):
+            continue
+        if isinstance(value, SchemaItem):
+            return True
+        if isinstance(value, (list, tuple, set, dict)):
+            items = value.values() if isinstance(value, dict) else value
+            if any(isinstance(item, SchemaItem) for item in items):
+                return True
+    return False
+
+
 def build_plan(
     project: Project,
     direction: str = "up",
@@ -346,22 +443,11 @@ def build_plan(
     holder: list[Plan] = []
 
     def fn(rev: Any, context: Any) -> list[Any]:
-        connection = None if context.as_sql else context.connection
-        dialect = context.dialect
-        plan = Plan(direction, target, dialect.name, url=redact_url(project.url), live=connection is not None)
-        planner = Planner(connection, dialect, direction=direction, live=connection is not None, exact=exact,
-                          target_version=target_version, target_metadata=context.opts.get("target_metadata"),
-                          allowances=allowances)
-        plan.server_version = planner.pg_version() if dialect.name == "postgresql" else None
-        from ..safety.scratch import load_revision_module
-
         script = state.env.context.script  # type: ignore[union-attr]
-        function = "upgrade" if direction == "up" else "downgrade"
-        for revision in _revisions(script, direction, target, rev):
-            # a copy of its own: capturing never touches the module Alembic will run
-            module = load_revision_module(revision.path, f"schemashift_plan_{revision.revision}")
-            plan.revisions.append(planner.revision(revision, module, function, context))
-        holder.append(plan)
+        revisions = _revisions(script, direction, target, rev)
+        holder.append(plan_revisions(revisions, context, direction=direction, target=target,
+                                     url=redact_url(project.url), exact=exact, target_version=target_version,
+                                     allowances=allowances))
         return []
 
     kw: dict[str, Any] = {"dont_mutate": True}

@@ -8,11 +8,11 @@ allowed them.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import Refused
 from .findings import Finding
-from .plan import Plan
+from .plan import Allowances, Plan, plan_revisions
 
 
 class UnsafeOperations(Refused):
@@ -52,6 +52,32 @@ def gate(plan: Plan, confirm: Confirm | None = None) -> Plan:
             finding.allowed_by = "prompt"
         return plan
     raise UnsafeOperations(plan, blocking)
+
+
+class RunGate:
+    """The refusal as a step of the run (``RunOptions.gate``).
+
+    The run calls it with the lock held and the steps it is about to take, so
+    the plan judges exactly what runs, on the rows the version was read with;
+    the decision (``gate``, which may prompt) comes back to the run, which
+    calls it before it writes anything.  ``plan`` keeps what was judged.
+    """
+
+    def __init__(self, direction: str, target: str, allowances: Allowances, confirm: Confirm | None,
+                 url: str | None = None) -> None:
+        self.direction, self.target, self.allowances, self.confirm, self.url = (
+            direction, target, allowances, confirm, url)
+        self.plan: Plan | None = None
+
+    def __call__(self, steps: Sequence[Any], migration_context: Any) -> Callable[[], None]:
+        plan = plan_revisions([step.revision for step in steps], migration_context, direction=self.direction,
+                              target=self.target, url=self.url, allowances=self.allowances)
+        self.plan = plan
+
+        def decide() -> None:
+            gate(plan, self.confirm)
+
+        return decide
 
 
 def sql_comments(plan: Plan) -> str:

@@ -24,9 +24,10 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import Revision, RevisionMap
 
 from ..errors import RevisionError, RevisionFileError
+from .checksum import file_checksum
 
 CACHE_NAME = "schemashift-revisions.json"
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 _REV_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
 _HEADER_KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
 _ASSIGN = re.compile(
@@ -54,6 +55,8 @@ class RevisionHeader:
     path: str
     longdoc: str
     create_date: str | None
+    checksum: str | None = None  # of the bytes the header was read from (kept with it, keyed by the file's stat)
+    marks: str = ""  # the file's lines that speak to schemashift ("# schemashift: allow ..."), for the plan
 
     @property
     def doc(self) -> str:
@@ -208,9 +211,13 @@ def _list_files(directory: Path, recursive: bool) -> Iterable[os.DirEntry[str]]:
 class RevisionIndex:
     """Revision headers of one script directory, cached between calls."""
 
-    def __init__(self, script: ScriptDirectory, *, use_cache: bool = True) -> None:
+    def __init__(self, script: ScriptDirectory, *, use_cache: bool = True, check_syntax: bool = True) -> None:
         self.script = script
         self.use_cache = use_cache
+        # False: a command that imports every file next (upgrade) leaves the syntax to that import; a file
+        # whose syntax was not proven is not cached, and is read again (cheaply, from its .pyc) next time
+        self.check_syntax = check_syntax
+        self._unproven: set[str] = set()
         self.cache_path = Path(script.dir) / "__pycache__" / CACHE_NAME
         self.files_read = 0  # how many files this scan had to read (for tests/bench)
 
@@ -257,32 +264,53 @@ class RevisionIndex:
                 else:
                     self.files_read += 1
                     changed = True
-                    parsed = self._read(Path(key))
+                    parsed = self._read(Path(key), self.check_syntax, self._unproven)
                     header = asdict(parsed) if parsed else None
-                fresh[key] = [stamp, header]
+                if key in self._unproven:
+                    self._unproven.discard(key)
+                else:
+                    fresh[key] = [stamp, header]
                 if header is not None:
                     headers.append(header)
         if changed or len(fresh) != len(cached):
             self._save_cache(fresh)
         return headers
 
+    def checksums(self) -> dict[str, str]:
+        """Each revision file's checksum by its real path, hashed only when the file changed.
+
+        A file's entry is keyed by its size, mtime and ctime (ctime moves on
+        every write and cannot be set back), so an edited file is always
+        read and hashed again.
+        """
+        return {h["path"]: h["checksum"] for h in self.headers() if h.get("checksum")}
+
+    def marks(self) -> dict[str, str]:
+        """Each revision file's lines that speak to schemashift, by its real path (read only when it changed)."""
+        return {h["path"]: h.get("marks", "") for h in self.headers()}
+
     @staticmethod
-    def _read(path: Path) -> RevisionHeader | None:
+    def _read(path: Path, check_syntax: bool = True, unproven: set[str] | None = None) -> RevisionHeader | None:
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise RevisionFileError(str(path), str(exc)) from exc
+        text = text.replace("\r\n", "\n").replace("\r", "\n")  # as read_text() read it (universal newlines)
         header = parse_header(path, text)
         if header is None:
             header = import_header(path)
         elif not compiled_before(path):
+            if not check_syntax and unproven is not None:
+                unproven.add(str(path))
+                return _with_file_facts(header, data, text)
             try:
                 compile(text, str(path), "exec", dont_inherit=True)
             except SyntaxError as exc:
                 raise RevisionFileError(
                     str(path), f"SyntaxError: {exc.msg} (line {exc.lineno})", hint="fix the file"
                 ) from exc
-        return header
+        return _with_file_facts(header, data, text)
 
     def revision_map(self) -> RevisionMap:
         """Alembic's ``RevisionMap`` built from the indexed headers.
@@ -298,6 +326,15 @@ class RevisionIndex:
                 raise DuplicateRevisionError(rev.revision, first, second)
             seen[rev.revision] = rev.path
         return RevisionMap(lambda: revisions)
+
+
+def _with_file_facts(header: RevisionHeader | None, data: bytes, text: str) -> RevisionHeader | None:
+    """What the run and the plan need from the file, kept with its header: checksum, schemashift lines."""
+    if header is not None:
+        header.checksum = file_checksum(data)
+        if "schemashift:" in text:
+            header.marks = "\n".join(line for line in text.splitlines() if "schemashift:" in line)
+    return header
 
 
 class DuplicateRevisionError(RevisionError):

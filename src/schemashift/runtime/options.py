@@ -9,12 +9,19 @@ The CLI builds one, ``api`` passes it down, the run hands it to Alembic's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..errors import RevisionError
 
 DEFAULT_LOCK_TIMEOUT = 300.0
 CONTEXT_KEY = "schemashift_options"  # the key under which the options reach MigrationContext.opts
+
+#: A refusal gate: called with the run's planned Alembic steps and a read-only
+#: ``MigrationContext`` on the run's connection, while the lock is held and
+#: inside the run's first (reading) transaction; returns the decision, called
+#: once that transaction ended (the lock still held, nothing written yet), which
+#: raises to refuse the run (or None: nothing to decide).
+Gate = Callable[[Sequence[Any], Any], "Callable[[], None] | None"]
 
 
 @dataclass
@@ -28,6 +35,7 @@ class RunOptions:
     allow_loss: bool = False  # conversions may turn unconvertible values into NULL / cut them
     notice: Callable[[str], None] | None = None  # told things before they happen (e.g. no rollback possible)
     rebuild_progress: Callable[[Any], None] | None = None  # rows copied by a SQLite table rebuild
+    gate: Gate | None = None  # looks at exactly the steps that will run, under the lock (the plan's refusal)
 
     def __post_init__(self) -> None:
         if self.atomic not in ("step", "run"):

@@ -8,8 +8,11 @@ everything else, attached through env.py's ``context.configure(...)``
 2. It takes the migration lock on a connection of its own (so an
    ``autocommit_block()`` or ``CREATE INDEX CONCURRENTLY`` never waits on
    it), named after the project's real version table.
-3. It reads the version and plans the steps, then adopts/checks the ledger
-   in a transaction of its own, committed before Alembic begins anything.
+3. It reads the version, plans the steps, checks the ledger and hands the
+   steps to the gate (``RunOptions.gate``: the plan's refusal) in one reading
+   transaction; the gate decides with the lock still held, so what was
+   planned is what runs.  Only then is the ledger created or adopted, before
+   Alembic begins anything.
 4. It tells Alembic the transaction policy: ``step`` (a transaction per
    revision, with its version and ledger rows) or ``run`` (one for all).
    When env.py opened the transaction itself, the run is one transaction
@@ -22,6 +25,7 @@ everything else, attached through env.py's ``context.configure(...)``
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -104,7 +108,7 @@ class Run:
         options: RunOptions,
         plan: Planner,
         ledger: ledger_mod.Ledger,
-        check_ledger: Callable[[Any, tuple[str, ...], list[Any]], Any] | None = None,
+        check_ledger: Callable[[Any, tuple[str, ...], dict[str, str | None], Any], Any] | None = None,
         url: str | None = None,
         url_source: str = "config",
         progress: Callable[[StepEvent], None] | None = None,
@@ -142,6 +146,10 @@ class Run:
         self._clock = time.perf_counter()
         self.transactional = True
         self.offline = False
+        self._ledger_existed = False
+        self._ledger_to_write = False
+        self._checksums: dict[str, str] | None = None  # revision file -> checksum, from the revision index
+        self._real_dirs: dict[str, str] = {}
 
     # ------------------------------------------------------------ configure
 
@@ -180,7 +188,7 @@ class Run:
         event.listen(connection, "commit", self._on_commit)
         event.listen(connection, "rollback", self._on_rollback)
         self._cleanups.append(lambda: self._unlisten(connection))
-        self._prepare(connection)
+        self._prepare(connection, kw)
         if not self.transactional and self.steps and self.options.notice:  # said only when something will run
             self.options.notice(
                 f"{connection.dialect.name} commits each DDL statement at once: a migration that fails "
@@ -244,18 +252,32 @@ class Run:
         opts = {"version_table": table, "version_table_schema": schema}
         return tuple(MigrationContext.configure(connection, opts=opts).get_current_heads())
 
-    def _prepare(self, connection: Any) -> None:
-        """Read the version, plan the steps and adopt/check the ledger, before Alembic begins."""
+    def _prepare(self, connection: Any, kw: dict[str, Any]) -> None:
+        """Read the version, plan the steps, check the ledger and pass the gate, before Alembic begins.
+
+        Nothing is written before the gate decided: the reads share one
+        transaction (the gate judges the rows the version was read with), the
+        decision (which may ask a person) waits outside it with only the lock
+        held, and the ledger is created or adopted after that.
+        """
         prepare = getattr(self.ledger, "prepare", None)
         if prepare is not None and self.options.ledger:
             prepare(connection)  # under the lock, before any BEGIN (SQLite attaches the ledger's sidecar)
-        if self.external:
-            self._prepare_in(connection)
-        else:
+        if self.external:  # env.py's transaction spans everything: decide inside it
+            decide = self._read_and_review(connection, kw)
+            if decide is not None:
+                decide()
+            self._keep_ledger(connection)
+            return
+        with connection.begin():
+            decide = self._read_and_review(connection, kw)
+        if decide is not None:
+            decide()
+        if self._ledger_to_write:
             with connection.begin():
-                self._prepare_in(connection)
+                self._keep_ledger(connection)
 
-    def _prepare_in(self, connection: Any) -> None:
+    def _read_and_review(self, connection: Any, kw: dict[str, Any]) -> Callable[[], None] | None:
         heads = self._read_heads(connection)
         self.result.before = heads
         self._committed_heads = self._scope_heads = heads
@@ -265,22 +287,60 @@ class Run:
         self.rebuilds = [enforcing and _uses(step, REBUILDING_OPS) for step in self.steps]
         if self.whole_run:
             self._refuse_self_committing()
+        if self.options.ledger:
+            self._ledger_existed, self._ledger_to_write = self.ledger.presence(connection)
+            if self._ledger_existed and self.direction == "up" and self.check_ledger is not None and self.steps:
+                self._check_ledger(connection, heads)
+        gate = self.options.gate
+        if gate is None or not self.steps or self.direction not in ("up", "down"):
+            return None
+        return gate(self.steps, self._reading_context(connection, kw))
+
+    def _check_ledger(self, connection: Any, heads: tuple[str, ...]) -> None:
+        """Applied files unchanged: one narrow read of the ledger, checksums from the revision index."""
+        assert self.check_ledger is not None
+        recorded = self.ledger.baselines(connection, legacy=self._ledger_to_write)
+        report = self.check_ledger(self.env.script, heads, recorded, self._checksum_of)
+        if not report.ok and not self.options.ignore_checksums:
+            problems = "; ".join(f.one_line() for f in report.failed)
+            raise Refused(
+                f"applied migrations no longer match their files: {problems}",
+                hint="restore the files, or accept a reviewed edit with 'schemashift validate --accept REV' (once: --ignore-checksums)",
+            )
+        self.result.warnings.extend(f.one_line() for f in report.findings if f.problem == "unrecorded")
+
+    def _keep_ledger(self, connection: Any) -> None:
+        """Create the ledger (moving an older release's in) and adopt what plain Alembic applied."""
         if not self.options.ledger:
             return
-        existed = self.ledger.exists(connection)
-        if self.ledger.create(connection) or not existed:  # create() also moves an older release's ledger
-            if heads and not existed:
+        heads = self.result.before
+        if self.ledger.create(connection) or not self._ledger_existed:
+            if heads and not self._ledger_existed:
                 applied = applied_revisions(self.env.script, heads)
-                self.result.adopted = self.ledger.adopt(connection, applied)
-        if self.direction == "up" and self.check_ledger is not None and self.steps:
-            report = self.check_ledger(self.env.script, heads, self.ledger.entries(connection))
-            if not report.ok and not self.options.ignore_checksums:
-                problems = "; ".join(f.one_line() for f in report.failed)
-                raise Refused(
-                    f"applied migrations no longer match their files: {problems}",
-                    hint="restore the files, or accept a reviewed edit with 'schemashift validate --accept REV' (once: --ignore-checksums)",
-                )
-            self.result.warnings.extend(f.one_line() for f in report.findings if f.problem == "unrecorded")
+                self.result.adopted = self.ledger.adopt(connection, applied, self._checksum_of)
+
+    def _checksum_of(self, path: str) -> str | None:
+        """The file's checksum from the revision index (hashed there only when the file changed);
+        None when the index does not know the file (the caller hashes it)."""
+        if self._checksums is None:
+            self._checksums = {}
+            if self.env is not None:
+                from ..revisions.index import RevisionIndex
+
+                with contextlib.suppress(Exception):  # an unreadable file: the caller hashes, or reports it
+                    self._checksums = RevisionIndex(self.env.script).checksums()
+        folder, name = os.path.split(path)
+        real = self._real_dirs.get(folder)
+        if real is None:
+            real = self._real_dirs[folder] = os.path.realpath(folder)
+        return self._checksums.get(os.path.join(real, name))
+
+    def _reading_context(self, connection: Any, kw: dict[str, Any]) -> Any:
+        """A ``MigrationContext`` on the run's connection with env.py's options, for the gate to read through."""
+        from alembic.runtime.migration import MigrationContext
+
+        opts = {k: v for k, v in kw.items() if k not in ("connection", "on_version_apply")}
+        return MigrationContext.configure(connection, environment_context=self.env, opts=opts)
 
     def _refuse_self_committing(self) -> None:
         for step in self.steps:
@@ -402,14 +462,17 @@ class Run:
         if direction == "stamp":
             if step.is_upgrade:  # stamped forward: every revision now below the new heads is in place
                 for rev in _newly_applied(self.env.script, step):
-                    self.ledger.record(connection, rev.revision, ledger_mod.STAMP, path=rev.path)
+                    self.ledger.record(connection, rev.revision, ledger_mod.STAMP, path=rev.path,
+                                       file_checksum=self._checksum_of(rev.path) if rev.path else None)
             else:  # stamped backward: the sources are no longer applied
                 for rev_id in sorted(set(step.source_revision_ids) - set(step.destination_revision_ids)):
                     self.ledger.record(connection, rev_id, ledger_mod.DOWN, path=None)
             return
         kind = ledger_mod.UP if direction == "up" else ledger_mod.DOWN
         for rev in step.up_revisions:
-            self.ledger.record(connection, rev.revision, kind, path=rev.path, duration_ms=duration_ms)
+            known = self._checksum_of(rev.path) if rev.path else None
+            self.ledger.record(connection, rev.revision, kind, path=rev.path, duration_ms=duration_ms,
+                               file_checksum=known)
 
     # ------------------------------------------------------------- the end
 

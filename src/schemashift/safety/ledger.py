@@ -10,13 +10,14 @@ checksums of applied revisions with their files today.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select
 
+from ..revisions.checksum import file_checksum
 from . import ledger_place
 from .ledger_place import OWN_SCHEMA
 
@@ -31,14 +32,18 @@ ACCEPT = "accept"
 
 def checksum(path: str | Path) -> str:
     """sha256 of a revision file, blind to line endings and trailing blank lines."""
-    data = Path(path).read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return hashlib.sha256(data.rstrip(b"\n") + b"\n").hexdigest()
+    return file_checksum(Path(path).read_bytes())
+
+
+_TOOL_VERSION = ""
 
 
 def _tool_version() -> str:
+    global _TOOL_VERSION
     from .. import __version__
 
-    return f"schemashift {__version__}"
+    _TOOL_VERSION = f"schemashift {__version__}"
+    return _TOOL_VERSION
 
 
 def ledger_table(name: str = DEFAULT_TABLE, schema: str | None = None) -> Table:
@@ -86,6 +91,8 @@ class Ledger:
         self.legacy = ledger_table(name, None)
         self._pg_table: Table | None = None
         self._ready: set[int] = set()
+        self._writing: dict[int, Table] = {}  # connection -> the table its rows go to
+        self._inserts: dict[str, Any] = {}
 
     @classmethod
     def for_config(cls, config: Any) -> "Ledger":
@@ -150,6 +157,15 @@ class Ledger:
         table = self.place(connection)
         return self._has(connection, table) or (table is not self.legacy and self._has(connection, self.legacy))
 
+    def presence(self, connection: Any) -> tuple[bool, bool]:
+        """(a ledger can be read here, ``create`` has something to do), in one or two catalog reads."""
+        table = self.place(connection)
+        here = self._has(connection, table)
+        legacy = table is not self.legacy and self._has(connection, self.legacy)
+        if here and not legacy:
+            self._ready.add(id(connection))
+        return here or legacy, not here or legacy
+
     def create(self, connection: Any) -> bool:
         """Create the ledger at its place (in the current transaction), moving an older one in.
 
@@ -179,24 +195,38 @@ class Ledger:
         *,
         path: str | None,
         duration_ms: int | None = None,
+        file_checksum: str | None = None,
     ) -> None:
-        table = self.place(connection)
-        if id(connection) not in self._ready:
-            if not self._has(connection, table):
-                self.create(connection)
-            self._ready.add(id(connection))
+        """One ledger row.  ``file_checksum``: the file's checksum when the caller knows it already
+        (the run takes it from the revision index); otherwise the file at ``path`` is hashed."""
+        key = id(connection)
+        table = self._writing.get(key)
+        if table is None:
+            table = self.place(connection)
+            if key not in self._ready:
+                if not self._has(connection, table):
+                    self.create(connection)
+                self._ready.add(key)
+            if table is not self.legacy or connection.dialect.name != "sqlite":
+                self._writing[key] = table  # SQLite: until the sidecar is attached, ask again
+        if file_checksum is None and path and Path(path).exists():
+            file_checksum = checksum(path)
+        insert = self._inserts.get(table.key)
+        if insert is None:
+            insert = self._inserts[table.key] = table.insert()  # built and compiled once, run per step
         connection.execute(
-            table.insert().values(
-                revision=revision,
-                direction=direction,
-                checksum=checksum(path) if path and Path(path).exists() else None,
-                applied_at=dt.datetime.now(dt.timezone.utc),
-                duration_ms=duration_ms,
-                tool_version=_tool_version(),
-            )
+            insert,
+            {
+                "revision": revision,
+                "direction": direction,
+                "checksum": file_checksum,
+                "applied_at": dt.datetime.now(dt.timezone.utc),
+                "duration_ms": duration_ms,
+                "tool_version": _TOOL_VERSION or _tool_version(),
+            },
         )
 
-    def adopt(self, connection: Any, revisions: Iterable[Any]) -> int:
+    def adopt(self, connection: Any, revisions: Iterable[Any], checksum_of: ChecksumOf | None = None) -> int:
         """Mark revisions a database already has (migrated by plain Alembic) as adopted.
 
         Revisions the ledger already records (e.g. moved from an older
@@ -207,7 +237,9 @@ class Ledger:
         for rev in revisions:
             if rev.revision in known:
                 continue
-            self.record(connection, rev.revision, ADOPT, path=getattr(rev, "path", None))
+            path = getattr(rev, "path", None)
+            self.record(connection, rev.revision, ADOPT, path=path,
+                        file_checksum=checksum_of(path) if checksum_of is not None and path else None)
             count += 1
         return count
 
@@ -233,6 +265,18 @@ class Ledger:
             have = {_key(e) for e in rows}
             rows = [e for e in self._read(connection, self.legacy) if _key(e) not in have] + rows
         return rows
+
+    def baselines(self, connection: Any, *, legacy: bool = True) -> dict[str, str | None]:
+        """For each revision, the checksum its file must match (as ``baselines(entries)``), reading
+        only the columns that says.  ``legacy=False``: the caller knows no older release's ledger is left."""
+        table = self.place(connection)
+        if legacy and table is not self.legacy and self._has(connection, self.legacy):
+            return {rev: entry.checksum for rev, entry in baselines(self.entries(connection)).items()}
+        if not self._has(connection, table):
+            return {}
+        c = table.c
+        rows = connection.execute(select(c.revision, c.direction, c.checksum).order_by(c.id))
+        return {rev: value for rev, direction, value in rows if direction in _BASELINE}
 
     def _read(self, connection: Any, table: Table) -> list[Entry]:
         result = connection.execute(select(table).order_by(table.c.id)).mappings()
@@ -293,35 +337,50 @@ def last_applied(entries: list[Entry]) -> dict[str, Entry]:
     return latest
 
 
+_BASELINE = (UP, STAMP, ADOPT, ACCEPT)
+
+
 def baselines(entries: list[Entry]) -> dict[str, Entry]:
     """For each revision, the latest entry whose checksum the file must match (``last_applied``
     plus accepted edits)."""
     latest: dict[str, Entry] = {}
     for entry in entries:
-        if entry.direction in (UP, STAMP, ADOPT, ACCEPT):
+        if entry.direction in _BASELINE:
             latest[entry.revision] = entry
     return latest
 
 
-def validate(applied: list[Any], entries: list[Entry], known_ids: set[str]) -> ValidationReport:
+ChecksumOf = Callable[[str], "str | None"]  # a file's checksum when already known (None: hash the file)
+
+
+def validate(
+    applied: list[Any], entries: list[Entry], known_ids: set[str], *, checksum_of: ChecksumOf | None = None
+) -> ValidationReport:
     """Compare what was applied with the files now.
 
     ``applied``: revision objects (with ``path``) that the database has;
     ``known_ids``: ids the version table holds, including any without a file.
     """
+    recorded = {rev: entry.checksum for rev, entry in baselines(entries).items()}
+    return validate_recorded(applied, recorded, known_ids, checksum_of=checksum_of)
+
+
+def validate_recorded(
+    applied: list[Any], recorded: dict[str, str | None], known_ids: set[str], *, checksum_of: ChecksumOf | None = None
+) -> ValidationReport:
+    """``validate`` from each revision's baseline checksum (``Ledger.baselines``)."""
     report = ValidationReport(applied=[r.revision for r in applied])
-    latest = baselines(entries)
     for missing in sorted(known_ids - {r.revision for r in applied}):
         report.findings.append(Finding(missing, "missing", None))
     for rev in applied:
-        entry = latest.get(rev.revision)
+        expected = recorded.get(rev.revision)
         path = getattr(rev, "path", None)
-        if path is None or not Path(path).exists():
+        if path is None or not os.path.exists(path):
             report.findings.append(Finding(rev.revision, "missing", path))
-        elif entry is None or entry.checksum is None:
+        elif expected is None:
             report.findings.append(Finding(rev.revision, "unrecorded", path))
         else:
-            actual = checksum(path)
-            if actual != entry.checksum:
-                report.findings.append(Finding(rev.revision, "changed", path, entry.checksum, actual))
+            actual = (checksum_of(path) if checksum_of is not None else None) or checksum(path)
+            if actual != expected:
+                report.findings.append(Finding(rev.revision, "changed", path, expected, actual))
     return report

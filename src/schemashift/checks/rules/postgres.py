@@ -37,6 +37,11 @@ def version(ctx: Context) -> tuple[int, ...]:
     return (16,)
 
 
+def locks_a_table(action: Action) -> bool:
+    """Whether the action takes a table lock at all (creating a table does not): no need to look it up."""
+    return action.kind in _LOCKS
+
+
 def lock_of(action: Action, ctx: Context) -> tuple[str | None, bool]:
     """The table lock the action takes, and whether it rewrites the table (PostgreSQL)."""
     if action.kind in ("create_index", "drop_index") and action.concurrently:
