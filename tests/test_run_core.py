@@ -478,3 +478,24 @@ def test_script_location_as_a_package_resource(sqlite_runcore):
     result = p.upgrade()
     assert result.after == ("aaa",) and p.version() == {"aaa"}
     assert p.rows("a_t", "id, v") == [(1, "one"), (2, "two")]
+
+
+# ------------------------------------------------------------ ledger checksums
+
+
+def test_cached_checksums_still_see_an_edit_that_keeps_size_and_mtime(sqlite_runcore):
+    """Checksums are kept in the revision index cache, keyed by size, mtime and ctime: an applied
+    file edited to the same size with its mtime put back is still hashed again and refused."""
+    p = sqlite_runcore
+    path = p.rev("aaa", None, table("a_t"))
+    p.upgrade()
+    p.rev("bbb", "aaa", table("b_t"))
+    assert api.validate(p.project()).ok  # the index now holds aaa's checksum
+    stat = path.stat()
+    time.sleep(0.05)  # ctime moves on with the edit
+    path.write_text(path.read_text().replace("'one'", "'uno'"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    with pytest.raises(Refused, match="aaa: .* changed since it was applied"):
+        p.upgrade()
+    assert p.version() == {"aaa"} and "b_t" not in p.tables()
