@@ -256,6 +256,31 @@ def test_resume_refuses_another_command_or_revision(sqlite_tenants, tmp_path):
     assert proc.returncode == 2 and "belongs to 'fleet upgrade f2'" in proc.stderr
 
 
+def test_a_destructive_revision_is_refused_on_every_target_under_the_lock(sqlite_tenants):
+    """As ``upgrade``: the plan runs inside each target's run (lock held); refused targets stay put."""
+    files = sqlite_tenants.sqlite_files(3)
+    assert sqlite_tenants.cli("fleet", "upgrade", "-t", files).returncode == 0
+    every = list(sqlite_tenants.urls)
+    for target in every:
+        sqlite_tenants.fill(target, column="full_name")
+    sqlite_tenants.add_revision("f4", HEAD, "drop plan", "op.drop_column('accounts', 'plan')",
+                                "op.add_column('accounts', sa.Column('plan', sa.String(20), nullable=False, "
+                                "server_default='free'))")
+    proc = sqlite_tenants.cli("fleet", "upgrade", "-t", files, "--on-error", "continue", "--format", "json")
+    assert proc.returncode == 5, proc.stdout + proc.stderr
+    for target, row in matrix(proc).items():
+        assert row["status"] == "failed" and "SS-D" in row["error"], row
+        assert row["before"] == row["after"] == [HEAD]
+    for target in every:
+        assert sqlite_tenants.version(target) == {HEAD} and sqlite_tenants.ledger(target) == ALL_UP
+        sqlite_tenants.check_rows(target)  # the column and its values are all there
+    allowed = sqlite_tenants.cli("fleet", "upgrade", "-t", files, "--allow-destructive")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    for target in every:
+        assert sqlite_tenants.version(target) == {"f4"}
+        sqlite_tenants.check_rows(target, plan=False)
+
+
 def test_targets_from_the_project_configuration(sqlite_tenants):
     files = sqlite_tenants.sqlite_files(2)
     ini = sqlite_tenants.root / "alembic.ini"

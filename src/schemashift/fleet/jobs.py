@@ -109,26 +109,23 @@ class Migrate(_Job):
     allow_destructive: bool = False
     plan_first: bool = True
 
-    def _gate(self, project: Any) -> None:
-        """As ``upgrade`` does: plan on this target's rows, refuse (exit 5) on unallowed error findings."""
-        from ..checks.plan import Allowances, build_plan
-        from ..checks.refusal import gate
+    def _gate(self, project: Any) -> Any:
+        """As ``upgrade`` does: the plan as a step of the run, taken under the lock on exactly the
+        steps that run, on this target's rows; unallowed error findings refuse (exit 5)."""
+        from ..checks.plan import Allowances
+        from ..checks.refusal import RunGate
         from ..checks.suppress import configured_levels
+        from ..redact import redact_url
 
         allowances = Allowances(self.allow, self.allow_destructive, configured_levels(project))
-        gate(build_plan(project, self.direction, self.revision, allowances=allowances), None)
+        return RunGate(self.direction, self.revision, allowances, None, url=redact_url(project.url))
 
     def __call__(self, project: Any, report: Callable[[str], None]) -> Outcome:
-        if self.plan_first:
-            try:
-                self._gate(project)
-            except SchemashiftError as exc:
-                heads = list(read_state(project)[0])
-                return Outcome(before=heads, after=heads, ok=False, error=exc.one_line(), exit_code=exc.exit_code)
         options = migrate_mod.RunOptions(
             atomic=self.atomic,
             lock_timeout=migrate_mod.lock_timeout_for(project, self.lock_timeout),
             ignore_checksums=self.ignore_checksums,
+            gate=self._gate(project) if self.plan_first else None,
         )
         try:
             result = migrate_mod.migrate(project, self.direction, self.revision,
@@ -139,6 +136,10 @@ class Migrate(_Job):
                 outcome.after = list(read_state(project)[0])
             except Exception:  # unreachable: the error above already says so
                 pass
+            from ..checks.refusal import UnsafeOperations
+
+            if isinstance(exc, UnsafeOperations):  # the gate refused before anything ran
+                outcome.before = list(outcome.after)
             return outcome
         return Outcome(before=list(result.before), after=list(result.after),
                        steps=[step.revision for step in result.steps])
