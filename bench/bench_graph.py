@@ -80,7 +80,8 @@ def make_project(root: Path, n: int) -> Path:
 
 def run(args: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "schemashift", *args], cwd=cwd, check=True,
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # .pyc as on a user's machine
+    subprocess.run([sys.executable, "-m", "schemashift", *args], cwd=cwd, check=True, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
