@@ -418,29 +418,38 @@ def _table(title: str, rows: list[Any]) -> Any:
     return table
 
 
-def _cached_answer(g: Globals, name: str) -> list[Any] | None:
-    """``heads``/``history`` as Alembic last answered them, if no file changed since (no Alembic import)."""
+def _plain_ini(g: Globals) -> Path | None:
+    """The project's alembic.ini when it alone configures the project (no pyproject.toml), else None."""
     try:
         from .config import pick_files
-        from .revisions.answers import Answers, script_location
 
         ini, toml = pick_files(g.config, Path.cwd())
-        location = script_location(ini, g.name) if ini is not None and toml is None else None
+    except Exception:  # anything unusual: the normal path reports it properly
+        return None
+    return ini if toml is None else None
+
+
+def _cached_answer(g: Globals, name: str, ini: Path | None) -> list[Any] | None:
+    """``heads``/``history`` as Alembic last answered them, if no file changed since (no Alembic import)."""
+    if ini is None:
+        return None
+    try:
+        from .revisions.answers import Answers, script_location
+
+        location = script_location(ini, g.name)
         return Answers(location, ini, g.name).lookup(name) if location is not None else None
     except Exception:  # anything unusual: the normal path reports it properly
         return None
 
 
-def _plain_sqlite_position(g: Globals) -> tuple[tuple[str, ...], dict[str, str]] | None:
+def _plain_sqlite_position(g: Globals, ini: Path | None) -> tuple[tuple[str, ...], dict[str, str]] | None:
     """The database's position without running env.py, when env.py is init's own (``pictures.position``)."""
-    if g.url or g.x or os.environ.get("SCHEMASHIFT_URL"):
+    if ini is None or g.url or g.x or os.environ.get("SCHEMASHIFT_URL"):
         return None
     try:
-        from .config import pick_files
         from .pictures.position import sqlite_position
 
-        ini, toml = pick_files(g.config, Path.cwd())
-        return sqlite_position(ini, g.name) if ini is not None and toml is None else None
+        return sqlite_position(ini, g.name)
     except Exception:  # anything unusual: the normal path reports it properly
         return None
 
@@ -456,7 +465,7 @@ def history(g: Globals, rev_range: str | None, indicate_current: bool, applied: 
             verbose: bool) -> None:
     """List revisions, newest first, marking the head (and with -i the database's current one)."""
     marked = indicate_current or applied
-    entries = _cached_answer(g, "history") if rev_range is None and not marked and not as_graph else None
+    entries = _cached_answer(g, "history", _plain_ini(g)) if rev_range is None and not marked and not as_graph else None
     if entries is None:
         from . import api
 
@@ -485,7 +494,7 @@ def history(g: Globals, rev_range: str | None, indicate_current: bool, applied: 
 @pass_globals
 def heads(g: Globals, verbose: bool) -> None:
     """Show the head revision(s) of the migration scripts."""
-    infos = _cached_answer(g, "heads")
+    infos = _cached_answer(g, "heads", _plain_ini(g))
     if infos is None:
         from . import api
 
@@ -684,12 +693,13 @@ def _write_picture(text: str, output: Path | None) -> None:
 @pass_globals
 def graph(g: Globals, fmt: str, no_db: bool, output: Path | None) -> None:
     """Draw the revision graph: branches, merges, labels, depends_on, heads and the current revision."""
-    entries = _cached_answer(g, "history")  # Alembic's last answer, if no file changed since
+    ini = _plain_ini(g)
+    entries = _cached_answer(g, "history", ini)  # Alembic's last answer, if no file changed since
     if entries is not None:  # no Alembic import, unless the database needs env.py to be read
         from .pictures.formats import render
         from .pictures.graph import build_graph
 
-        position = None if no_db else _plain_sqlite_position(g)
+        position = None if no_db else _plain_sqlite_position(g, ini)
         if no_db or position is not None:
             current, applied = position or (None, {})
             _write_picture(render(build_graph(entries, current=current, applied_at=applied), fmt), output)

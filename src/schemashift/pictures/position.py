@@ -22,10 +22,11 @@ import re
 import sqlite3
 from pathlib import Path
 
+from ..safety.ledger_place import DEFAULT_TABLE as LEDGER_TABLE
+from ..safety.ledger_place import OWN_SCHEMA, SIDECAR_SUFFIX
+
 TEMPLATE_ENV = Path(__file__).resolve().parent.parent / "templates" / "project" / "env.py"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which the template keeps
-LEDGER_TABLE = "schemashift_ledger"  # safety.ledger.DEFAULT_TABLE, in the sidecar (safety.ledger_place)
-SIDECAR_SUFFIX = "-schemashift"
 _URL = re.compile(r"^sqlite(?:\+pysqlite)?:///(?P<path>[^?#]+)$")
 _WHEN = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 _PUT_IN_PLACE = ("up", "stamp", "adopt")  # safety.ledger.last_applied's directions
@@ -64,11 +65,11 @@ def _read(ini: Path, section: str) -> tuple[tuple[str, ...], dict[str, str]] | N
     connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=0, isolation_level=None)
     try:
         if sidecar.is_file():
-            connection.execute("ATTACH DATABASE ? AS schemashift", (f"{sidecar.as_uri()}?mode=ro",))
+            connection.execute(f"ATTACH DATABASE ? AS {OWN_SCHEMA}", (f"{sidecar.as_uri()}?mode=ro",))
         connection.execute("BEGIN")  # one snapshot of version table and ledger
         heads = tuple(row[0] for row in _rows(connection, "main", VERSION_TABLE, "version_num"))
         legacy = list(_rows(connection, "main", LEDGER_TABLE, "revision, direction, checksum, applied_at"))
-        own = list(_rows(connection, "schemashift", LEDGER_TABLE, "revision, direction, checksum, applied_at"))
+        own = list(_rows(connection, OWN_SCHEMA, LEDGER_TABLE, "revision, direction, checksum, applied_at"))
         connection.execute("COMMIT")
     finally:
         connection.close()

@@ -27,7 +27,7 @@ from .display import RevisionInfo
 
 ANSWERS_NAME = "schemashift-answers.json"
 ANSWERS_VERSION = 1
-_REV_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")  # as the index (and Alembic) pick files
+REV_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")  # the files Alembic picks as revisions
 
 
 def _stamp(path: Path) -> list[int]:
@@ -35,7 +35,9 @@ def _stamp(path: Path) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
-def _files(directory: str, recursive: bool) -> Iterable[os.DirEntry[str]]:
+def revision_files(directory: str, recursive: bool) -> Iterable[os.DirEntry[str]]:
+    """The revision files under ``directory`` in Alembic's order; here, not in the index, so this
+    module (and the CLI's cached answers) imports no Alembic."""
     stack = [directory]
     while stack:
         current = stack.pop(0)
@@ -48,7 +50,7 @@ def _files(directory: str, recursive: bool) -> Iterable[os.DirEntry[str]]:
             if entry.is_dir():
                 if recursive and not entry.name.endswith("__pycache__"):
                     subdirs.append(entry.path)
-            elif _REV_FILE.match(entry.name):
+            elif REV_FILE.match(entry.name):
                 yield entry
         stack[:0] = subdirs
 
@@ -58,7 +60,7 @@ def fingerprint(config_file: Path, section: str, dirs: list[str], recursive: boo
     digest = hashlib.sha1()
     digest.update(json.dumps([os.path.abspath(config_file), section, _stamp(config_file), dirs, recursive]).encode())
     for directory in dirs:
-        for entry in _files(directory, recursive):
+        for entry in revision_files(directory, recursive):
             st = entry.stat()
             digest.update(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n".encode())
     return digest.hexdigest()

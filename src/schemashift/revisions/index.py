@@ -18,17 +18,17 @@ import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from alembic.script import ScriptDirectory
 from alembic.script.revision import Revision, RevisionMap
 
 from ..errors import RevisionError, RevisionFileError
+from .answers import revision_files
 from .checksum import file_checksum
 
 CACHE_NAME = "schemashift-revisions.json"
 CACHE_VERSION = 4
-_REV_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
 _HEADER_KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
 _ASSIGN = re.compile(
     r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.*)$",
@@ -190,24 +190,6 @@ def version_directories(script: ScriptDirectory) -> list[Path]:
     return [d for d in dirs if d.exists()]
 
 
-def _list_files(directory: Path, recursive: bool) -> Iterable[os.DirEntry[str]]:
-    stack = [str(directory)]
-    while stack:
-        current = stack.pop(0)
-        try:
-            entries = sorted(os.scandir(current), key=lambda e: e.name)
-        except FileNotFoundError:
-            continue
-        subdirs = []
-        for entry in entries:
-            if entry.is_dir():
-                if recursive and not entry.name.endswith("__pycache__"):
-                    subdirs.append(entry.path)
-            elif _REV_FILE.match(entry.name):
-                yield entry
-        stack[:0] = subdirs
-
-
 class RevisionIndex:
     """Revision headers of one script directory, cached between calls."""
 
@@ -252,7 +234,7 @@ class RevisionIndex:
         recursive = bool(self.script.recursive_version_locations)
         for directory in version_directories(self.script):
             real_dir = os.path.realpath(directory)
-            for entry in _list_files(Path(real_dir), recursive):
+            for entry in revision_files(str(real_dir), recursive):
                 key = entry.path
                 if key in fresh:  # the same folder listed twice in version_locations
                     continue

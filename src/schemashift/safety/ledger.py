@@ -19,9 +19,8 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspe
 
 from ..revisions.checksum import file_checksum
 from . import ledger_place
-from .ledger_place import OWN_SCHEMA
+from .ledger_place import DEFAULT_TABLE, OWN_SCHEMA
 
-DEFAULT_TABLE = "schemashift_ledger"
 LEDGER_OPTION = "schemashift.ledger_table"
 
 UP, DOWN, STAMP, ADOPT = "up", "down", "stamp", "adopt"

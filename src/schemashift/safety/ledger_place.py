@@ -34,6 +34,7 @@ from typing import Any
 OWN_SCHEMA = "schemashift"
 SCHEMA_OPTION = "schemashift.ledger_schema"
 SIDECAR_SUFFIX = "-schemashift"
+DEFAULT_TABLE = "schemashift_ledger"  # the ledger's table, unless schemashift.ledger_table names another
 
 
 OWN_SCHEMA_DIALECTS = {"postgresql", "sqlite"}
