@@ -4,7 +4,9 @@ What a user waits for is the whole process (interpreter start, imports,
 reading revisions, printing), so each sample is one ``subprocess.run`` of the
 real console script, stdout piped (as in a script or CI log).  Projects of 1
 and N (default 5,000) linear revisions, made by ``schemashift init`` on
-SQLite and stamped at head.  Runs are paired and alternated (round i runs
+SQLite and stamped at head; at 1 revision ``current`` is also timed on a
+project made by plain ``alembic init`` (Alembic's own env.py, which
+schemashift runs as Alembic does: no sqlite3 shortcut).  Runs are paired and alternated (round i runs
 alembic first when i is even, schemashift first when odd) so machine load
 falls on both alike; medians of each side and the median of the per-pair
 ratios are reported.
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -82,8 +85,16 @@ def rev_id(i: int) -> str:
     return f"{i:06d}abcdef"
 
 
-def make_project(root: Path, n: int) -> Path:
-    api.init(root, url=f"sqlite:///{root / 'bench.db'}", metadata="models:Base.metadata")
+def make_project(root: Path, n: int, *, plain_alembic: bool = False) -> Path:
+    """``schemashift init`` (its env.py), or with ``plain_alembic`` an ``alembic init`` project (Alembic's env.py)."""
+    if plain_alembic:
+        root.mkdir(parents=True)
+        run(root, "alembic", "init", "migrations")
+        ini = root / "alembic.ini"
+        ini.write_text(re.sub(r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = sqlite:///{root / 'bench.db'}",
+                              ini.read_text()))
+    else:
+        api.init(root, url=f"sqlite:///{root / 'bench.db'}", metadata="models:Base.metadata")
     versions = root / "migrations" / "versions"
     for i in range(n):
         down = rev_id(i - 1) if i else None
@@ -175,6 +186,14 @@ def bench(n: int, rounds: int, tmp: Path) -> list[str]:
         print(line, flush=True)
     for command in COMMANDS:
         lines.append(row(f"{command}, warm", *paired(root, command, rounds, {})))
+        print(lines[-1], flush=True)
+    if n == 1:  # a project made by plain `alembic init`: schemashift must not be slower there either
+        plain = make_project(tmp / f"alembic-init-p{n}", n, plain_alembic=True)
+        _, theirs = run(plain, "alembic", "current")
+        run(plain, "schemashift", "current")
+        _, ours = run(plain, "schemashift", "current")
+        assert normalise("current", ours) == normalise("current", theirs), (ours, theirs)
+        lines.append(row("current, warm (alembic init)", *paired(plain, "current", rounds, {})))
         print(lines[-1], flush=True)
     cold_rounds = max(2, rounds // 2)
     fresh = {"alembic": lambda: clear_pycache(root),

@@ -294,10 +294,17 @@ class CurrentState:
         return bool(self.heads) and all(h.is_head for h in self.heads)
 
 
-def current(project: Project) -> CurrentState:
-    """What the database is at: the applied head revision(s)."""
+def current(project: Project, *, keep_heads: bool = False) -> CurrentState:
+    """What the database is at: the applied head revision(s).
+
+    ``keep_heads``: also keep the scripts' heads as ``heads`` would (``revisions.answers``), so the
+    CLI's next ``current`` can answer without running env.py.
+    """
     ids = database_heads(project)
+    keep = _answer_keeper(project) if keep_heads else None
     rmap = _revision_map(project)
+    if keep is not None:
+        keep("heads", [RevisionInfo.from_revision(rmap.get_revision(h)) for h in rmap.heads])
     infos = []
     for rev_id in ids:
         try:

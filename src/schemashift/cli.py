@@ -388,14 +388,49 @@ _verbose = click.option("--verbose", "-v", is_flag=True, help="Show details")
 @pass_globals
 def current(g: Globals, verbose: bool) -> None:
     """Show the revision the database is at."""
-    from . import api
+    position = _plain_sqlite_position(g, _plain_ini(g))
+    known = _current_without_env(g, position) if position is not None else None
+    if known is not None:
+        heads, url = known
+    else:
+        from . import api
 
-    state = api.current(g.project())
-    if state.at_base:
-        note(f"The database ({state.url}) is at base: no revision applied.")
+        # the database was read without env.py, but the scripts' answers were missing: keep them for next time
+        state = api.current(g.project(), keep_heads=position is not None)
+        heads, url = state.heads, state.url
+    if not heads:
+        note(f"The database ({url}) is at base: no revision applied.")
         return
-    for info in state.heads:
+    for info in heads:
         say(info.details() if verbose else info.revision + (" (head)" if info.is_head else ""))
+
+
+def _current_without_env(g: Globals, position: Any) -> tuple[list[Any], str] | None:
+    """``current`` with no Alembic or SQLAlchemy import, or None: ask env.py (``api.current``).
+
+    ``position``: the database read without env.py (init's own env.py on a
+    SQLite file, ``safety.sqlite_position``).  Answers only when Alembic's last
+    answers (``revisions.answers``, kept by ``heads``, ``history`` and
+    ``current``) still hold every revision the database is at.
+    """
+    ini = _plain_ini(g)
+    ids = position.heads
+    try:
+        from dataclasses import replace
+
+        from .redact import redact_url
+
+        known: dict[str, Any] = {}
+        for name in ("heads", "history"):
+            if all(rev in known for rev in ids):
+                break
+            for info in _cached_answer(g, name, ini) or []:
+                known.setdefault(info.revision, info)
+        if not all(rev in known for rev in ids):
+            return None
+        return [replace(known[rev], is_current=True) for rev in ids], redact_url(position.url)
+    except Exception:  # anything unusual: the normal path reports it properly
+        return None
 
 
 def _table(title: str, rows: list[Any]) -> Any:
@@ -442,12 +477,12 @@ def _cached_answer(g: Globals, name: str, ini: Path | None) -> list[Any] | None:
         return None
 
 
-def _plain_sqlite_position(g: Globals, ini: Path | None) -> tuple[tuple[str, ...], dict[str, str]] | None:
-    """The database's position without running env.py, when env.py is init's own (``pictures.position``)."""
-    if ini is None or g.url or g.x or os.environ.get("SCHEMASHIFT_URL"):
-        return None
+def _plain_sqlite_position(g: Globals, ini: Path | None) -> Any:
+    """The database's position without running env.py, when env.py is init's own (``safety.sqlite_position``)."""
+    if ini is None or g.url or g.x or g.verbose or os.environ.get("SCHEMASHIFT_URL"):
+        return None  # --verbose: env.py's run prints Alembic's INFO lines
     try:
-        from .pictures.position import sqlite_position
+        from .safety.sqlite_position import sqlite_position
 
         return sqlite_position(ini, g.name)
     except Exception:  # anything unusual: the normal path reports it properly
@@ -701,7 +736,7 @@ def graph(g: Globals, fmt: str, no_db: bool, output: Path | None) -> None:
 
         position = None if no_db else _plain_sqlite_position(g, ini)
         if no_db or position is not None:
-            current, applied = position or (None, {})
+            current, applied = (position.heads, position.applied) if position else (None, {})
             _write_picture(render(build_graph(entries, current=current, applied_at=applied), fmt), output)
             return
     from . import api

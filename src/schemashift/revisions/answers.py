@@ -131,7 +131,10 @@ class Answers:
                 data = {"version": ANSWERS_VERSION, "fingerprint": before, "dirs": dirs, "recursive": recursive}
             plain = [replace(info, is_current=False, applied_at=None) for info in infos]
             names = [f.name for f in fields(RevisionInfo)]  # flat fields: asdict's deep copy costs seconds on 5,000
-            data.setdefault("answers", {})[name] = [{n: getattr(info, n) for n in names} for info in plain]
+            answer = json.loads(json.dumps([{n: getattr(info, n) for n in names} for info in plain]))
+            if data.get("answers", {}).get(name) == answer:
+                return  # kept already: no rewrite
+            data.setdefault("answers", {})[name] = answer
             self.path.parent.mkdir(exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(data))

@@ -1,17 +1,19 @@
 """Where a SQLite database stands, read with the standard library when env.py is schemashift's own.
 
-``graph`` marks the database's current revision and when each revision was
-applied.  The general way to learn that runs env.py (env.py decides where
-the database is and what the version table is called), which imports
-Alembic's runtime, SQLAlchemy and the models: several times the cost of
-drawing 5,000 revisions.  When env.py is byte for byte the file
-``schemashift init`` writes, what it would do is known: connect to
-``sqlalchemy.url`` from alembic.ini and use Alembic's default version table.
-For a SQLite file URL that is read here with ``sqlite3``, read-only, in one
-read transaction over the database and the ledger's sidecar.  Anything
-outside that narrow case (another env.py, ``--url``, ``-x``, a ledger
-option, a URL with a query, a file that is missing or locked) returns None
-and the caller takes the general way, so this never answers differently.
+``current`` prints the database's revision(s); ``graph`` marks them and when
+each revision was applied.  The general way to learn that runs env.py (env.py
+decides where the database is and what the version table is called), which
+imports Alembic's runtime, SQLAlchemy and the models: most of the time of a
+``current`` on a small project, several times the cost of drawing 5,000
+revisions.  When env.py is byte for byte the file ``schemashift init``
+writes, what it would do is known: connect to ``sqlalchemy.url`` from
+alembic.ini and use Alembic's default version table.  For a SQLite file URL
+that is read here with ``sqlite3``, read-only, in one read transaction over
+the database and the ledger's sidecar.  Anything outside that narrow case
+(another env.py, ``--url``, ``-x``, a ledger option, a URL with a query, a
+file that is missing or locked) returns None and the caller takes the general
+way, so this never answers differently.  One thing env.py does is skipped:
+importing the models (``schemashift.metadata``), which neither answer needs.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import os
 import re
 import sqlite3
 from pathlib import Path
+from typing import NamedTuple
 
-from ..safety.ledger_place import DEFAULT_TABLE as LEDGER_TABLE
-from ..safety.ledger_place import OWN_SCHEMA, SIDECAR_SUFFIX
+from .ledger_place import DEFAULT_TABLE as LEDGER_TABLE
+from .ledger_place import OWN_SCHEMA, SIDECAR_SUFFIX
 
 TEMPLATE_ENV = Path(__file__).resolve().parent.parent / "templates" / "project" / "env.py"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which the template keeps
@@ -32,15 +35,23 @@ _WHEN = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 _PUT_IN_PLACE = ("up", "stamp", "adopt")  # safety.ledger.last_applied's directions
 
 
-def sqlite_position(ini: Path, section: str) -> tuple[tuple[str, ...], dict[str, str]] | None:
-    """(current heads, revision -> "DIRECTION YYYY-MM-DD HH:MM:SS"), or None: ask env.py."""
+class Position(NamedTuple):
+    """What env.py would have found: the version table's rows, the ledger's times, and the URL it used."""
+
+    heads: tuple[str, ...]  # as Alembic's get_current_heads(): the version table's rows, in table order
+    applied: dict[str, str]  # revision -> "DIRECTION YYYY-MM-DD HH:MM:SS" (safety.ledger.last_applied)
+    url: str  # sqlalchemy.url as Alembic's Config reads it (interpolated), not yet redacted
+
+
+def sqlite_position(ini: Path, section: str) -> Position | None:
+    """Where the database stands, or None: ask env.py."""
     try:
         return _read(ini, section)
     except (OSError, sqlite3.Error, configparser.Error, UnicodeDecodeError, ValueError):
         return None
 
 
-def _read(ini: Path, section: str) -> tuple[tuple[str, ...], dict[str, str]] | None:
+def _read(ini: Path, section: str) -> Position | None:
     parser = configparser.ConfigParser(defaults={"here": os.path.abspath(ini.parent)})
     parser.read(ini, encoding="utf-8")
     if not parser.has_section(section):
@@ -55,9 +66,10 @@ def _read(ini: Path, section: str) -> tuple[tuple[str, ...], dict[str, str]] | N
         return None
     if (Path(location) / "env.py").read_bytes() != TEMPLATE_ENV.read_bytes():
         return None
-    match = _URL.match(parser.get(section, "sqlalchemy.url", fallback="").strip())
-    if match is None or match["path"] == ":memory:":
-        return None
+    url = parser.get(section, "sqlalchemy.url", fallback="")
+    match = _URL.match(url)
+    if match is None or match["path"] == ":memory:" or "%" in url or "@" in url:
+        return None  # %-escapes and "@" are SQLAlchemy's and config.encode_password's to read
     database = Path(match["path"])
     if not database.is_absolute() or not database.is_file():
         return None
@@ -81,7 +93,7 @@ def _read(ini: Path, section: str) -> tuple[tuple[str, ...], dict[str, str]] | N
             if not isinstance(when, str) or not _WHEN.match(when):
                 return None  # a stored form this reader does not know: let SQLAlchemy read it
             applied[revision] = f"{direction} {when[:19]}"
-    return heads, applied
+    return Position(heads, applied, url)
 
 
 def _rows(connection: sqlite3.Connection, schema: str, table: str, columns: str) -> list[tuple]:
