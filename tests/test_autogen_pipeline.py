@@ -171,6 +171,28 @@ def test_not_null_on_rows_without_a_value_is_refused(schema_project, db_url) -> 
     assert sorted((proj.root / "migrations" / "versions").glob("*.py")) == before
 
 
+@pytest.mark.parametrize("new_name, clear", [("title_text", True), ("headline", False)])
+def test_not_null_refusal_names_the_rename_it_may_be(schema_project, db_url, new_name: str, clear: bool) -> None:
+    """A NOT NULL column that looks like a renamed one (title -> title_text) must not be
+    refused with only "--default": that advice would drop the old column's values. The
+    refusal names the rename first (``--accept-renames`` only where it would accept it:
+    not for unrelated names); applying the rename keeps every title."""
+    proj = start(schema_project, db_url)
+    proj.models(BASE.replace("title: Mapped[str]", f"{new_name}: Mapped[str]").format(extra=""))
+    before = sorted((proj.root / "migrations" / "versions").glob("*.py"))
+    with pytest.raises(NotNullWithoutDefault) as err:
+        api.revision(proj.project, new_name, autogenerate=True)
+    line = err.value.one_line()
+    assert "\n" not in line
+    assert f"if it is column posts.title renamed, say so: --rename posts.title={new_name}" in line
+    assert ("--accept-renames" in line) is clear
+    assert f"if it is new, give the rows a value: --default posts.{new_name}=VALUE" in line
+    assert sorted((proj.root / "migrations" / "versions").glob("*.py")) == before
+    api.revision(proj.project, new_name, autogenerate=True, renames=[f"posts.title={new_name}"])
+    proj.upgrade()
+    assert proj.sql(f"SELECT id, {new_name} FROM posts ORDER BY id") == ROWS
+
+
 @pytest.mark.parametrize("how", ["--default", "terminal"])
 def test_not_null_on_rows_gets_a_one_off_default(schema_project, db_url, how: str) -> None:
     proj = start(schema_project, db_url)

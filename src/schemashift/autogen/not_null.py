@@ -69,14 +69,18 @@ def fill_not_null(
     questioner: Any,
     dialect: Any,
     missing: Callable[[NotNullWithoutDefault], None] | None = None,
+    pending_renames: Iterable[Any] = (),
 ) -> ops.UpgradeOps:
     """Pipeline step: every NOT NULL column added to a table with rows gets its one-off default.
 
     ``has_rows(table, schema)`` comes from the snapshot; ``questioner.ask_default``
     is asked when ``--default`` gave nothing (a terminal answers, CI returns None).
     With no value the refusal is raised, or, given ``missing`` (``check``),
-    handed to it and the column left as the models have it.
+    handed to it and the column left as the models have it.  When the column
+    is the new side of an undecided rename candidate (``pending_renames``), the
+    refusal says so first: a default there would drop the old column's values.
     """
+    renamed_to = {c.added: c for c in pending_renames if c.kind == "column"}
     for container in up.ops:
         if not isinstance(container, ops.ModifyTableOps):
             continue
@@ -95,9 +99,17 @@ def fill_not_null(
                 ask = getattr(questioner, "ask_default", None)
                 value = ask(where, str(col.type.compile(dialect=dialect))) if ask else None
             if value is None:
+                hint = f"give the rows a value: --default {where}=VALUE, or a server_default in the model"
+                candidate = renamed_to.get(where)
+                if candidate is not None:
+                    hint = (
+                        f"if it is {candidate.subject} renamed, say so: --rename {candidate.spec} "
+                        f"(or {candidate.suggestion} in the model{', or --accept-renames' if candidate.clear else ''}); "
+                        f"if it is new, {hint}"
+                    )
                 refusal = NotNullWithoutDefault(
                     f"column {where} is NOT NULL and table {op.table_name} has rows, so the migration could only fail",
-                    hint=f"give the rows a value: --default {where}=VALUE, or a server_default in the model",
+                    hint=hint,
                 )
                 if missing is None:
                     raise refusal

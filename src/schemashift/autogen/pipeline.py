@@ -164,6 +164,7 @@ def step_not_null(up: ops.UpgradeOps, run: Run) -> ops.UpgradeOps:
         questioner=run.questioner,
         dialect=run.dialect,
         missing=None if run.options.not_null_required else (lambda refusal: run.notes.append(refusal.one_line())),
+        pending_renames=run.renames.unresolved,
     )
 
 
