@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from schemashift.autogen.types import plan_cast, render_type, same_storage, substitute_column
+from schemashift.autogen.types import PADDED, plan_cast, render_type, same_storage, substitute_column
 from schemashift.schema.types import describe_type
 
 PG = postgresql.dialect()
@@ -54,12 +54,14 @@ def test_a_hand_written_using_is_checked_with_its_own_expression():
     plan = plan_cast(PG, "Grade", sa.Text(), sa.Integer(), using='trim("Grade")::integer')
     assert plan.using == 'trim("Grade")::integer'
     assert "RETURN trim(v)::integer;" in plan.helpers[0]
+    assert PADDED not in [reason for _pred, reason in plan.checks]  # its own trim() says spaces do not matter
+    assert PADDED in [reason for _pred, reason in plan_cast(PG, "Grade", sa.Text(), sa.Integer()).checks]
 
 
 @pytest.mark.parametrize(
     "old, new, using, reason",
     [
-        (sa.Text(), sa.Integer(), 'CAST(v AS INTEGER)', "is not an integer"),
+        (sa.Text(), sa.Integer(), 'CAST(v AS INTEGER)', ["is not an integer", PADDED]),
         (sa.Float(), sa.Integer(), 'CAST(v AS INTEGER)', "has a fractional part"),
         (
             sa.Integer(), sa.Text(),
@@ -78,7 +80,7 @@ def test_a_hand_written_using_is_checked_with_its_own_expression():
 def test_sqlite_cast_and_check_per_pair(old, new, using, reason):
     plan = plan_cast(LITE, "v", old, new)
     assert plan.using == using
-    assert [r for _p, r in plan.checks] == ([reason] if reason else [])
+    assert [r for _p, r in plan.checks] == (reason if isinstance(reason, list) else [reason])
 
 
 def test_sqlite_never_casts_text_to_numeric_affinity():

@@ -98,6 +98,12 @@ def same_storage(old: TypeInfo, new: TypeInfo) -> bool:
 # ------------------------------------------------------------------ PostgreSQL
 
 
+#: A text that reads as a number but whose digits say more than the number keeps: the
+#: zero of a zip code or an account number ('01234' -> 1234), spaces around it.  Going
+#: back gives '1234', so the value is lost even though the number is the same.
+PADDED = "has leading zeros or spaces that a number does not keep"
+
+
 def try_cast_function(expr: str, old_sql: str, new_sql: str) -> tuple[str, str, str]:
     """(name, CREATE, DROP) of a ``pg_temp`` function returning ``expr`` of ``v``, or NULL where it raises.
 
@@ -165,6 +171,12 @@ def plan_postgresql(col: str, name: str, old: TypeInfo, new: TypeInfo, using: st
         checks = [(f"{col} NOT IN (0, 1)", "is not 0 or 1")]
     if old.family in ("numeric", "float") and new.family == "integer":
         checks.append((f"{col} <> trunc({col})", "has a fractional part"))
+    if old.family == "string" and new.family in ("integer", "numeric", "float") and using == planned:
+        text = f"{col}::text"
+        checks.append((
+            f"{fname}({col}) IS NOT NULL AND ({text} ~ '^[[:space:]]|[[:space:]]$' OR ltrim({text}, '+-') ~ '^0[0-9]')",
+            PADDED,
+        ))
     scale, _digits = _numeric_limits(old, new)
     if scale is not None and old.family in ("numeric", "float"):
         checks.append((f"{col} <> round({col}::numeric, {scale})", f"has more than {scale} decimal places"))
@@ -249,6 +261,12 @@ def _sqlite_affinity_cast(col: str, old: TypeInfo, new: TypeInfo, checks: list[t
         # compares an integer with a real exactly (2**53 + 1 IS NOT CAST(2**53 + 1 AS REAL))
         word = {"INTEGER": "an integer", "REAL": f"a number {new.sql} holds exactly"}.get(target, "a number")
         checks.append((f"{nn}CAST({col} AS {target}) IS NOT {col}", f"is not {word}"))
+        if old.family == "string":  # a number, but its text says more than the number keeps
+            checks.append((
+                f"{nn}typeof({col}) = 'text' AND CAST({col} AS {target}) = {col} "
+                f"AND (trim({col}) <> {col} OR ltrim({col}, '+-') GLOB '0[0-9]*')",
+                PADDED,
+            ))
         rounds = f"typeof({col}) IN ('integer', 'real') OR " if target == "REAL" else ""  # numbers are rounded
         lossy = f"CASE WHEN {rounds}CAST({col} AS {target}) = {col} THEN CAST({col} AS {target}) END"
     if new.family == "integer" and old.family == "integer" and (new.bits or 64) < (old.bits or 64):
@@ -323,6 +341,7 @@ def plan_sqlite(col: str, old: TypeInfo, new: TypeInfo, using: str | None = None
     final = using or planned
     if using is not None and using != planned:
         lossy = using
+        checks = [c for c in checks if c[1] != PADDED]  # a hand-written conversion says what it keeps
     return CastPlan(None if final == col else final, lossy if lossy != col else None, tuple(checks))
 
 
