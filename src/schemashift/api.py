@@ -795,6 +795,7 @@ def revision(
     unless ``allow_empty``.  ``directives_hooks`` run last;
     ``default_hooks=False`` runs only them.
     """
+    from .autogen.expression_indexes import blind_spot_warnings_hidden
     from .autogen.pipeline import Options, Pipeline, is_empty
 
     _check_new_revision(project, rev_id)
@@ -829,7 +830,8 @@ def revision(
             unchanged = True
             directives[:] = []  # Alembic then writes no file
 
-    with _uncompilable_files_removed(project):
+    hidden = blind_spot_warnings_hidden() if pipeline is not None else contextlib.nullcontext()
+    with _uncompilable_files_removed(project), hidden:
         created = alembic_command(
             project,
             "revision",

@@ -13,6 +13,7 @@ from ..config import Project
 from ..errors import RevisionError, SchemashiftError
 from ..runner import alembic_command, revision_map
 from .describe import describe_ops
+from .expression_indexes import blind_spot_warnings_hidden
 from .pipeline import Options, Pipeline
 from .questioner import NonInteractiveQuestioner
 
@@ -71,7 +72,8 @@ def check(
         directives[:] = []  # write no file
 
     try:
-        alembic_command(project, "revision", message="check", autogenerate=True, process_revision_directives=capture)
+        with blind_spot_warnings_hidden():
+            alembic_command(project, "revision", message="check", autogenerate=True, process_revision_directives=capture)
     except RevisionError as exc:
         if "not up to date" in exc.message.lower():
             raise RevisionError(

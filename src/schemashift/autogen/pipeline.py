@@ -11,19 +11,22 @@ upgrade ops to upgrade ops that reads the database only through the run's
                     by the questioner (``autogen/renames/``)
 3. ``not_null``     a NOT NULL column added to a table: a default for its rows,
                     or a one-line refusal (``not_null.py``)
-4. ``conversions``  PostgreSQL type changes as ``convert_column``, enum values
+4. ``expression_indexes``  on SQLite, the models' expression indexes Alembic cannot
+                    compare, created where the database lacks them
+                    (``expression_indexes.py``)
+5. ``conversions``  PostgreSQL type changes as ``convert_column``, enum values
                     as ``alter_enum`` (``conversions.py``)
 
 The downgrade is then built once: the reverse of this upgrade, plus a typed
 tail for what only a downgrade needs (dropping an enum type ``create_table``
 made).  The remaining steps lower both directions to what the database can run:
 
-5. ``sqlite_rebuilds``  on SQLite, changes it cannot make in place folded into
+6. ``sqlite_rebuilds``  on SQLite, changes it cannot make in place folded into
                         one ``op.rebuild_table`` per table
-6. ``unnamed``          no ``drop_constraint(None)``: the live name, or
+7. ``unnamed``          no ``drop_constraint(None)``: the live name, or
                         ``op.drop_constraint_matching``
-7. ``risk_notes``       one line per op that removes data, for the report
-8. ``imports``          ``import module`` for the project's own types
+8. ``risk_notes``       one line per op that removes data, for the report
+9. ``imports``          ``import module`` for the project's own types
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from alembic.operations import ops
 from .bookkeeping import bookkeeping_tables, drop_bookkeeping
 from .constraints import LiveConstraint, live_constraints, match_live, name_unnamed_drops
 from .conversions import convert_types, database_enums, fold_rebuilds, type_imports
+from .expression_indexes import add_expression_indexes, database_indexes
 from .not_null import NotNullDefaults, fill_not_null
 from .questioner import Questioner, default_questioner
 from .renames import DatabaseView, DeclaredRenames, RenameReport, apply_renames, declare
@@ -83,6 +87,7 @@ class Snapshot:
         self.renames.direct = not full_compare
         self._live: dict[Any, list[LiveConstraint]] = {}
         self._rows: dict[Any, bool] = {}
+        self._indexes: dict[Any, dict[str, str | None] | None] = {}
 
     @cached_property
     def enums(self) -> dict[str, tuple[str, ...]]:
@@ -96,6 +101,28 @@ class Snapshot:
         if schema not in self._live:
             self._live[schema] = live_constraints(self.connection, schema=schema)
         return match_live(self._live[schema], table, ref)
+
+    def indexes(self, table: str, schema: str | None) -> dict[str, str | None] | None:
+        """Every index of ``table`` on SQLite with its ``CREATE INDEX`` text, expression
+        indexes included (None: no such table, or offline)."""
+        if self.connection is None or self.dialect.name != "sqlite":
+            return None
+        key = (schema, table)
+        if key not in self._indexes:
+            self._indexes[key] = database_indexes(self.connection, table, schema)
+        return self._indexes[key]
+
+    def included(self, table: Any, index: Any) -> bool:
+        """env.py's ``include_name``/``include_object`` on a table of the models, or one of its indexes."""
+        opts = getattr(self.context, "opts", {})
+        if table.schema is not None and not opts.get("include_schemas"):
+            return False
+        name_filter, object_filter = opts.get("include_name"), opts.get("include_object")
+        if index is None:
+            if name_filter and not name_filter(table.name, "table", {"schema_name": table.schema}):
+                return False
+            return not object_filter or bool(object_filter(table, table.name, "table", False, None))
+        return not object_filter or bool(object_filter(index, index.name, "index", False, None))
 
     def has_rows(self, table: str, schema: str | None) -> bool:
         """Whether ``table`` holds at least one row (assumed when it cannot be read)."""
@@ -168,6 +195,19 @@ def step_not_null(up: ops.UpgradeOps, run: Run) -> ops.UpgradeOps:
     )
 
 
+def step_expression_indexes(up: ops.UpgradeOps, run: Run) -> ops.UpgradeOps:
+    if run.dialect.name != "sqlite":  # other dialects reflect expressions: Alembic compares them
+        return up
+    return add_expression_indexes(
+        up,
+        metadata=run.metadata,
+        dialect=run.dialect,
+        existing=run.snapshot.indexes,
+        include=run.snapshot.included,
+        renamed=[r.new_key for r in run.renames.applied_tables],
+    )
+
+
 def step_conversions(up: ops.UpgradeOps, run: Run) -> ops.UpgradeOps:
     out, tail = convert_types(up, dialect=run.dialect, metadata=run.metadata, db_enums=run.snapshot.enums)
     run.downgrade_tail.extend(tail)
@@ -179,6 +219,7 @@ UPGRADE_STEPS: tuple[tuple[str, Step], ...] = (
     ("bookkeeping", step_bookkeeping),
     ("renames", step_renames),
     ("not_null", step_not_null),
+    ("expression_indexes", step_expression_indexes),
     ("conversions", step_conversions),
 )
 
@@ -203,7 +244,7 @@ def drop_moot_alters(container: Any) -> None:
 
 
 def lower(container: Any, run: Run, *, upgrade: bool) -> None:
-    """Steps 5-6 on one direction (in place): SQLite rebuild folding, then unnamed constraints."""
+    """Steps 6-7 on one direction (in place): SQLite rebuild folding, then unnamed constraints."""
     drop_moot_alters(container)
     fold_rebuilds(container, run.dialect)
     live = run.snapshot.live_constraint if upgrade and run.dialect.name == "postgresql" else None
@@ -211,7 +252,7 @@ def lower(container: Any, run: Run, *, upgrade: bool) -> None:
 
 
 def risk_notes(container: Any) -> list[str]:
-    """Step 7: one line per op of ``container`` that removes data (lint judges them further)."""
+    """Step 8: one line per op of ``container`` that removes data (lint judges them further)."""
     from .describe import describe_op
 
     out = []
