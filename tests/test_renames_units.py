@@ -499,6 +499,26 @@ def test_order_renames_carries_out_parallel_renames(mapping) -> None:
     assert current == mapping
 
 
+def _case_blind_mapping(m: dict[str, str]) -> bool:
+    return len({k.lower() for k in m}) == len(m) and len({v.lower() for v in m.values()}) == len(m)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from("abcdAB"), st.sampled_from("abcdeABCE"), max_size=5).filter(_case_blind_mapping))
+def test_order_renames_on_a_case_blind_database(mapping) -> None:
+    """SQLite's table names: no step renames onto a name taken in any letter case, the
+    table itself included ("Users" -> "users" goes through a temporary name)."""
+    current = {n: n for n in mapping}
+    present = set(mapping)
+    for old, new in rn.order_renames(list(mapping.items()), case_blind=True):
+        assert old in present and new.lower() not in {p.lower() for p in present}, (old, new, present)
+        present.remove(old)
+        present.add(new)
+        ident = next(i for i, c in current.items() if c == old)
+        current[ident] = new
+    assert current == mapping
+
+
 # ---------------------------------------------------------------- old world and rewrite
 
 

@@ -160,28 +160,50 @@ def _register_renderers() -> None:
 _register_renderers()
 
 
-def order_renames(pairs: Sequence[tuple[str, str]], taken: Iterable[str] = ()) -> list[tuple[str, str]]:
-    """Sequence parallel renames: a->b after b->c (chains); cycles (swaps) via a temporary name."""
+def order_renames(
+    pairs: Sequence[tuple[str, str]], taken: Iterable[str] = (), *, case_blind: bool = False
+) -> list[tuple[str, str]]:
+    """Sequence parallel renames: a->b after b->c (chains); cycles (swaps) via a temporary name.
+
+    ``case_blind``: names that differ only in case are one name to the database
+    (SQLite's tables: ``ALTER TABLE "Users" RENAME TO users`` fails with "there is
+    already another table ... users"), so such a rename goes through a temporary name.
+    """
     pending = dict(pairs)
     names = set(taken) | set(pending) | set(pending.values())
     out: list[tuple[str, str]] = []
+    if case_blind:
+        for o, n in sorted(pending.items()):
+            if o != n and o.lower() == n.lower():
+                tmp = _temporary(o, names)
+                out.append((o, tmp))
+                del pending[o]
+                pending[tmp] = n
+    fold = str.lower if case_blind else (lambda name: name)
     while pending:
-        ready = sorted(o for o, n in pending.items() if n not in pending)
+        waiting = {fold(o) for o in pending}
+        ready = sorted(o for o, n in pending.items() if fold(n) not in waiting)
         if ready:
             for o in ready:
                 out.append((o, pending.pop(o)))
             continue
         o = min(pending)
         n = pending.pop(o)
-        tmp = o[: PG_MAX_IDENTIFIER - len(TEMP_SUFFIX) - 2] + TEMP_SUFFIX
-        i = 1
-        while tmp in names:
-            tmp = f"{o[: PG_MAX_IDENTIFIER - len(TEMP_SUFFIX) - 4]}{TEMP_SUFFIX}{i}"
-            i += 1
-        names.add(tmp)
+        tmp = _temporary(o, names)
         out.append((o, tmp))
         pending[tmp] = n
     return out
+
+
+def _temporary(name: str, names: set[str]) -> str:
+    """A name for ``name`` on its way, none of ``names`` (which it joins)."""
+    tmp = name[: PG_MAX_IDENTIFIER - len(TEMP_SUFFIX) - 2] + TEMP_SUFFIX
+    i = 1
+    while tmp.lower() in {n.lower() for n in names}:
+        tmp = f"{name[: PG_MAX_IDENTIFIER - len(TEMP_SUFFIX) - 4]}{TEMP_SUFFIX}{i}"
+        i += 1
+    names.add(tmp)
+    return tmp
 
 
 # --------------------------------------------------------------------------

@@ -225,7 +225,7 @@ def rewrite(
         by_schema.setdefault(r.schema, []).append(r)
     for schema, items in by_schema.items():
         taken = {k[1] for k in model if k[0] == schema}
-        for old, new in order_renames([(r.old, r.new) for r in items], taken):
+        for old, new in order_renames([(r.old, r.new) for r in items], taken, case_blind=dialect.name == "sqlite"):
             rename_ops.append(RenameTable(old, new, schema=schema))
     by_table: dict[Key, list[ColumnRename]] = {}
     for c in plan.columns:
