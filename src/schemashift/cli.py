@@ -14,13 +14,38 @@ from typing import Any
 
 import click
 
-from .cli_fleet import fleet
 from .cli_output import Globals, err, note, out, pass_globals, say
 
 __all__ = ["Globals", "app", "err", "main", "note", "out", "pass_globals", "say"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The top-level group, whose ``fleet`` group (``cli_fleet``) is imported only when it is listed or run.
+
+    Start-up time: building fleet's options costs every other command a few
+    milliseconds.  Click reads ``commands`` to list them (``--help``, the
+    reference in docs/cli.md) and ``get_command`` to run one.
+    """
+
+    _loaded = False  # set once every command of this module is registered
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        if self._loaded and "fleet" not in self._own:
+            from .cli_fleet import fleet
+
+            self._own["fleet"] = fleet
+        return self._own
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._own = value
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return (self.commands if cmd_name == "fleet" else self._own).get(cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "-c", metavar="PATH",
               help="alembic.ini or pyproject.toml of the project (default: found in this directory or the nearest above)")
 @click.option("--url", metavar="URL", help="Database URL, overriding sqlalchemy.url (also $SCHEMASHIFT_URL)")
@@ -792,7 +817,7 @@ def tour(keep: Path | None) -> None:
         raise click.exceptions.Exit(1)
 
 
-app.add_command(fleet)
+app._loaded = True  # type: ignore[attr-defined]  (from here on, listing the commands imports fleet's)
 
 
 # ------------------------------------------------------------------ main
