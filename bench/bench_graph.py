@@ -8,7 +8,7 @@ and written to bench/results/graph.txt.  The history has a branch and a merge
 every 500 revisions so the lanes are exercised; the project's SQLite database
 is stamped at head, so ``graph`` reads it (current revision, ledger times)
 unless ``--no-db``.  The project is init's own (its env.py unchanged), so on
-SQLite that read takes the sqlite3 path of ``pictures.position``; a changed
+SQLite that read takes the sqlite3 path of ``safety.sqlite_position``; a changed
 env.py, or PostgreSQL, runs env.py and costs Alembic's and SQLAlchemy's import.
 
     python bench/bench_graph.py [N] [ROUNDS]      # defaults 5000 and 7

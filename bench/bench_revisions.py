@@ -248,14 +248,15 @@ def main(n: int, rounds: int) -> str:
     lines = [
         "# current / heads / history, whole process: schemashift vs alembic (SQLite, stamped at head)",
         f"# python {platform.python_version()}, sqlalchemy {sqlalchemy.__version__}, alembic {alembic.__version__}, "
-        f"{platform.machine()}, load average {os.getloadavg()[0]:.1f} at start",
+        f"{platform.machine()}, load average {os.getloadavg()[0]:.1f} at start, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "# seconds: medians of whole-process runs; ratio = median(ours) / median(alembic); "
         "pairs = median of per-pair ratios;",
         "# cpu = user + sys seconds of the process (less sensitive than wall time to other load on the machine)",
         "",
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        for size in (1, n):
+        for size in sorted({1, n}):
             lines.extend(bench(size, rounds, Path(tmp)))
             lines.append(f"# load average {os.getloadavg()[0]:.1f} after the {size}-revision rows")
             lines.append("")

@@ -21,9 +21,11 @@ from __future__ import annotations
 import configparser
 import os
 import re
-import sqlite3
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import sqlite3
 
 from .ledger_place import DEFAULT_TABLE as LEDGER_TABLE
 from .ledger_place import OWN_SCHEMA, SIDECAR_SUFFIX
@@ -46,12 +48,21 @@ class Position(NamedTuple):
 def sqlite_position(ini: Path, section: str) -> Position | None:
     """Where the database stands, or None: ask env.py."""
     try:
-        return _read(ini, section)
-    except (OSError, sqlite3.Error, configparser.Error, UnicodeDecodeError, ValueError):
+        target = _target(ini, section)
+        if target is None:
+            return None
+        import sqlite3  # start-up time: only once env.py and the URL qualify (not for a server's URL)
+
+        try:
+            return _read(*target)
+        except sqlite3.Error:
+            return None
+    except (OSError, configparser.Error, UnicodeDecodeError, ValueError):
         return None
 
 
-def _read(ini: Path, section: str) -> Position | None:
+def _target(ini: Path, section: str) -> tuple[Path, str] | None:
+    """The SQLite file init's env.py would open, and its URL; None for anything else."""
     parser = configparser.ConfigParser(defaults={"here": os.path.abspath(ini.parent)})
     parser.read(ini, encoding="utf-8")
     if not parser.has_section(section):
@@ -73,6 +84,12 @@ def _read(ini: Path, section: str) -> Position | None:
     database = Path(match["path"])
     if not database.is_absolute() or not database.is_file():
         return None
+    return database, url
+
+
+def _read(database: Path, url: str) -> Position | None:
+    import sqlite3
+
     sidecar = Path(str(database) + SIDECAR_SUFFIX)
     connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=0, isolation_level=None)
     try:
