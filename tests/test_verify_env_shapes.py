@@ -1,6 +1,6 @@
 """verify runs any env.py as upgrade does (issue 12.5, 12.6, 12.7).
 
-An async env.py on PostgreSQL (``postgresql+psycopg_async``), a version
+An async env.py on PostgreSQL (``postgresql+psycopg_async`` and ``+asyncpg``), a version
 table in its own schema, SQLite steps with foreign keys as upgrade sets them,
 and histories whose databases start from ``create_all()`` + stamp
 (``--baseline``).
@@ -174,3 +174,84 @@ def test_baseline_must_be_in_the_history(tmp_path, sqlite_url):
     example = make_project(tmp_path, "baseline_bad", [], url=sqlite_url)
     with pytest.raises(RevisionError):
         verify(example.project, baseline="nope")
+
+
+ALTER_TEXT = Rev(
+    "r3",
+    # plain SQL: SQLAlchemy does not see DDL here, so nothing drops asyncpg's statement cache for us
+    'op.execute("ALTER TABLE posts ALTER COLUMN user_id TYPE BIGINT")',
+    'op.execute("ALTER TABLE posts ALTER COLUMN user_id TYPE INTEGER")',
+)
+
+
+def _asyncpg_project(tmp_path, pg_url, name):
+    url = pg_url.replace("postgresql+psycopg://", "postgresql+asyncpg://")
+    example = make_project(
+        tmp_path, name, [BIGINT, ALTER_TEXT], url=url,
+        models_extra="from sqlalchemy import BigInteger\nusers.c.score.type = BigInteger()\nposts.c.user_id.type = BigInteger()\n",
+    )
+    make_async(example)
+    example.reload()
+    return example
+
+
+def test_asyncpg_env_py_verifies_an_alter_to_bigint(tmp_path, pg_url):
+    """Issue 12: "On PostgreSQL with asyncpg, verify dies with 'unexpected
+    InvalidCachedStatementError' after an alter_column(type_=BigInteger)".
+    An async env.py on ``postgresql+asyncpg://``; r2 alters users.score to
+    BIGINT with Alembic's op, r3 posts.user_id with plain SQL, rows present
+    in both tables: every revision passes, every seeded value is proven back
+    and nothing is named as lost or changed."""
+    example = _asyncpg_project(tmp_path, pg_url, "asyncpg_env")
+    report = verify(example.project)
+    assert report.dialect == "postgresql"
+    assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok"), ("r2", "ok"), ("r3", "ok")], "\n".join(report.lines())
+    assert report.ok and report.drift == [], report.lines()
+    for result in report.revisions:
+        assert result.problems() == [] and result.losses == [] and result.notes() == [], result.to_dict()
+    assert report.revisions[0].seeded.get("users") and report.revisions[0].seeded.get("posts")
+    # the seeded users and posts went through both type changes and came back value by value
+    assert report.revisions[1].values_checked >= 3 * 4 and report.revisions[2].values_checked >= 3 * 4
+    assert table_names(pg_url) == []
+
+
+def test_asyncpg_env_py_upgrade_keeps_rows(tmp_path, pg_url):
+    """The same project under ``upgrade`` on its own database: a user and a
+    post inserted at r0 are there, value by value, at head, in BIGINT columns."""
+    example = _asyncpg_project(tmp_path, pg_url, "asyncpg_up")
+    api.upgrade(example.project, "r0")
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO users (id, name, email, score) VALUES (1, 'ann', 'ann@x', 2147483647)")
+            conn.exec_driver_sql("INSERT INTO posts (id, user_id, title, body) VALUES (7, 1, 'hi', 'text')")
+        api.upgrade(example.project, "head")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT id, name, email, score FROM users").all() == [(1, "ann", "ann@x", 2147483647)]
+            assert conn.exec_driver_sql("SELECT id, user_id, title, body FROM posts").all() == [(7, 1, "hi", "text")]
+            types = dict(conn.exec_driver_sql(
+                "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+                "WHERE (table_name, column_name) IN (('users', 'score'), ('posts', 'user_id'))"
+            ).all())
+            assert types == {"users.score": "bigint", "posts.user_id": "bigint"}
+            conn.exec_driver_sql("UPDATE users SET score = 9000000000")  # only fits a BIGINT
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg_async"])
+def test_plain_sql_alter_type_verifies_on_psycopg(tmp_path, pg_url, driver):
+    """The same two type changes on psycopg, sync and async (psycopg prepares a
+    statement run often, and PostgreSQL refuses a prepared plan whose result
+    type changed)."""
+    url = pg_url.replace("postgresql+psycopg://", f"postgresql+{driver}://")
+    example = make_project(
+        tmp_path, f"alter_{driver}", [BIGINT, ALTER_TEXT], url=url,
+        models_extra="from sqlalchemy import BigInteger\nusers.c.score.type = BigInteger()\nposts.c.user_id.type = BigInteger()\n",
+    )
+    if driver == "psycopg_async":
+        make_async(example)
+    report = verify(example.reload())
+    assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok"), ("r2", "ok"), ("r3", "ok")], "\n".join(report.lines())
+    assert report.ok and all(r.problems() == [] and r.losses == [] for r in report.revisions)
+    assert report.revisions[2].values_checked >= 3 * 4

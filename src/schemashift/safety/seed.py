@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import itertools
 import re
 import uuid
 from collections import Counter
@@ -156,11 +157,32 @@ def _table_clause(key: str) -> Any:
 
 
 def _parent_rows(connection: Any, fk: Any) -> list[tuple[Any, ...]]:
-    import sqlalchemy as sa
-
     table, columns = _target(fk)
-    query = sa.select(*[sa.column(c) for c in columns]).select_from(_table_clause(table)).limit(50)
-    return [tuple(r) for r in connection.execute(query)]
+    quote = connection.dialect.identifier_preparer.quote
+    schema, dot, name = table.rpartition(".")
+    source = f"{quote(schema)}.{quote(name)}" if dot else quote(table)
+    sql = f"SELECT {', '.join(quote(c) for c in columns)} FROM {source} LIMIT 50"
+    return [tuple(r) for r in connection.exec_driver_sql(uncached(connection, sql))]
+
+
+_reads = itertools.count(1)
+
+
+def uncached(connection: Any, sql: str) -> str:
+    """``sql`` with a comment that makes its text unique, on drivers that keep
+    prepared statements by text (asyncpg, through SQLAlchemy's statement cache).
+
+    Why: verify reads the same tables with the same text before and after each
+    step; after an ``ALTER ... TYPE`` that SQLAlchemy did not see as DDL (plain
+    SQL in ``op.execute``), asyncpg runs the statement prepared before it and
+    PostgreSQL refuses it ("cached statement plan is invalid"), failing the
+    transaction.  A text of its own is never found in that cache; the
+    migrations' own statements are left as they are (at most pushed out of
+    the cache by these, to be prepared again).
+    """
+    if connection.dialect.driver != "asyncpg":
+        return sql
+    return f"{sql} /* schemashift read {next(_reads)} */"
 
 
 def _rows_for(
@@ -363,12 +385,12 @@ def fingerprint(connection: Any, snapshot: Snapshot, only: Iterable[str] | None 
     names = snapshot.tables if only is None else [n for n in only if n in snapshot.tables]
     out: dict[str, TableRows] = {}
     if connection.dialect.is_async:
-        # through SQLAlchemy, not the driver's cursor: async drivers (asyncpg's
-        # statement cache after ALTER ... TYPE) only work behind its adaptation
+        # through SQLAlchemy, not the driver's cursor (async drivers only work
+        # behind its adaptation), each read with a text of its own: see ``uncached``
         for name in names:
             info = snapshot.tables[name]
-            result = connection.exec_driver_sql(f"SELECT {', '.join(quote(c) for c in info.column_names)} FROM {info.from_clause(quote)}")
-            out[name] = _table_rows(info, result)
+            sql = f"SELECT {', '.join(quote(c) for c in info.column_names)} FROM {info.from_clause(quote)}"
+            out[name] = _table_rows(info, connection.exec_driver_sql(uncached(connection, sql)))
         return out
     cursor = connection.connection.cursor()  # the driver's own: hundreds of reads per walk
     try:
