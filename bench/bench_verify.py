@@ -233,6 +233,9 @@ def main() -> int:
     except ImportError:
         print("bench_verify needs pytest-alembic: .venv/bin/pip install pytest-alembic", file=sys.stderr)
         return 2
+    # as on a user's machine: .pyc files written and used (this environment sets
+    # PYTHONDONTWRITEBYTECODE; both sides load the generated revision files)
+    sys.dont_write_bytecode = False
     out: list[str] = []
 
     def say(line: str = "") -> None:

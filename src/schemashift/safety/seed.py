@@ -270,39 +270,52 @@ def _parents_first(tables: list[Any]) -> list[Any]:
     return ordered
 
 
+def reflect_tables(connection: Any, keys: Iterable[str]) -> dict[str, Any]:
+    """``sa.Table`` objects of ``keys`` (``name`` or ``schema.name``), foreign
+    keys not followed (parents are read by name, not reflected)."""
+    import sqlalchemy as sa
+
+    metadata = sa.MetaData()
+    by_schema: dict[str | None, list[str]] = {}
+    keys = list(keys)
+    for key in keys:
+        schema, dot, name = key.rpartition(".")
+        by_schema.setdefault(schema if dot else None, []).append(name if dot else key)
+    for schema, only in by_schema.items():
+        metadata.reflect(connection, only=only, schema=schema, resolve_fks=False)
+    return {key: metadata.tables[key] for key in keys}
+
+
 def seed_tables(
-    connection: Any, names: Iterable[str], *, rows: int = ROWS_PER_TABLE, plain: bool = False, hints: Any = None
+    connection: Any, names: Iterable[str], *, rows: int = ROWS_PER_TABLE, plain: bool = False, hints: Any = None,
+    known_empty: bool = False, reflect: Any = reflect_tables,
 ) -> SeedResult:
     """Insert ``rows`` generated rows into each of ``names`` that is empty.
 
     Parents are filled before children.  Each table is inserted in a
     savepoint; a table whose rows the database refuses (twice: once with
     every column filled, once with nullable columns left NULL) is skipped
-    and the reason kept.
+    and the reason kept.  ``known_empty``: the caller has just read every one
+    of ``names`` and found it empty; ``reflect(connection, keys)`` gives the
+    tables' ``sa.Table`` objects (``reflect_tables``, or a cache of its own).
     """
     import sqlalchemy as sa
 
     result = SeedResult()
-    empty = [
+    empty = sorted(set(names)) if known_empty else [
         name for name in sorted(set(names))
         if connection.execute(sa.select(sa.literal(1)).select_from(_table_clause(name)).limit(1)).first() is None
     ]
     if not empty:
         return result
-    metadata = sa.MetaData()
-    by_schema: dict[str | None, list[str]] = {}
-    for key in empty:  # keys: ``name``, or ``schema.name`` outside the default schema
-        schema, dot, name = key.rpartition(".")
-        by_schema.setdefault(schema if dot else None, []).append(name if dot else key)
-    try:  # only the empty tables; parents are read by name, not reflected
-        for schema, only in by_schema.items():
-            metadata.reflect(connection, only=only, schema=schema, resolve_fks=False)
+    try:  # only the empty tables
+        tables = reflect(connection, empty)
     except Exception as exc:  # a table reflection chokes on: say so, seed none
         for name in empty:
             result.skipped[name] = f"cannot reflect: {_first_line(exc)}"
         return result
     dialect = connection.dialect.name
-    for table in _parents_first([metadata.tables[name] for name in empty]):
+    for table in _parents_first([tables[name] for name in empty]):
         reason = ""
         for minimal in (False, True):
             made = _rows_for(table, connection, rows, minimal, dialect, plain, hints)
