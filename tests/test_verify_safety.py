@@ -82,3 +82,42 @@ def test_unreachable_server_is_a_database_error(tmp_path):
     with pytest.raises(DatabaseError, match="to create a scratch database"):
         with scratch_database("postgresql+psycopg://nobody@127.0.0.1:1/app"):
             pass
+
+
+def test_the_collector_is_left_as_verify_found_it(tmp_path, sqlite_url):
+    """verify freezes the objects older than the call out of the garbage
+    collector while it runs (a speed measure): nothing of that outlives the
+    call, also when it fails, and a caller's own freeze or disabled collector
+    is not touched."""
+    import gc
+
+    example = make_project(tmp_path, "gc_scope", GOOD, url=sqlite_url, models_extra='Index("ix_users_name", users.c.name)\n')
+    seen = []
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    report = verify(example.project, progress=lambda r: seen.append(gc.get_freeze_count()))
+    assert report.ok, report.lines()
+    assert seen and all(count > 0 for count in seen)  # it did freeze while running
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+    broken = make_project(tmp_path, "gc_scope_broken", [Rev("r1", "raise RuntimeError('boom')")], url=sqlite_url)
+    assert not verify(broken.project).ok
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    with pytest.raises(ConfigError):  # verify raising out of the call
+        verify(example.project, scratch_url="oracle://nowhere/x")
+    assert gc.get_freeze_count() == 0
+
+    gc.freeze()  # the caller's own freeze: not added to, not undone
+    try:
+        frozen = gc.get_freeze_count()
+        seen.clear()
+        assert verify(example.project, progress=lambda r: seen.append(gc.get_freeze_count())).ok
+        assert seen and max(seen) <= frozen  # (frozen objects freed by reference counting leave it)
+        assert gc.get_freeze_count() > frozen // 2
+    finally:
+        gc.unfreeze()
+    gc.disable()
+    try:
+        assert verify(example.project, progress=lambda r: seen.append(gc.get_freeze_count())).ok
+        assert not gc.isenabled() and seen[-1] == 0
+    finally:
+        gc.enable()
