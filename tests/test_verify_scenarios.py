@@ -339,3 +339,43 @@ def test_upgrade_that_cannot_run_at_all_stops_the_walk(tmp_path, db_url):
     assert "ghosts" in r1.error
     assert r2.status == "not checked"
     assert report.drift is None and not report.ok
+
+
+# Arize-ai/phoenix issue #15039: a batch-mode rebuild (Alembic reflects the table, then
+# recreates it) silently turns a DESC index ascending and drops an index on an
+# expression, which SQLite's reflection cannot see; written anew here.
+ORDERED_INDEXES_UP = """
+op.create_index("ix_users_score_desc", "users", [sa.text("score DESC")])
+op.create_index("ix_users_email_lower", "users", [sa.text("lower(email)")])
+"""
+ORDERED_INDEXES_DOWN = """
+op.drop_index("ix_users_email_lower", table_name="users")
+op.drop_index("ix_users_score_desc", table_name="users")
+"""
+BATCH_ADD = """
+with op.batch_alter_table("users", recreate="always") as batch:
+    batch.add_column(sa.Column("flag", sa.Integer))
+"""
+BATCH_DROP = """
+with op.batch_alter_table("users", recreate="always") as batch:
+    batch.drop_column("flag")
+"""
+
+
+def test_sqlite_index_order_and_expression_lost_by_a_downgrade_are_caught(tmp_path, sqlite_url):
+    example = make_project(
+        tmp_path,
+        "batch_rebuild_loses_indexes",
+        [Rev("r1", ORDERED_INDEXES_UP, ORDERED_INDEXES_DOWN), Rev("r2", BATCH_ADD, BATCH_DROP)],
+        url=sqlite_url,
+        models_extra=(
+            'from sqlalchemy import desc, func\nusers.append_column(Column("flag", Integer))\n'
+            'Index("ix_users_score_desc", desc(users.c.score))\nIndex("ix_users_email_lower", func.lower(users.c.email))\n'
+        ),
+    )
+    report = run(example)
+    failed = [r for r in report.revisions if r.status == "failed"]
+    assert [r.revision for r in failed] == ["r2"], report.lines()
+    problems = " | ".join(failed[0].problems())
+    assert "index ix_users_email_lower on users (lower(email))" in problems, problems
+    assert "ix_users_score_desc" in problems and "score DESC" in problems, problems

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
 from ..schema.bookkeeping import is_bookkeeping
-from ..schema.sql import normalize_sql
+from ..schema.sql import normalize_sql, tokenize
 from ..schema.types import describe_type
 
 
@@ -234,7 +234,9 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
         PrimaryKeyInfo(pk.get("name"), tuple(pk["constrained_columns"])) if pk.get("constrained_columns") else None
     )
     indexes = []
-    for ix in inspector.get_indexes(name, schema=schema):
+    if dialect.name == "sqlite":
+        indexes = sqlite_indexes(inspector.bind, name, schema)
+    for ix in inspector.get_indexes(name, schema=schema) if dialect.name != "sqlite" else ():
         if ix.get("duplicates_constraint"):
             continue  # the index behind a UNIQUE constraint, reported as the constraint
         cols = tuple(c if c is not None else normalize_sql(e) for c, e in _index_columns(ix))
@@ -274,6 +276,61 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
         check_constraints=_sorted(checks),
         comment=comment or None,
     )
+
+
+def sqlite_indexes(connection: Any, table: str, schema: str | None) -> list[IndexInfo]:
+    """A SQLite table's indexes from SQLite itself, not SQLAlchemy's reflection.
+
+    Reflection skips an index on an expression (``lower(email)``) and does not say
+    ``DESC`` or ``COLLATE``, so a downgrade that lost either looked restored (a
+    batch-mode rebuild does both).  ``PRAGMA index_xinfo`` gives each key's column,
+    order and collation; an expression's text comes from the index's own SQL.
+    """
+    quote = connection.dialect.identifier_preparer.quote
+    prefix = f"{quote(schema)}." if schema else ""
+    out = []
+    for _seq, name, unique, origin, partial in connection.exec_driver_sql(
+        f"PRAGMA {prefix}index_list({quote(table)})"
+    ).fetchall():
+        if origin != "c":
+            continue  # behind a UNIQUE constraint or the primary key: reported as those
+        sql = connection.exec_driver_sql(
+            f"SELECT sql FROM {prefix}sqlite_master WHERE type = 'index' AND name = ?", (name,)
+        ).scalar() or ""
+        terms, where = _sqlite_index_terms(sql)
+        columns = []
+        keys = [r for r in connection.exec_driver_sql(f"PRAGMA {prefix}index_xinfo({quote(name)})") if r[5]]
+        for seqno, cid, column, desc, collation, _key in sorted(keys):
+            text = column if cid >= 0 else (terms[seqno] if seqno < len(terms) else "?")
+            if cid >= 0 and desc:
+                text += " DESC"
+            if cid >= 0 and collation and collation.upper() != "BINARY":
+                text += f" COLLATE {collation}"
+            columns.append(text)
+        out.append(IndexInfo(name, tuple(columns), bool(unique), where if partial else None))
+    return out
+
+
+def _sqlite_index_terms(sql: str) -> tuple[list[str], str | None]:
+    """The key terms of a ``CREATE INDEX`` (normalised text, one per key) and its WHERE clause."""
+    tokens = tokenize(sql)
+    on = next((i for i, t in enumerate(tokens) if t.upper == "ON"), None)
+    start = next((i for i in range(on or 0, len(tokens)) if tokens[i].text == "("), None)
+    if on is None or start is None:
+        return [], None
+    terms, depth, begin = [], 0, tokens[start].end
+    for i in range(start, len(tokens)):
+        tok = tokens[i]
+        depth += tok.text == "("
+        depth -= tok.text == ")"
+        if (tok.text == "," and depth == 1) or depth == 0:
+            terms.append(normalize_sql(sql[begin:tok.start]))
+            begin = tok.end
+        if depth == 0:
+            rest = tokens[i + 1:]
+            where = rest[0].start if rest and rest[0].upper == "WHERE" else None
+            return terms, normalize_sql(sql[where + 5:]) if where is not None else None
+    return terms, None
 
 
 def qualified(schema: str | None, name: str) -> str:
