@@ -297,7 +297,7 @@ def sqlite_indexes(connection: Any, table: str, schema: str | None) -> list[Inde
         sql = connection.exec_driver_sql(
             f"SELECT sql FROM {prefix}sqlite_master WHERE type = 'index' AND name = ?", (name,)
         ).scalar() or ""
-        terms, where = _sqlite_index_terms(sql)
+        terms, where = sqlite_index_terms(sql)
         columns = []
         keys = [r for r in connection.exec_driver_sql(f"PRAGMA {prefix}index_xinfo({quote(name)})") if r[5]]
         for seqno, cid, column, desc, collation, _key in sorted(keys):
@@ -311,7 +311,7 @@ def sqlite_indexes(connection: Any, table: str, schema: str | None) -> list[Inde
     return out
 
 
-def _sqlite_index_terms(sql: str) -> tuple[list[str], str | None]:
+def sqlite_index_terms(sql: str) -> tuple[list[str], str | None]:
     """The key terms of a ``CREATE INDEX`` (normalised text, one per key) and its WHERE clause."""
     tokens = tokenize(sql)
     on = next((i for i, t in enumerate(tokens) if t.upper == "ON"), None)

@@ -8,6 +8,8 @@ call outside them cannot do: the statement fails.
 
 from __future__ import annotations
 
+from ...safety.snapshot import sqlite_index_terms
+from ...schema.sql import tokenize
 from ..actions import Action
 from ..findings import Finding
 from . import Context, t
@@ -46,7 +48,13 @@ def check(action: Action, ctx: Context) -> list[Finding]:
             return []
         rows, _ = ctx.count(action)
         copied = f", copying {rows:,} row{'s' if rows != 1 else ''}" if rows is not None else ""
-        return [ctx.finding("SS-S501", f"rebuilds table {t(action)}{copied}", action, rows=rows)]
+        found = [ctx.finding("SS-S501", f"rebuilds table {t(action)}{copied}", action, rows=rows)]
+        lost = _unseen_by_reflection(action, ctx) if action.batch and action.kind != "rebuild" else []
+        if lost:
+            found.append(ctx.finding(
+                "SS-S503", f"batch rebuild of {t(action)} loses {', '.join(lost)} (use op.rebuild_table)", action,
+            ))
+        return found
     if action.batch:
         return []
     if action.kind in _NO_ALTER and not action.extra.get("convert"):
@@ -64,3 +72,29 @@ def check(action: Action, ctx: Context) -> list[Finding]:
             return [ctx.finding("SS-S502", f"adds column {t(action)}.{action.column} with a non-constant default "
                                 f"({default}): SQLite refuses it", action)]
     return []
+
+
+def _unseen_by_reflection(action: Action, ctx: Context) -> list[str]:
+    """What of the table a rebuild from SQLAlchemy's reflection drops or changes: its
+    triggers, and indexes on an expression or with DESC/COLLATE (read from ``sqlite_master``)."""
+    if ctx.facts is None or action.extra.get("convert"):
+        return []
+    master = f'"{action.schema}".sqlite_master' if action.schema else "sqlite_master"
+    rows = ctx.facts.query(
+        f"SELECT type, name, sql FROM {master} WHERE tbl_name = :table COLLATE NOCASE "
+        "AND type IN ('trigger', 'index') AND sql IS NOT NULL ORDER BY type DESC, name",
+        table=action.table,
+    )
+    lost = []
+    for kind, name, sql in rows or []:
+        if kind == "trigger":
+            lost.append(f"trigger {name}")
+        elif any(not _plain_column(term) for term in sqlite_index_terms(sql)[0]):
+            lost.append(f"the expression, DESC or COLLATE of index {name}")
+    return lost
+
+
+def _plain_column(term: str) -> bool:
+    """``c`` or ``"c" ASC``: a key reflection describes fully."""
+    words = tokenize(term)
+    return len(words) == 1 or (len(words) == 2 and words[1].upper == "ASC")
