@@ -59,6 +59,7 @@ def test_env_py_hook_warns_with_the_declaration_line(tmp_path, sqlite_url, capsy
     assert "schemashift: warning: table students looks renamed to scholars" in err
     assert '__table_args__ = {"info": {"renamed_from": "students"}}' in err
     assert "--rename students=scholars" in err
+    assert "schemashift: note: drop table students: its data is deleted" in err  # as schemashift revision says
     assert "drop table students" in p.upgrade_lines()  # nothing guessed
 
 

@@ -60,5 +60,8 @@ def process_revision_directives(
     out = print_fn or (lambda line: print(line, file=sys.stderr))
     for line in pipeline.renames.lines():
         out(f"schemashift: {line}")
+    for run in pipeline.runs:  # what the revision deletes, as schemashift revision says it
+        for line in run.risks:
+            out(f"schemashift: note: {line}")
     if options.strict:
         pipeline.renames.raise_for_unresolved()
