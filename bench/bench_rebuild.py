@@ -37,7 +37,7 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from schemashift.autogen.types import plan_cast
+from schemashift.safety.casts import plan_cast
 from schemashift.safety import rebuild as rb
 from schemashift.safety.sqlite_ddl import ConstraintRef
 

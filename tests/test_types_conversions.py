@@ -1,4 +1,4 @@
-"""Type conversions end to end, on SQLite and PostgreSQL (autogen/types.py, type_ops.py).
+"""Type conversions end to end, on SQLite and PostgreSQL (safety/casts.py, type_ops.py).
 
 For each listed type pair: a project with the old model is migrated and
 filled, the model changes, autogenerate (with the issue-6 hooks) writes the

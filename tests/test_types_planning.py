@@ -1,4 +1,4 @@
-"""Cast planning without a database (autogen/types.py): types in, SQL out."""
+"""Cast planning without a database (safety/casts.py): types in, SQL out."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from schemashift.autogen.types import PADDED, plan_cast, render_type, same_storage, substitute_column
+from schemashift.safety.casts import PADDED, plan_cast, render_type, same_storage, substitute_column
 from schemashift.schema.types import describe_type
 
 PG = postgresql.dialect()

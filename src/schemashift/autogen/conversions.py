@@ -27,7 +27,7 @@ from ..alembic_bridge.ops import restore_of_drop
 from ..schema.kinds import KIND_OF_TYPE
 from .type_ops import AlterEnumOp, ConvertColumnOp, CreateEnumOp, DropEnumOp
 from ..schema.types import describe_type
-from .types import user_type_imports
+from ..safety.casts import user_type_imports
 
 # ------------------------------------------------------------------ helpers
 

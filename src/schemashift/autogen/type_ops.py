@@ -29,7 +29,7 @@ from ..errors import Refused, SchemashiftError
 from ..safety.precheck import LossCheck, loss_allowed, refuse_if_lossy
 from .enum_dependents import default_value, enum_uses
 from ..schema.types import compile_type
-from .types import plan_cast, render_type, substitute_column
+from ..safety.casts import plan_cast, render_type, substitute_column
 
 OPS_IMPORT = "import schemashift.autogen.type_ops  # noqa: F401  (op.convert_column, op.*_enum)"
 

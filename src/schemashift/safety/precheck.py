@@ -7,7 +7,7 @@ is ``'abc'``).  Before converting, each ``LossCheck`` counts the rows whose
 value would be lost and keeps a few as examples; ``refuse_if_lossy`` raises
 ``ConversionWouldLoseData`` while any would be, unless the migration says
 ``allow_loss=True``.  The checks are plain SQL predicates planned by
-``autogen.types`` per dialect, so a dry run can print them.
+``safety.casts`` per dialect, so a dry run can print them.
 """
 
 from __future__ import annotations

@@ -675,7 +675,7 @@ def _rebuild(operations: Any, operation: "RebuildTableOp") -> None:
 
 @renderers.dispatch_for(RebuildTableOp)
 def _render(autogen_context: Any, operation: "RebuildTableOp") -> str:
-    from ..autogen.types import render_type
+    from .casts import render_type
 
     autogen_context.imports.add("import schemashift.safety.rebuild  # noqa: F401  (op.rebuild_table)")
     args = [repr(operation.table_name)]
@@ -733,7 +733,7 @@ def _ref_of_sql(sql: str) -> ConstraintRef:
 
 def _column_change(dialect: Any, table: str, column: str, change: dict[str, Any], allow_loss: bool) -> ColumnChange:
     """Turn a rendered ``alter_columns`` entry into SQL: the new type's DDL, the cast and its checks."""
-    from ..autogen.types import plan_cast
+    from .casts import plan_cast
     from ..schema.types import compile_type
 
     result = ColumnChange()

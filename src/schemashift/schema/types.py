@@ -1,7 +1,7 @@
 """The one type classifier: a SQLAlchemy type reduced to a family and its limits.
 
 ``describe_type`` answers "what kind of values does this column hold?" for
-every caller: type conversions (``autogen/types.plan_cast``), rename evidence
+every caller: type conversions (``safety/casts.plan_cast``), rename evidence
 (``TypeInfo.storage``: families that store values alike), the lint rules,
 verify's snapshots and fill-down placeholders.  ``sqlite_affinity`` is SQLite's
 own rule for a declared type text, for what is only known as DDL text.

@@ -70,7 +70,7 @@ def _lossy(action: Action, ctx: Context) -> list[Finding]:
     if not cols or action.column not in cols:
         return []
     old_type = action.old_type if action.old_type is not None else cols[action.column]["type"]
-    from ...autogen.types import plan_cast
+    from ...safety.casts import plan_cast
 
     try:
         plan = plan_cast(ctx.dialect, action.column, old_type, action.new_type, action.extra.get("using"))

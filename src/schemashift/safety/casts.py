@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from ..safety.precheck import LossCheck
+from .precheck import LossCheck
 from ..schema.sql import tokenize
 from ..schema.types import INT_RANGE, TypeInfo, describe_type
 
