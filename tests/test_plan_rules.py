@@ -9,6 +9,8 @@ value by value: planning changed nothing, and running did what it says.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -189,3 +191,39 @@ def test_readme_rule_table_lists_every_rule_with_its_level():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     for rule in RULES.values():
         assert f"| {rule.id} | {rule.level} | {rule.title} |" in readme, rule.id
+
+
+LOSSY_TABLE = (
+    "CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT COLLATE NOCASE, "
+    "qty INTEGER CHECK (qty >= 0), team_id INTEGER REFERENCES teams (id) ON DELETE CASCADE "
+    "DEFERRABLE INITIALLY DEFERRED, CONSTRAINT ck_orders_code CHECK (code <> ''))"
+)
+BATCH_ORDERS = "with op.batch_alter_table('orders') as b:\n    b.alter_column('qty', nullable=False, existing_type=sa.Integer())"
+
+
+def test_ss_s503_names_the_clauses_a_batch_rebuild_drops(shop, backend):
+    """Alembic's batch mode rebuilds from reflection: AUTOINCREMENT, a column's COLLATE, an
+    unnamed CHECK, ON DELETE CASCADE and DEFERRABLE are not carried over. The plan names
+    each; allowed, the run shows the claim was true, and every row is kept."""
+    create = LOSSY_TABLE if backend == "sqlite" else LOSSY_TABLE.replace(" AUTOINCREMENT", "").replace(" COLLATE NOCASE", "")
+    with shop.engine().begin() as conn:
+        conn.exec_driver_sql(create)
+        conn.exec_driver_sql("INSERT INTO orders (id, code, qty, team_id) VALUES (1, 'a', 2, 1), (2, 'B', 0, 2)")
+    path = shop.case(BATCH_ORDERS + "  # POS")
+    found = [f for rev in shop.plan().revisions if rev.path and Path(rev.path) == path for op in rev.operations
+             for f in op.findings if f.rule == "SS-S503"]
+    if backend != "sqlite":
+        assert found == []  # PostgreSQL alters in place
+        return
+    assert len(found) == 1 and found[0].level == "error", found
+    for clause in ("AUTOINCREMENT", "COLLATE NOCASE", "CHECK (qty >= 0)", "ON DELETE CASCADE", "DEFERRABLE"):
+        assert clause in found[0].message, found[0].message
+    assert "ck_orders_code" not in found[0].message and "CHECK (code" not in found[0].message  # a named CHECK is kept
+    api.upgrade(shop.project(), allow=["SS-S503"])
+    with shop.engine().connect() as conn:
+        after = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'orders'").scalar()
+        assert conn.exec_driver_sql("SELECT id, code, qty, team_id FROM orders ORDER BY id").all() == [
+            (1, "a", 2, 1), (2, "B", 0, 2)]
+    for clause in ("AUTOINCREMENT", "NOCASE", "qty >= 0", "CASCADE", "DEFERRABLE"):
+        assert clause not in after, after  # what the finding said was lost, was
+    assert "ck_orders_code" in after

@@ -121,7 +121,8 @@ RULES: dict[str, Rule] = {
            'with op.batch_alter_table("t") as batch_op:\n    batch_op.alter_column("c", nullable=False)'),
         _r("SS-S503", "sqlite", "error", "batch rebuild that loses what reflection cannot see",
            "Alembic's batch mode rebuilds the table from SQLAlchemy's reflection, which has no triggers, no index "
-           "on an expression and no DESC or COLLATE in an index: after the rebuild they are silently gone or changed",
+           "on an expression, no DESC or COLLATE in an index, and (as batch mode copies it) no AUTOINCREMENT, column "
+           "COLLATE, unnamed CHECK, ON DELETE/UPDATE or DEFERRABLE: after the rebuild they are silently gone or changed",
            'op.rebuild_table("t", alter_columns={"c": {"nullable": False}})  # keeps the table\'s SQL, triggers, indexes'),
         _r("SS-M701", "mysql", "warning", "several DDL statements in one revision on MySQL/MariaDB",
            "MySQL and MariaDB commit each DDL statement at once: when a later statement fails, the earlier ones "

@@ -8,8 +8,10 @@ call outside them cannot do: the statement fails.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ...safety.snapshot import sqlite_index_terms
-from ...schema.sql import tokenize
+from ...schema.sql import normalize_sql, tokenize
 from ..actions import Action
 from ..findings import Finding
 from . import Context, t
@@ -82,12 +84,14 @@ def _unseen_by_reflection(action: Action, ctx: Context) -> list[str]:
     master = f'"{action.schema}".sqlite_master' if action.schema else "sqlite_master"
     rows = ctx.facts.query(
         f"SELECT type, name, sql FROM {master} WHERE tbl_name = :table COLLATE NOCASE "
-        "AND type IN ('trigger', 'index') AND sql IS NOT NULL ORDER BY type DESC, name",
+        "AND type IN ('table', 'trigger', 'index') AND sql IS NOT NULL ORDER BY type DESC, name",
         table=action.table,
     )
     lost = []
     for kind, name, sql in rows or []:
-        if kind == "trigger":
+        if kind == "table":
+            lost += _table_clauses_lost(ctx, name, action.schema, sql)
+        elif kind == "trigger":
             lost.append(f"trigger {name}")
         elif any(not _plain_column(term) for term in sqlite_index_terms(sql)[0]):
             lost.append(f"the expression, DESC or COLLATE of index {name}")
@@ -98,3 +102,53 @@ def _plain_column(term: str) -> bool:
     """``c`` or ``"c" ASC``: a key reflection describes fully."""
     words = tokenize(term)
     return len(words) == 1 or (len(words) == 2 and words[1].upper == "ASC")
+
+
+def _table_clauses_lost(ctx: Context, table: str, schema: str | None, sql: str) -> list[str]:
+    """Clauses of the table's own SQL that its reflection, compiled again, no longer has
+    (AUTOINCREMENT, a column's COLLATE, an unnamed CHECK, ON DELETE/UPDATE, DEFERRABLE):
+    what a batch rebuild's new table lacks (batch mode also leaves out unnamed CHECKs).  Measured against this SQLAlchemy's reflection,
+    so a clause a later version carries over is not named."""
+    import sqlalchemy as sa
+    from sqlalchemy.schema import CreateTable
+
+    assert ctx.facts is not None
+    try:
+        reflected = sa.Table(table, sa.MetaData(), schema=schema, autoload_with=ctx.facts.connection)
+        for constraint in list(reflected.constraints):  # batch mode does not copy these (it cannot tell
+            if isinstance(constraint, sa.CheckConstraint) and not constraint.name:  # a type's own CHECK apart)
+                reflected.constraints.discard(constraint)
+        again = str(CreateTable(reflected).compile(dialect=ctx.facts.connection.dialect))
+    except Exception:  # reflection this rule cannot do: SS-S501 still says a rebuild happens
+        return []
+    missing = _clauses(sql) - _clauses(again)
+    return sorted(missing.elements())
+
+
+def _clauses(sql: str) -> Counter[str]:
+    """The clauses of a CREATE TABLE that reflection may not carry, as comparable text."""
+    tokens = tokenize(sql)
+    found: Counter[str] = Counter()
+    for i, tok in enumerate(tokens):
+        word = tok.upper
+        if word == "AUTOINCREMENT":
+            found["AUTOINCREMENT"] += 1
+        elif word == "COLLATE" and i + 1 < len(tokens):
+            found[f"COLLATE {tokens[i + 1].ident.upper()}"] += 1
+        elif word == "DEFERRABLE" and not (i and tokens[i - 1].upper == "NOT"):
+            found["DEFERRABLE"] += 1
+        elif word == "ON" and i + 2 < len(tokens) and tokens[i + 1].upper in ("DELETE", "UPDATE"):
+            action = tokens[i + 2].upper
+            if action in ("SET", "NO") and i + 3 < len(tokens):
+                action += " " + tokens[i + 3].upper
+            found[f"ON {tokens[i + 1].upper} {action}"] += 1
+        elif word == "CHECK" and i + 1 < len(tokens) and tokens[i + 1].text == "(":
+            depth, j = 0, i + 1
+            while j < len(tokens):
+                depth += tokens[j].text == "("
+                depth -= tokens[j].text == ")"
+                if depth == 0:
+                    break
+                j += 1
+            found[f"CHECK ({normalize_sql(sql[tokens[i + 2].start:tokens[j].start]) if j > i + 2 else ''})"] += 1
+    return found
