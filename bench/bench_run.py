@@ -6,7 +6,10 @@ schemashift`) on the same generated project, with the same transaction
 granularity (Alembic with ``transaction_per_migration=True``, schemashift
 with its default ``--atomic step``, lock and ledger on).  Runs are paired and
 alternated (which tool goes first flips every round) on a fresh database
-each round; the ratio is schemashift's median over Alembic's median.
+each round; the ratio is schemashift's median over Alembic's median, for wall
+time and for CPU time (user + system of the child process: what a shared,
+loaded machine moves least).  The children run without
+``PYTHONDONTWRITEBYTECODE`` (a user's machine writes ``.pyc`` files).
 
     python bench/bench_run.py [N] [ROUNDS]      # default 1000 revisions, 3 rounds
 """
@@ -76,14 +79,21 @@ def write_project(root: Path, url: str, count: int) -> None:
         )
 
 
-def timed(args: list[str], cwd: Path) -> float:
-    env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_URL"}
+CHILD_ENV_DROPPED = ("SCHEMASHIFT_URL", "PYTHONDONTWRITEBYTECODE")
+
+
+def timed(args: list[str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system of the child) of one whole process."""
+    env = {k: v for k, v in os.environ.items() if k not in CHILD_ENV_DROPPED}
+    before = os.times()
     start = time.perf_counter()
     proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = os.times()
     if proc.returncode:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return elapsed
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return elapsed, cpu
 
 
 TOOLS = {
@@ -93,7 +103,7 @@ TOOLS = {
 
 
 def bench(backend: str, count: int, rounds: int, fresh_url) -> list[str]:
-    times: dict[tuple[str, str], list[float]] = {(t, d): [] for t in TOOLS for d in ("up", "down")}
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {(t, d): [] for t in TOOLS for d in ("up", "down")}
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
         for r in range(rounds):
             order = list(TOOLS) if r % 2 == 0 else list(reversed(TOOLS))
@@ -105,20 +115,23 @@ def bench(backend: str, count: int, rounds: int, fresh_url) -> list[str]:
                 times[(tool, "down")].append(timed([*TOOLS[tool], "downgrade", "base"], root))
     lines = []
     for direction, label in (("up", "upgrade head"), ("down", "downgrade base")):
-        a = statistics.median(times[("alembic", direction)])
-        s = statistics.median(times[("schemashift", direction)])
-        lines.append(
-            f"{backend:10s} {label:15s} {count} revisions: alembic {a:6.2f} s  schemashift {s:6.2f} s  "
-            f"ratio {s / a:4.2f}x   (rounds: alembic {[round(x, 2) for x in times[('alembic', direction)]]}, "
-            f"schemashift {[round(x, 2) for x in times[('schemashift', direction)]]})"
-        )
+        for i, kind in ((0, "wall"), (1, "cpu")):
+            a_runs = [run[i] for run in times[("alembic", direction)]]
+            s_runs = [run[i] for run in times[("schemashift", direction)]]
+            a, s = statistics.median(a_runs), statistics.median(s_runs)
+            lines.append(
+                f"{backend:10s} {label:15s} {count} revisions {kind:4s}: alembic {a:6.2f} s  schemashift {s:6.2f} s  "
+                f"ratio {s / a:4.2f}x   (rounds: alembic {[round(x, 2) for x in a_runs]}, "
+                f"schemashift {[round(x, 2) for x in s_runs]})"
+            )
     return lines
 
 
 def main(count: int, rounds: int) -> str:
     out = [
         f"# bench_run: {count} revisions (create table / add column alternating), {rounds} paired alternated rounds,",
-        "# whole processes, transaction per migration on both sides; schemashift with lock and ledger on",
+        "# whole processes, transaction per migration on both sides; schemashift with lock and ledger on;",
+        "# wall = elapsed seconds, cpu = user + system seconds of the child process; children write .pyc",
     ]
     with tempfile.TemporaryDirectory(prefix="bench-run-sqlite-") as dbdir:
         counter = iter(range(10**6))
