@@ -6,12 +6,19 @@ estimate, free) unless ``exact`` is asked for or the table was never analysed,
 in which case it is counted (capped, so a huge table costs a bounded scan).
 Tables the plan itself creates earlier are known to be empty; renamed ones are
 counted under their live name.
+
+``prefetch`` warms these caches for the tables a whole plan touches in a few
+statements (one catalog read of their columns, one of the estimates, one
+``EXISTS`` per table in a single SELECT), instead of several round trips per
+table: the answers are the ones the lazy reads give (an empty table counts 0,
+and so do its non-NULL values); anything not settled there is still read
+lazily.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 COUNT_CAP = 1_000_000
 
@@ -71,6 +78,83 @@ class Facts:
                 self._columns[key] = None
         return self._columns[key]
 
+    def prefetch(self, tables: Iterable[tuple[str | None, str]], counted: Iterable[tuple[str | None, str]]) -> None:
+        """Read the columns of live ``(schema, table)``s at once, and the estimates and emptiness of
+        those in ``counted`` (the ones the plan counts; a probe takes a read lock) (see module doc)."""
+        wanted: dict[str | None, list[str]] = {}
+        for schema, name in [*tables, *counted]:
+            if (schema, name) not in self._columns and name not in wanted.setdefault(schema, []):
+                wanted[schema].append(name)
+        to_count = set(counted)
+        if not any(wanted.values()):
+            return
+        conn = self.connection
+        nested = conn.begin_nested() if self.dialect.name == "postgresql" and conn.in_transaction() else None
+        try:
+            self._prefetch(wanted, to_count)
+        except Exception:  # a read that fails here is read (and failed) lazily, one table at a time
+            if nested is not None:
+                nested.rollback()
+            return
+        if nested is not None:
+            nested.commit()
+
+    def _prefetch(self, wanted: dict[str | None, list[str]], to_count: set[tuple[str | None, str]]) -> None:
+        from sqlalchemy.engine.reflection import ObjectKind, ObjectScope
+
+        columns: dict[tuple[str | None, str], dict[str, dict[str, Any]] | None] = {}
+        for schema, names in wanted.items():
+            if not names:
+                continue
+            # the same read as get_columns (which is this call for one name), for every name at once
+            found = self.inspector().get_multi_columns(
+                schema=schema, filter_names=names, kind=ObjectKind.ANY, scope=ObjectScope.ANY
+            )
+            for name in names:
+                cols = found.get((schema, name))
+                columns[(schema, name)] = {c["name"]: c for c in cols} if cols is not None else None
+        live = [key for key, cols in columns.items() if cols is not None and key in to_count and key not in self._counts]
+        counts: dict[tuple[str | None, str], Count] = {}
+        if live and self.dialect.name == "postgresql" and not self.exact:
+            counts.update(self._estimates(live))
+        unknown = [key for key in live if key not in counts]
+        for start in range(0, len(unknown), 200):
+            chunk = unknown[start:start + 200]
+            prep = self.dialect.identifier_preparer
+            probes = ", ".join(
+                f"CASE WHEN EXISTS (SELECT 1 FROM {prep.quote_schema(s) + '.' if s else ''}{prep.quote(t)}) "
+                "THEN 1 ELSE 0 END" for s, t in chunk
+            )
+            import sqlalchemy as sa
+
+            row = self.connection.execute(sa.text(f"SELECT {probes}")).one()
+            for key, present in zip(chunk, row):
+                if not present:
+                    counts[key] = Count(0)
+        self._columns.update(columns)
+        self._counts.update(counts)
+
+    def _estimates(self, keys: list[tuple[str | None, str]]) -> dict[tuple[str | None, str], Count]:
+        """``_estimate`` of many tables in one catalog read (only the usable ones: analysed, not empty)."""
+        import sqlalchemy as sa
+
+        out: dict[tuple[str | None, str], Count] = {}
+        by_schema: dict[str | None, list[str]] = {}
+        for schema, name in keys:
+            by_schema.setdefault(schema, []).append(name)
+        for schema, names in by_schema.items():
+            rows = self.connection.execute(
+                sa.text(
+                    "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relname = ANY(:t) AND n.nspname = coalesce(:s, current_schema())"
+                ),
+                {"t": names, "s": schema},
+            ).all()
+            for relname, reltuples in rows:
+                if reltuples is not None and reltuples > 0:
+                    out[(schema, relname)] = Count(int(reltuples), estimated=True)
+        return out
+
     def exists(self, table: str, schema: str | None = None) -> bool:
         if table in self.created:
             return True
@@ -125,6 +209,9 @@ class Facts:
         return rows
 
     def non_null(self, table: str, column: str, schema: str | None = None) -> int | None:
+        known = self._counts.get((schema, self.live_name(table)))
+        if known is not None and known.rows == 0 and not known.estimated:
+            return 0  # counted empty: no value at all
         prep = self.dialect.identifier_preparer
         rows = self.query(
             f"SELECT count(*) FROM (SELECT 1 FROM {self.quoted(table, schema)} "

@@ -207,21 +207,66 @@ class Planner:
         return self.facts.server_version if self.facts is not None else None
 
     def revision(self, script: Any, module: Any, function: str, migration_context: Any) -> PlannedRevision:
+        return self.judge(script, self.capture(script, module, function, migration_context), migration_context)
+
+    def capture(self, script: Any, module: Any, function: str, migration_context: Any) -> Captured:
+        """The revision's operations, captured, with the actions each one stands for."""
+        path = str(script.path) if getattr(script, "path", None) else None
+        capture = capture_function(module, function, migration_context, path, self.listening)
+        actions = []
+        for item in capture.ops:
+            found = from_op(item.op, self.dialect, batch=item.batch is not None, recreate=item.recreate)
+            if item.batch is not None:
+                for action in found:
+                    action.table = action.table or item.batch
+            actions.append(found)
+        return Captured(capture, actions)
+
+    def prefetch(self, captured: Iterable[Captured]) -> None:
+        """Read at once the live facts ``_describe`` and the rules will ask about the plan's tables.
+
+        Columns of every table an operation names; counts (estimate, or an
+        emptiness probe) only of the tables ``_describe`` counts: the first
+        table of an operation that does not create it, unless an earlier
+        operation of the plan created it.
+        """
+        if self.facts is None:
+            return
+        named: list[tuple[str | None, str]] = []
+        counted: list[tuple[str | None, str]] = []
+        created: set[str] = set()
+        for one in captured:
+            for actions in one.actions:
+                for action in actions:
+                    for table, schema in ((action.table, action.schema),
+                                          (action.ref_table, action.extra.get("ref_schema"))):
+                        if table and table not in created:
+                            named.append((schema, table))
+                tables = _tables(actions)
+                if tables and actions[0].kind != "create_table" and tables[0] not in created:
+                    counted.append((actions[0].schema, tables[0]))
+                for action in actions:
+                    if action.kind == "create_table" and action.table:
+                        created.add(action.table)
+                    elif action.kind == "rename_table" and action.table in created and action.new_name:
+                        created.add(action.new_name)
+                    elif action.kind == "drop_table" and action.table:
+                        created.discard(action.table)
+        self.facts.prefetch(named, counted)
+
+    def judge(self, script: Any, captured: Captured, migration_context: Any) -> PlannedRevision:
+        """The captured revision in words, with its live rows, locks and the findings of every rule."""
         path = str(script.path) if getattr(script, "path", None) else None
         planned = PlannedRevision(script.revision, script.doc or "", path, self.direction)
-        capture = capture_function(module, function, migration_context, path, self.listening)
+        capture = captured.capture
         planned.stopped = capture.stopped
         ctx = Context(self.dialect, direction=self.direction, facts=self.facts, pg_version=self.pg_version(),
                       target_metadata=self.target_metadata, lock_timeout=self.session_lock_timeout,
                       revision=script.revision, path=path, allow_loss=_loss_allowed(migration_context))
         locking = False
         ddl = 0  # operations that run DDL (MySQL/MariaDB commit each: SS-M701)
-        for item in capture.ops:
+        for item, actions in zip(capture.ops, captured.actions):
             ctx.line = item.line
-            actions = from_op(item.op, self.dialect, batch=item.batch is not None, recreate=item.recreate)
-            if item.batch is not None:
-                for action in actions:
-                    action.table = action.table or item.batch
             op = PlannedOperation(functools.partial(_words, item.op, self.dialect), line=item.line)
             ddl += mysql_rules.is_ddl(actions)
             self._describe(op, actions, ctx)
@@ -275,12 +320,7 @@ class Planner:
         return out
 
     def _describe(self, op: PlannedOperation, actions: list[Action], ctx: Context) -> None:
-        tables = []
-        for action in actions:
-            if action.table and action.table not in tables:
-                tables.append(action.table)
-            if action.ref_table and action.ref_table not in tables:
-                tables.append(action.ref_table)
+        tables = _tables(actions)
         op.tables = [t for t in tables]
         creates = bool(actions) and actions[0].kind == "create_table"
         if self.facts is not None and tables and not creates and not self.facts.is_new(tables[0]):
@@ -319,6 +359,25 @@ class Planner:
                 facts.renamed[action.new_name] = facts.live_name(action.table)
         elif action.kind in ("write", "delete_all", "truncate"):
             facts.written.add(action.table)
+
+
+def _tables(actions: list[Action]) -> list[str]:
+    """The tables an operation's actions touch, in order (its own first, then referenced ones)."""
+    tables: list[str] = []
+    for action in actions:
+        if action.table and action.table not in tables:
+            tables.append(action.table)
+        if action.ref_table and action.ref_table not in tables:
+            tables.append(action.ref_table)
+    return tables
+
+
+@dataclass
+class Captured:
+    """One revision function captured: its operations and, for each, the actions it stands for."""
+
+    capture: Any  # capture.Capture
+    actions: list[list[Action]]
 
 
 def _revisions(script: Any, direction: str, target: str, heads: Any) -> list[Any]:
@@ -381,9 +440,14 @@ def plan_revisions(
         with contextlib.suppress(Exception):  # an unreadable file: its suppressions are read directly
             planner.file_marks = RevisionIndex(script).marks()
     try:
+        # every revision captured first, so the live facts of all their tables are read in a few statements
+        captured = []
         for revision in revisions:
             module = _module_to_capture(revision, load_revision_module)
-            plan.revisions.append(planner.revision(revision, module, function, migration_context))
+            captured.append((revision, planner.capture(revision, module, function, migration_context)))
+        planner.prefetch(c for _, c in captured)
+        for revision, one in captured:
+            plan.revisions.append(planner.judge(revision, one, migration_context))
     finally:
         if planner.listening is not None:
             planner.listening.close()

@@ -1,0 +1,120 @@
+"""``Facts.prefetch`` gives the plan the same live answers as the lazy reads, in a few statements.
+
+The gate plans every revision of a run before it starts; a downgrade of
+hundreds of revisions asks for the columns, rows and non-NULL values of every
+table it drops.  Prefetching reads them for all tables at once; these tests
+hold it to the answers of the one-table-at-a-time reads it replaces (empty,
+holding rows, analysed on PostgreSQL, quoted names, another schema, missing
+tables), and count the statements it sends.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from schemashift.checks.facts import Facts
+
+
+def _schema(conn: sa.Connection, backend: str) -> None:
+    conn.exec_driver_sql("CREATE TABLE full_t (id INTEGER PRIMARY KEY, note VARCHAR(20), blank VARCHAR(20))")
+    conn.exec_driver_sql("INSERT INTO full_t (id, note, blank) VALUES (1, 'a', NULL), (2, NULL, NULL), (3, 'c', NULL)")
+    conn.exec_driver_sql("CREATE TABLE empty_t (id INTEGER PRIMARY KEY, extra VARCHAR(20))")
+    conn.exec_driver_sql('CREATE TABLE "Mixed Case" (id INTEGER PRIMARY KEY, "Odd Col" INTEGER)')
+    conn.exec_driver_sql('INSERT INTO "Mixed Case" (id, "Odd Col") VALUES (1, 5)')
+    if backend == "postgresql":
+        conn.exec_driver_sql("CREATE TABLE analysed (id INTEGER PRIMARY KEY, v INTEGER)")
+        conn.exec_driver_sql("INSERT INTO analysed (id, v) SELECT g, g FROM generate_series(1, 50) g")
+        conn.exec_driver_sql("ANALYZE analysed")
+        conn.exec_driver_sql("CREATE SCHEMA other")
+        conn.exec_driver_sql("CREATE TABLE other.full_t (id INTEGER PRIMARY KEY)")
+
+
+def _tables(backend: str) -> list[tuple[str | None, str]]:
+    tables = [(None, "full_t"), (None, "empty_t"), (None, "Mixed Case"), (None, "missing")]
+    if backend == "postgresql":
+        tables += [(None, "analysed"), ("other", "full_t"), ("other", "missing")]
+    return tables
+
+
+def _answers(facts: Facts, tables: list[tuple[str | None, str]]) -> list[object]:
+    out: list[object] = []
+    for schema, table in tables:
+        cols = facts.columns(table, schema)
+        out.append((schema, table, sorted((n, str(c["type"]), c["nullable"]) for n, c in cols.items()) if cols else cols))
+        out.append(facts.exists(table, schema))
+        count = facts.count(table, schema)
+        out.append((count.rows, count.estimated) if count is not None else None)
+        for column in sorted(cols or ()):
+            out.append((column, facts.non_null(table, column, schema)))
+    return out
+
+
+class Statements:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.sent: list[str] = []
+        sa.event.listen(conn, "before_cursor_execute", self)
+
+    def __call__(self, conn, cursor, statement, *rest) -> None:
+        self.sent.append(statement)
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_prefetch_answers_as_the_lazy_reads_do(db_url, backend, exact):
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            _schema(conn, backend)
+        tables = _tables(backend)
+        with engine.connect() as conn, conn.begin():
+            lazy = _answers(Facts(conn, exact=exact), tables)
+        with engine.connect() as conn, conn.begin():
+            facts = Facts(conn, exact=exact)
+            watch = Statements(conn)
+            facts.prefetch(tables, tables)
+            prefetching = list(watch.sent)
+            watch.sent.clear()
+            prefetched = _answers(facts, tables)
+            after = list(watch.sent)
+        assert prefetched == lazy
+        # the answers themselves, so both cannot agree on something wrong
+        by_table = {(row[0], row[1]): i for i, row in enumerate(lazy) if isinstance(row, tuple) and len(row) == 3
+                    and isinstance(row[1], str) and (row[2] is None or isinstance(row[2], list))}
+        assert lazy[by_table[(None, "full_t")] + 2] == (3, False)
+        assert lazy[by_table[(None, "empty_t")] + 2] == (0, False)
+        assert lazy[by_table[(None, "missing")]][2] is None and lazy[by_table[(None, "missing")] + 1] is False
+        assert ("blank", 0) in lazy and ("note", 2) in lazy and ("Odd Col", 1) in lazy
+        if backend == "postgresql":
+            assert lazy[by_table[(None, "analysed")] + 2] == ((50, False) if exact else (50, True))
+            assert lazy[by_table[("other", "full_t")] + 2] == (0, False)
+        # few statements for all tables; afterwards the empty table's reads are answered without asking
+        if backend == "postgresql":
+            assert len(prefetching) <= 8, prefetching
+        else:  # SQLite reflects one table per PRAGMA (local calls); the rows take one probe for all
+            assert len([s for s in prefetching if not s.startswith("PRAGMA")]) == 1, prefetching
+        empty_reads = [s for s in after if "empty_t" in s]
+        assert empty_reads == [], empty_reads
+    finally:
+        engine.dispose()
+
+
+def test_a_failing_prefetch_leaves_the_lazy_reads_and_the_transaction_usable(pg_url):
+    """A table the probe cannot read (no privilege): nothing is cached, the plan's transaction still works."""
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE secret (id INTEGER PRIMARY KEY)")
+            conn.exec_driver_sql("INSERT INTO secret VALUES (1)")
+            conn.exec_driver_sql("CREATE TABLE open_t (id INTEGER PRIMARY KEY)")
+            conn.exec_driver_sql("CREATE ROLE facts_reader")
+            conn.exec_driver_sql("GRANT SELECT ON open_t TO facts_reader")
+        with engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql("SET LOCAL ROLE facts_reader")
+            facts = Facts(conn, exact=True)
+            facts.prefetch([(None, "secret"), (None, "open_t")], [(None, "secret"), (None, "open_t")])
+            assert facts._counts == {}  # the probe of secret failed: nothing half-known
+            assert facts.count("open_t") is not None and facts.count("open_t").rows == 0
+            assert facts.count("secret") is None  # read lazily, and it fails as it did before
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()
