@@ -159,3 +159,37 @@ def test_index_agrees_with_alembic_on_random_graphs(tmp_path_factory, graph):
     for rev, down, labels in graph:
         write_rev(versions, rev, down, labels=labels)
     assert our_view(script) == alembic_view(script)
+
+
+def test_one_process_reads_each_file_once_and_still_checks_syntax(tmp_path):
+    """The scans of one command share what was read: a header left uncached (syntax not yet proven)
+    is taken again without reading once Python compiled the file, and still compiled when it was not."""
+    import py_compile
+
+    script, versions = make_script_dir(tmp_path)
+    paths = [write_rev(versions, f"s{i:03d}", f"s{i-1:03d}" if i else None) for i in range(5)]
+    first = RevisionIndex(script, check_syntax=False)  # the target check before a run
+    assert set(first.revision_map().heads) == {"s004"} and first.files_read == 5
+
+    for path in paths[:4]:  # Alembic imported these (writing .pyc); s004 not yet
+        py_compile.compile(str(path), cfile=importlib_cache(path), doraise=True)
+    second = RevisionIndex(script)
+    assert second.checksums().keys() == {os.path.realpath(p) for p in paths}
+    assert second.files_read == 1  # only s004, to compile it: the syntax of a file is still proven
+
+    third = RevisionIndex(script)
+    assert third.marks().keys() == {os.path.realpath(p) for p in paths} and third.files_read == 0
+
+    broken = versions / "s005_m.py"
+    broken.write_text(HEADER.format(rev="s005", down="s004", labels=None, depends=None, message="m") + "def (:\n")
+    RevisionIndex(script, check_syntax=False).headers()  # read, syntax unproven
+    from schemashift.errors import RevisionFileError
+
+    with pytest.raises(RevisionFileError, match="SyntaxError"):
+        RevisionIndex(script).headers()
+
+
+def importlib_cache(path: Path) -> str:
+    import importlib.util
+
+    return importlib.util.cache_from_source(str(path))

@@ -181,6 +181,22 @@ def compiled_before(path: Path) -> bool:
     return mtime == int(st.st_mtime) & 0xFFFFFFFF and size == st.st_size & 0xFFFFFFFF
 
 
+# What this process already read, so the several scans of one command (the target check, the plan's
+# marks, the run's checksums) read each file once: the cache file as last loaded or saved (by its stat),
+# and headers not cached because their syntax was not yet proven (by the file's stat; proven later,
+# without reading, once Python compiled the file).
+_LOADED: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+_UNPROVEN_READ: dict[str, tuple[list[int], dict[str, Any] | None]] = {}
+
+
+def _cache_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 def version_directories(script: ScriptDirectory) -> list[Path]:
     """The directories Alembic loads revisions from, for this script directory."""
     if script.version_locations:
@@ -206,13 +222,20 @@ class RevisionIndex:
     def _load_cache(self) -> dict[str, Any]:
         if not self.use_cache:
             return {}
+        stamp = _cache_stamp(self.cache_path)
+        known = _LOADED.get(str(self.cache_path))
+        if stamp is not None and known is not None and known[0] == stamp:
+            return known[1]
         try:
             data = json.loads(self.cache_path.read_text())
         except (OSError, ValueError):
             return {}
         if data.get("version") != CACHE_VERSION:
             return {}
-        return data.get("files", {})
+        files = data.get("files", {})
+        if stamp is not None:
+            _LOADED[str(self.cache_path)] = (stamp, files)
+        return files
 
     def _save_cache(self, files: dict[str, Any]) -> None:
         if not self.use_cache:
@@ -223,7 +246,10 @@ class RevisionIndex:
             tmp.write_text(json.dumps({"version": CACHE_VERSION, "files": files}))
             os.replace(tmp, self.cache_path)
         except OSError:
-            pass  # a read-only project simply runs uncached
+            return  # a read-only project simply runs uncached
+        stamp = _cache_stamp(self.cache_path)
+        if stamp is not None:
+            _LOADED[str(self.cache_path)] = (stamp, files)
 
     def headers(self) -> list[dict[str, Any]]:
         """Every revision header (as a dict), from the cache where the file is unchanged."""
@@ -241,13 +267,25 @@ class RevisionIndex:
                 st = entry.stat()
                 stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
                 hit = cached.get(key)
+                earlier = _UNPROVEN_READ.get(key)
                 if hit is not None and hit[0] == stamp:
                     header = hit[1]
+                elif earlier is not None and earlier[0] == stamp and (
+                    not self.check_syntax or compiled_before(Path(key))
+                ):
+                    header = earlier[1]  # read by this process already; proven now if Python compiled it since
+                    if self.check_syntax:
+                        del _UNPROVEN_READ[key]
+                        changed = True
+                    else:
+                        self._unproven.add(key)
                 else:
                     self.files_read += 1
                     changed = True
                     parsed = self._read(Path(key), self.check_syntax, self._unproven)
                     header = asdict(parsed) if parsed else None
+                    if key in self._unproven:
+                        _UNPROVEN_READ[key] = (stamp, header)
                 if key in self._unproven:
                     self._unproven.discard(key)
                 else:
