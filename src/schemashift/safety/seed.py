@@ -385,8 +385,15 @@ class TableRows:
         return {tuple(r[p] for p in positions): r for r in self.rows}
 
 
+def _norm_cell(value: Any) -> str | None:
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    return str(value) if kind is int else norm_value(value)
+
+
 def _table_rows(info: Any, rows: Any) -> "TableRows":
-    values = [tuple(v if v is None or type(v) is str else norm_value(v) for v in row) for row in rows]
+    values = [tuple(map(_norm_cell, row)) for row in rows]
     key = info.primary_key.columns if info.primary_key else ()
     return TableRows(info.column_names, tuple(key), values)
 
@@ -402,14 +409,13 @@ def fingerprint(connection: Any, snapshot: Snapshot, only: Iterable[str] | None 
         # behind its adaptation), each read with a text of its own: see ``uncached``
         for name in names:
             info = snapshot.tables[name]
-            sql = f"SELECT {', '.join(quote(c) for c in info.column_names)} FROM {info.from_clause(quote)}"
-            out[name] = _table_rows(info, connection.exec_driver_sql(uncached(connection, sql)))
+            out[name] = _table_rows(info, connection.exec_driver_sql(uncached(connection, info.select_sql(quote))))
         return out
     cursor = connection.connection.cursor()  # the driver's own: hundreds of reads per walk
     try:
         for name in names:
             info = snapshot.tables[name]
-            cursor.execute(f"SELECT {', '.join(quote(c) for c in info.column_names)} FROM {info.from_clause(quote)}")
+            cursor.execute(info.select_sql(quote))
             out[name] = _table_rows(info, cursor.fetchall())
     finally:
         cursor.close()

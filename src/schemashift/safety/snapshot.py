@@ -164,9 +164,18 @@ class TableInfo:
                 return col
         return None
 
-    @property
+    @functools.cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    def select_sql(self, quote: Any) -> str:
+        """``SELECT`` of every column (read once per table per snapshot step: kept)."""
+        cached = self.__dict__.get("_select_sql")
+        if cached is None or cached[0] != quote:
+            text = f"SELECT {', '.join(quote(c) for c in self.column_names)} FROM {self.from_clause(quote)}"
+            cached = (quote, text)
+            self.__dict__["_select_sql"] = cached  # frozen: not a field, never compared
+        return cached[1]
 
 
 @dataclass(frozen=True)
