@@ -379,3 +379,53 @@ def test_sqlite_index_order_and_expression_lost_by_a_downgrade_are_caught(tmp_pa
     problems = " | ".join(failed[0].problems())
     assert "index ix_users_email_lower on users (lower(email))" in problems, problems
     assert "ix_users_score_desc" in problems and "score DESC" in problems, problems
+
+
+# what Alembic's batch mode does not copy from a SQLite table's own SQL (tests/test_plan_rules.py,
+# SS-S503): a downgrade through it leaves the table without them, and verify says so
+CLAUSED_UP = """
+op.execute("CREATE TABLE tags (id INTEGER PRIMARY KEY AUTOINCREMENT, label TEXT COLLATE NOCASE, "
+           "user_id INTEGER REFERENCES users (id) ON DELETE CASCADE)")
+"""
+TAGS_BATCH_UP = 'op.add_column("tags", sa.Column("color", sa.String(10)))'
+TAGS_BATCH_DOWN = """
+with op.batch_alter_table("tags") as batch:
+    batch.drop_column("color")
+"""
+
+
+def test_sqlite_table_clauses_a_batch_downgrade_drops_are_caught(tmp_path, sqlite_url):
+    example = make_project(
+        tmp_path,
+        "batch_downgrade_drops_clauses",
+        [Rev("r1", CLAUSED_UP, 'op.drop_table("tags")'), Rev("r2", TAGS_BATCH_UP, TAGS_BATCH_DOWN)],
+        url=sqlite_url,
+        models_extra=(
+            'tags = Table("tags", metadata, Column("id", Integer, primary_key=True), Column("label", Text),\n'
+            '             Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")), Column("color", String(10)),\n'
+            '             sqlite_autoincrement=True)\n'
+        ),
+    )
+    report = run(example)
+    failed = [r for r in report.revisions if r.status == "failed"]
+    assert [r.revision for r in failed] == ["r2"], report.lines()
+    problems = " | ".join(failed[0].problems())
+    for clause in ("AUTOINCREMENT", "COLLATE NOCASE", "ON DELETE CASCADE"):
+        assert f"clause {clause} on tags" in problems, problems
+
+
+def test_sqlite_autoincrement_table_is_no_false_alarm(tmp_path, sqlite_url):
+    """The first AUTOINCREMENT table makes SQLite's own sqlite_sequence, which stays after the
+    table is dropped: it is SQLite's, not the schema's, and a correct downgrade passes."""
+    example = make_project(
+        tmp_path,
+        "autoincrement_table",
+        [Rev("r1", CLAUSED_UP, 'op.drop_table("tags")')],
+        url=sqlite_url,
+        models_extra=(
+            'tags = Table("tags", metadata, Column("id", Integer, primary_key=True), Column("label", Text),\n'
+            '             Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")), sqlite_autoincrement=True)\n'
+        ),
+    )
+    report = run(example)
+    assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok"), ("r1", "ok")], report.lines()

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
 from ..schema.bookkeeping import is_bookkeeping
 from ..schema.sql import normalize_sql, tokenize
+from ..schema.sqlite_clauses import table_clauses
 from ..schema.types import describe_type
 
 
@@ -149,6 +151,9 @@ class TableInfo:
     check_constraints: tuple[CheckInfo, ...] = ()
     comment: str | None = None
     schema: str | None = None  # None: the default schema; else ``name`` is ``schema.table``
+    #: SQLite: clauses of the CREATE TABLE text that reflection does not carry (AUTOINCREMENT,
+    #: a column's COLLATE, ON DELETE/UPDATE, DEFERRABLE; ``schema.sqlite_clauses``)
+    clauses: tuple[str, ...] = ()
 
     @property
     def bare_name(self) -> str:
@@ -274,6 +279,14 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
         for c in _try(inspector.get_check_constraints, name, schema=schema, default=[])
     ]
     comment = (_try(inspector.get_table_comment, name, schema=schema, default={}) or {}).get("text")
+    clauses: tuple[str, ...] = ()
+    if dialect.name == "sqlite":
+        prefix = f"{dialect.identifier_preparer.quote(schema)}." if schema else ""
+        sql = inspector.bind.exec_driver_sql(
+            f"SELECT sql FROM {prefix}sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).scalar()
+        # CHECKs are compared as constraints already
+        clauses = tuple(sorted(c for c in table_clauses(sql or "").elements() if not c.startswith("CHECK")))
     return TableInfo(
         name=qualified(schema, name),
         schema=schema,
@@ -284,6 +297,7 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
         unique_constraints=_sorted(uniques),
         check_constraints=_sorted(checks),
         comment=comment or None,
+        clauses=clauses,
     )
 
 
@@ -353,7 +367,11 @@ def _index_columns(ix: dict[str, Any]) -> list[tuple[str | None, str | None]]:
     return list(zip(names, expressions))
 
 
-_SQLITE_RAW = "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+# SQLite's own tables (sqlite_sequence, made by the first AUTOINCREMENT table and never
+# dropped; sqlite_stat1 by ANALYZE) are not the schema, as reflection also leaves them out
+_SQLITE_RAW = (
+    "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+)
 _SQLITE_LITERAL = re.compile(r"('(?:[^']|'')*')")
 
 
@@ -663,6 +681,10 @@ def diff_tables(before: TableInfo, after: TableInfo, diff: SchemaDiff, label: st
     diff.changes += _diff_objects("foreign key", table, before.foreign_keys, after.foreign_keys)
     diff.changes += _diff_objects("unique constraint", table, before.unique_constraints, after.unique_constraints)
     diff.changes += _diff_objects("check constraint", table, before.check_constraints, after.check_constraints)
+    for clause in sorted((Counter(before.clauses) - Counter(after.clauses)).elements()):
+        diff.changes.append(Change("removed", "clause", clause, table))
+    for clause in sorted((Counter(after.clauses) - Counter(before.clauses)).elements()):
+        diff.changes.append(Change("added", "clause", clause, table))
     if before.comment != after.comment:
         diff.changes.append(
             Change("changed", "table comment", table, None, before.comment, after.comment,

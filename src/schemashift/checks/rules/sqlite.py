@@ -8,10 +8,10 @@ call outside them cannot do: the statement fails.
 
 from __future__ import annotations
 
-from collections import Counter
 
 from ...safety.snapshot import sqlite_index_terms
-from ...schema.sql import normalize_sql, tokenize
+from ...schema.sql import tokenize
+from ...schema.sqlite_clauses import table_clauses
 from ..actions import Action
 from ..findings import Finding
 from . import Context, t
@@ -121,34 +121,5 @@ def _table_clauses_lost(ctx: Context, table: str, schema: str | None, sql: str) 
         again = str(CreateTable(reflected).compile(dialect=ctx.facts.connection.dialect))
     except Exception:  # reflection this rule cannot do: SS-S501 still says a rebuild happens
         return []
-    missing = _clauses(sql) - _clauses(again)
+    missing = table_clauses(sql) - table_clauses(again)
     return sorted(missing.elements())
-
-
-def _clauses(sql: str) -> Counter[str]:
-    """The clauses of a CREATE TABLE that reflection may not carry, as comparable text."""
-    tokens = tokenize(sql)
-    found: Counter[str] = Counter()
-    for i, tok in enumerate(tokens):
-        word = tok.upper
-        if word == "AUTOINCREMENT":
-            found["AUTOINCREMENT"] += 1
-        elif word == "COLLATE" and i + 1 < len(tokens):
-            found[f"COLLATE {tokens[i + 1].ident.upper()}"] += 1
-        elif word == "DEFERRABLE" and not (i and tokens[i - 1].upper == "NOT"):
-            found["DEFERRABLE"] += 1
-        elif word == "ON" and i + 2 < len(tokens) and tokens[i + 1].upper in ("DELETE", "UPDATE"):
-            action = tokens[i + 2].upper
-            if action in ("SET", "NO") and i + 3 < len(tokens):
-                action += " " + tokens[i + 3].upper
-            found[f"ON {tokens[i + 1].upper} {action}"] += 1
-        elif word == "CHECK" and i + 1 < len(tokens) and tokens[i + 1].text == "(":
-            depth, j = 0, i + 1
-            while j < len(tokens):
-                depth += tokens[j].text == "("
-                depth -= tokens[j].text == ")"
-                if depth == 0:
-                    break
-                j += 1
-            found[f"CHECK ({normalize_sql(sql[tokens[i + 2].start:tokens[j].start]) if j > i + 2 else ''})"] += 1
-    return found
