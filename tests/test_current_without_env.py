@@ -23,7 +23,7 @@ from schemashift.safety.ledger_place import SIDECAR_SUFFIX
 
 # runs each argument list through the real CLI in one fresh interpreter; reports what was imported
 PROBE = """
-import contextlib, io, json, sys
+import contextlib, gc, io, json, sys
 from schemashift.cli import main
 results = []
 for args in json.loads(sys.argv[1]):
@@ -35,6 +35,7 @@ for args in json.loads(sys.argv[1]):
         except SystemExit as exc:
             code = exc.code
     results.append([code, out.getvalue(), err.getvalue()])
+    assert gc.isenabled(), args  # a read command turns the collector off only while it runs, inside a caller
 loaded = sorted(m for m in ("alembic", "alembic.runtime.migration", "sqlalchemy", "sqlalchemy.engine") if m in sys.modules)
 print(json.dumps({"results": results, "imported": loaded}))
 """

@@ -413,6 +413,7 @@ _verbose = click.option("--verbose", "-v", is_flag=True, help="Show details")
 @pass_globals
 def current(g: Globals, verbose: bool) -> None:
     """Show the revision the database is at."""
+    _no_collector_while_reading()
     position = _plain_sqlite_position(g, _plain_ini(g))
     known = _current_without_env(g, position) if position is not None else None
     if known is not None:
@@ -456,6 +457,28 @@ def _current_without_env(g: Globals, position: Any) -> tuple[list[Any], str] | N
         return [replace(known[rev], is_current=True) for rev in ids], redact_url(position.url)
     except Exception:  # anything unusual: the normal path reports it properly
         return None
+
+
+def _no_collector_while_reading() -> None:
+    """Start-up time of the read commands: Python's cyclic garbage collector is off while they run.
+
+    Importing Alembic and SQLAlchemy (what env.py and a revision map need)
+    creates some hundred thousand long-lived objects, and the collector scans
+    them again and again while they load: about a seventh of the import's
+    CPU time.  A command that only reads and prints ends its process soon
+    after, which frees everything.  Commands that migrate keep the collector
+    on.  A caller running the CLI inside its own process (``main(argv)``, as
+    the tests do) gets its collector back when the command returns.
+    """
+    import gc
+
+    if gc.isenabled():
+        gc.disable()
+        if not _WHOLE_PROCESS:
+            click.get_current_context().call_on_close(gc.enable)
+
+
+_WHOLE_PROCESS = False  # main() without argv: the console script, this process ends with the command
 
 
 def _table(title: str, rows: list[Any]) -> Any:
@@ -524,6 +547,7 @@ def _plain_sqlite_position(g: Globals, ini: Path | None) -> Any:
 def history(g: Globals, rev_range: str | None, indicate_current: bool, applied: bool, as_graph: bool,
             verbose: bool) -> None:
     """List revisions, newest first, marking the head (and with -i the database's current one)."""
+    _no_collector_while_reading()
     marked = indicate_current or applied
     entries = _cached_answer(g, "history", _plain_ini(g)) if rev_range is None and not marked and not as_graph else None
     if entries is None:
@@ -554,6 +578,7 @@ def history(g: Globals, rev_range: str | None, indicate_current: bool, applied: 
 @pass_globals
 def heads(g: Globals, verbose: bool) -> None:
     """Show the head revision(s) of the migration scripts."""
+    _no_collector_while_reading()
     infos = _cached_answer(g, "heads", _plain_ini(g))
     if infos is None:
         from . import api
@@ -570,6 +595,7 @@ def heads(g: Globals, verbose: bool) -> None:
 @pass_globals
 def show(g: Globals, rev: str) -> None:
     """Show one revision."""
+    _no_collector_while_reading()
     from . import api
 
     say(api.show(g.project(), rev).details())
@@ -829,6 +855,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from .redact import scrub
 
+    global _WHOLE_PROCESS
+    _WHOLE_PROCESS = argv is None
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     _redact_log_records()
