@@ -427,8 +427,13 @@ def current(g: Globals, verbose: bool) -> None:
     if not heads:
         note(f"The database ({url}) is at base: no revision applied.")
         return
+    if verbose:  # as Alembic's current -v: the URL, then each revision without a "(current)" mark
+        from dataclasses import replace
+
+        say(f"Current revision(s) for {url}:")
+        heads = [replace(info, is_current=False) for info in heads]
     for info in heads:
-        say(info.details() if verbose else info.revision + (" (head)" if info.is_head else ""))
+        say(info.details() if verbose else info.head_only())
 
 
 def _current_without_env(g: Globals, position: Any) -> tuple[list[Any], str] | None:

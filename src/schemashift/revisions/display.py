@@ -79,10 +79,22 @@ class RevisionInfo:
             text += f" [applied {self.applied_at}]"
         return text
 
+    def head_only(self) -> str:
+        """``rev (head) (branchpoint)``: the line of ``current``, as Alembic's ``_head_only``."""
+        flags = ((self.is_head, "head"), (self.is_branch_point, "branchpoint"), (self.is_merge_point, "mergepoint"))
+        return self.revision + "".join(f" ({w})" for f, w in flags if f)
+
     def details(self) -> str:
-        """The multi-line form of ``show`` and ``-v``."""
+        """The multi-line form of ``show`` and ``-v`` (flags in the order of Alembic's ``log_entry``)."""
         flags = " ".join(
-            f"({w})" for f, w in ((self.is_head, "head"), (self.is_current, "current")) if f
+            f"({w})"
+            for f, w in (
+                (self.is_head, "head"),
+                (self.is_branch_point, "branchpoint"),
+                (self.is_merge_point, "mergepoint"),
+                (self.is_current, "current"),
+            )
+            if f
         )
         lines = [f"Rev: {self.revision}{' ' + flags if flags else ''}"]
         if self.is_merge_point:
