@@ -106,10 +106,11 @@ class Facts:
         for schema, names in wanted.items():
             if not names:
                 continue
+            reflect = self._sqlite_maybe_present(schema, names) if self.dialect.name == "sqlite" else names
             # the same read as get_columns (which is this call for one name), for every name at once
             found = self.inspector().get_multi_columns(
-                schema=schema, filter_names=names, kind=ObjectKind.ANY, scope=ObjectScope.ANY
-            )
+                schema=schema, filter_names=reflect, kind=ObjectKind.ANY, scope=ObjectScope.ANY
+            ) if reflect else {}
             for name in names:
                 cols = found.get((schema, name))
                 columns[(schema, name)] = {c["name"]: c for c in cols} if cols is not None else None
@@ -133,6 +134,18 @@ class Facts:
                     counts[key] = Count(0)
         self._columns.update(columns)
         self._counts.update(counts)
+
+    def _sqlite_maybe_present(self, schema: str | None, names: list[str]) -> list[str]:
+        """The names SQLite may hold (one read of the schema tables; SQLAlchemy reflects a table per
+        PRAGMA and tries three for a missing one).  Compared case-blind, as SQLite compares names: a
+        name kept here that is not there is still found missing by the reflection."""
+        import sqlalchemy as sa
+
+        prep = self.dialect.identifier_preparer
+        masters = [f"{prep.quote_schema(schema)}.sqlite_master"] if schema else ["main.sqlite_master", "temp.sqlite_master"]
+        sql = " UNION ".join(f"SELECT name FROM {m} WHERE type IN ('table', 'view')" for m in masters)
+        present = {str(row[0]).lower() for row in self.connection.execute(sa.text(sql))}
+        return [name for name in names if name.lower() in present]
 
     def _estimates(self, keys: list[tuple[str | None, str]]) -> dict[tuple[str | None, str], Count]:
         """``_estimate`` of many tables in one catalog read (only the usable ones: analysed, not empty)."""
