@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from . import quick
 from .cli_output import Globals, err, note, out, pass_globals, say
 
 __all__ = ["Globals", "app", "err", "main", "note", "out", "pass_globals", "say"]
@@ -414,8 +415,9 @@ _verbose = click.option("--verbose", "-v", is_flag=True, help="Show details")
 def current(g: Globals, verbose: bool) -> None:
     """Show the revision the database is at."""
     _no_collector_while_reading()
-    position = _plain_sqlite_position(g, _plain_ini(g))
-    known = _current_without_env(g, position) if position is not None else None
+    ini = quick.plain_ini(g.config, Path.cwd())
+    position = quick.position(ini, g.name, overridden=_overridden(g))
+    known = quick.current(ini, g.name, position) if position is not None else None
     if known is not None:
         heads, url = known
     else:
@@ -436,32 +438,9 @@ def current(g: Globals, verbose: bool) -> None:
         say(info.details() if verbose else info.head_only())
 
 
-def _current_without_env(g: Globals, position: Any) -> tuple[list[Any], str] | None:
-    """``current`` with no Alembic or SQLAlchemy import, or None: ask env.py (``api.current``).
-
-    ``position``: the database read without env.py (init's own env.py on a
-    SQLite file, ``safety.sqlite_position``).  Answers only when Alembic's last
-    answers (``revisions.answers``, kept by ``heads``, ``history`` and
-    ``current``) still hold every revision the database is at.
-    """
-    ini = _plain_ini(g)
-    ids = position.heads
-    try:
-        from dataclasses import replace
-
-        from .redact import redact_url
-
-        known: dict[str, Any] = {}
-        for name in ("heads", "history"):
-            if all(rev in known for rev in ids):
-                break
-            for info in _cached_answer(g, name, ini) or []:
-                known.setdefault(info.revision, info)
-        if not all(rev in known for rev in ids):
-            return None
-        return [replace(known[rev], is_current=True) for rev in ids], redact_url(position.url)
-    except Exception:  # anything unusual: the normal path reports it properly
-        return None
+def _overridden(g: Globals) -> bool:
+    """Options env.py must see, so the read commands cannot answer without running it."""
+    return bool(g.url or g.x or g.verbose or os.environ.get("SCHEMASHIFT_URL"))
 
 
 def _no_collector_while_reading() -> None:
@@ -506,42 +485,6 @@ def _table(title: str, rows: list[Any]) -> Any:
     return table
 
 
-def _plain_ini(g: Globals) -> Path | None:
-    """The project's alembic.ini when it alone configures the project (no pyproject.toml), else None."""
-    try:
-        from .config import pick_files
-
-        ini, toml = pick_files(g.config, Path.cwd())
-    except Exception:  # anything unusual: the normal path reports it properly
-        return None
-    return ini if toml is None else None
-
-
-def _cached_answer(g: Globals, name: str, ini: Path | None) -> list[Any] | None:
-    """``heads``/``history`` as Alembic last answered them, if no file changed since (no Alembic import)."""
-    if ini is None:
-        return None
-    try:
-        from .revisions.answers import Answers, script_location
-
-        location = script_location(ini, g.name)
-        return Answers(location, ini, g.name).lookup(name) if location is not None else None
-    except Exception:  # anything unusual: the normal path reports it properly
-        return None
-
-
-def _plain_sqlite_position(g: Globals, ini: Path | None) -> Any:
-    """The database's position without running env.py, when env.py is init's own (``safety.sqlite_position``)."""
-    if ini is None or g.url or g.x or g.verbose or os.environ.get("SCHEMASHIFT_URL"):
-        return None  # --verbose: env.py's run prints Alembic's INFO lines
-    try:
-        from .safety.sqlite_position import sqlite_position
-
-        return sqlite_position(ini, g.name)
-    except Exception:  # anything unusual: the normal path reports it properly
-        return None
-
-
 @app.command()
 @click.option("--rev-range", "-r", help="[start]:[end], e.g. base:head, -3:, ae10:current")
 @click.option("--indicate-current", "-i", is_flag=True, help="Mark the database's current revision (reads the database)")
@@ -554,7 +497,10 @@ def history(g: Globals, rev_range: str | None, indicate_current: bool, applied: 
     """List revisions, newest first, marking the head (and with -i the database's current one)."""
     _no_collector_while_reading()
     marked = indicate_current or applied
-    entries = _cached_answer(g, "history", _plain_ini(g)) if rev_range is None and not marked and not as_graph else None
+    entries = (
+        quick.cached_answer(quick.plain_ini(g.config, Path.cwd()), g.name, "history")
+        if rev_range is None and not marked and not as_graph else None
+    )
     if entries is None:
         from . import api
 
@@ -584,7 +530,7 @@ def history(g: Globals, rev_range: str | None, indicate_current: bool, applied: 
 def heads(g: Globals, verbose: bool) -> None:
     """Show the head revision(s) of the migration scripts."""
     _no_collector_while_reading()
-    infos = _cached_answer(g, "heads", _plain_ini(g))
+    infos = quick.cached_answer(quick.plain_ini(g.config, Path.cwd()), g.name, "heads")
     if infos is None:
         from . import api
 
@@ -784,13 +730,13 @@ def _write_picture(text: str, output: Path | None) -> None:
 @pass_globals
 def graph(g: Globals, fmt: str, no_db: bool, output: Path | None) -> None:
     """Draw the revision graph: branches, merges, labels, depends_on, heads and the current revision."""
-    ini = _plain_ini(g)
-    entries = _cached_answer(g, "history", ini)  # Alembic's last answer, if no file changed since
+    ini = quick.plain_ini(g.config, Path.cwd())
+    entries = quick.cached_answer(ini, g.name, "history")  # Alembic's last answer, if no file changed since
     if entries is not None:  # no Alembic import, unless the database needs env.py to be read
         from .pictures.formats import render
         from .pictures.graph import build_graph
 
-        position = None if no_db else _plain_sqlite_position(g, ini)
+        position = None if no_db else quick.position(ini, g.name, overridden=_overridden(g))
         if no_db or position is not None:
             current, applied = (position.heads, position.applied) if position else (None, {})
             _write_picture(render(build_graph(entries, current=current, applied_at=applied), fmt), output)
