@@ -64,12 +64,16 @@ def database_indexes(connection: Any, table: str, schema: str | None) -> dict[st
     return {name: sql for kind, name, sql in found if kind == "index"}
 
 
+def comparable(create_index: str) -> str:
+    """The form two ``CREATE INDEX`` texts are compared in: spacing, quotes, case and
+    ``IF NOT EXISTS`` aside (SQLite keeps the text as it was written)."""
+    text = normalize_sql(create_index, key=True)
+    return text.replace("index if not exists", "index", 1)
+
+
 def index_text(index: sa.Index, dialect: Any) -> str:
-    """The comparable form of an index's ``CREATE INDEX`` (``IF NOT EXISTS`` aside)."""
-    text = normalize_sql(str(CreateIndex(index).compile(dialect=dialect)), key=True)
-    return text.replace("create index if not exists", "create index").replace(
-        "create unique index if not exists", "create unique index"
-    )
+    """The comparable form of the ``CREATE INDEX`` the models' ``index`` compiles to."""
+    return comparable(str(CreateIndex(index).compile(dialect=dialect)))
 
 
 def _tables(metadata: Any) -> Iterable[sa.Table]:
@@ -138,7 +142,7 @@ def add_expression_indexes(
         if container is not None:
             for name, (drop, create) in _same_index_twice(container).items():
                 index = by_name.get(name)
-                if index is not None and have.get(name) and normalize_sql(have[name], key=True) == index_text(index, dialect):
+                if index is not None and have.get(name) and comparable(have[name]) == index_text(index, dialect):
                     container.ops = [op for op in container.ops if op is not drop and op is not create]
         missing = [
             ops.CreateIndexOp.from_index(ix)

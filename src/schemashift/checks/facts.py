@@ -21,12 +21,24 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 COUNT_CAP = 1_000_000
+# PostgreSQL's row estimates of tables :t in schema :s (the default one when NULL)
+_ESTIMATES = (
+    "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relname = ANY(:t) AND n.nspname = coalesce(:s, current_schema())"
+)
 
 
 @dataclass
 class Count:
     rows: int
     estimated: bool = False
+
+
+def _usable_estimate(reltuples: Any) -> Count | None:
+    """An estimate to trust, or None: never analysed, or empty when last analysed (count instead)."""
+    if reltuples is None or reltuples <= 0:
+        return None
+    return Count(int(reltuples), estimated=True)
 
 
 @dataclass
@@ -156,16 +168,10 @@ class Facts:
         for schema, name in keys:
             by_schema.setdefault(schema, []).append(name)
         for schema, names in by_schema.items():
-            rows = self.connection.execute(
-                sa.text(
-                    "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE c.relname = ANY(:t) AND n.nspname = coalesce(:s, current_schema())"
-                ),
-                {"t": names, "s": schema},
-            ).all()
-            for relname, reltuples in rows:
-                if reltuples is not None and reltuples > 0:
-                    out[(schema, relname)] = Count(int(reltuples), estimated=True)
+            for relname, reltuples in self.connection.execute(sa.text(_ESTIMATES), {"t": names, "s": schema}):
+                found = _usable_estimate(reltuples)
+                if found is not None:
+                    out[(schema, relname)] = found
         return out
 
     def exists(self, table: str, schema: str | None = None) -> bool:
@@ -192,14 +198,8 @@ class Facts:
         return found
 
     def _estimate(self, table: str, schema: str | None) -> Count | None:
-        row = self.query(
-            "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relname = :t AND n.nspname = coalesce(:s, current_schema())",
-            t=table, s=schema,
-        )
-        if not row or row[0][0] is None or row[0][0] <= 0:
-            return None  # never analysed (or empty when last analysed): count instead
-        return Count(int(row[0][0]), estimated=True)
+        rows = self.query(_ESTIMATES, t=[table], s=schema)
+        return _usable_estimate(rows[0][1]) if rows else None
 
     def _exact(self, table: str, schema: str | None) -> Count | None:
         rows = self.query(f"SELECT count(*) FROM (SELECT 1 FROM {self.quoted(table, schema)} LIMIT {COUNT_CAP}) s")

@@ -28,9 +28,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from .precheck import LossCheck
 from ..schema.sql import tokenize
 from ..schema.types import INT_RANGE, TypeInfo, describe_type
+from .precheck import LossCheck
+
 
 @dataclass(frozen=True)
 class CastPlan:

@@ -247,15 +247,17 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
     primary_key = (
         PrimaryKeyInfo(pk.get("name"), tuple(pk["constrained_columns"])) if pk.get("constrained_columns") else None
     )
+    stored = _sqlite_stored(inspector.bind, name, schema) if dialect.name == "sqlite" else {}
     indexes = []
     if dialect.name == "sqlite":
-        indexes = sqlite_indexes(inspector.bind, name, schema)
-    for ix in inspector.get_indexes(name, schema=schema) if dialect.name != "sqlite" else ():
-        if ix.get("duplicates_constraint"):
-            continue  # the index behind a UNIQUE constraint, reported as the constraint
-        cols = tuple(c if c is not None else normalize_sql(e) for c, e in _index_columns(ix))
-        where = (ix.get("dialect_options") or {}).get(f"{dialect.name}_where")
-        indexes.append(IndexInfo(ix.get("name"), cols, bool(ix.get("unique")), normalize_sql(where)))
+        indexes = sqlite_indexes(inspector.bind, name, schema, stored)
+    else:
+        for ix in inspector.get_indexes(name, schema=schema):
+            if ix.get("duplicates_constraint"):
+                continue  # the index behind a UNIQUE constraint, reported as the constraint
+            cols = tuple(c if c is not None else normalize_sql(e) for c, e in _index_columns(ix))
+            where = (ix.get("dialect_options") or {}).get(f"{dialect.name}_where")
+            indexes.append(IndexInfo(ix.get("name"), cols, bool(ix.get("unique")), normalize_sql(where)))
     fks = []
     for fk in inspector.get_foreign_keys(name, schema=schema):
         options = fk.get("options") or {}
@@ -280,13 +282,8 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
     ]
     comment = (_try(inspector.get_table_comment, name, schema=schema, default={}) or {}).get("text")
     clauses: tuple[str, ...] = ()
-    if dialect.name == "sqlite":
-        prefix = f"{dialect.identifier_preparer.quote(schema)}." if schema else ""
-        sql = inspector.bind.exec_driver_sql(
-            f"SELECT sql FROM {prefix}sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ).scalar()
-        # CHECKs are compared as constraints already
-        clauses = tuple(sorted(c for c in table_clauses(sql or "").elements() if not c.startswith("CHECK")))
+    if dialect.name == "sqlite":  # CHECKs are compared as constraints already
+        clauses = tuple(sorted(c for c in table_clauses(stored.get(("table", name), "")).elements() if not c.startswith("CHECK")))
     return TableInfo(
         name=qualified(schema, name),
         schema=schema,
@@ -301,13 +298,27 @@ def reflect_table(inspector: Any, name: str, dialect: Any, schema: str | None = 
     )
 
 
-def sqlite_indexes(connection: Any, table: str, schema: str | None) -> list[IndexInfo]:
+def _sqlite_stored(connection: Any, table: str, schema: str | None) -> dict[tuple[str, str], str]:
+    """``(type, name) -> sql`` of a SQLite table and its indexes, as ``sqlite_master`` keeps them (one read)."""
+    prefix = f"{connection.dialect.identifier_preparer.quote(schema)}." if schema else ""
+    rows = connection.exec_driver_sql(
+        f"SELECT type, name, sql FROM {prefix}sqlite_master WHERE tbl_name = ? COLLATE NOCASE "
+        "AND type IN ('table', 'index') AND sql IS NOT NULL",
+        (table,),
+    )
+    return {(kind, name): sql for kind, name, sql in rows}
+
+
+def sqlite_indexes(
+    connection: Any, table: str, schema: str | None, stored: Mapping[tuple[str, str], str]
+) -> list[IndexInfo]:
     """A SQLite table's indexes from SQLite itself, not SQLAlchemy's reflection.
 
     Reflection skips an index on an expression (``lower(email)``) and does not say
     ``DESC`` or ``COLLATE``, so a downgrade that lost either looked restored (a
     batch-mode rebuild does both).  ``PRAGMA index_xinfo`` gives each key's column,
-    order and collation; an expression's text comes from the index's own SQL.
+    order and collation; an expression's text comes from the index's own SQL, in
+    ``stored`` (``_sqlite_stored``).
     """
     quote = connection.dialect.identifier_preparer.quote
     prefix = f"{quote(schema)}." if schema else ""
@@ -317,10 +328,7 @@ def sqlite_indexes(connection: Any, table: str, schema: str | None) -> list[Inde
     ).fetchall():
         if origin != "c":
             continue  # behind a UNIQUE constraint or the primary key: reported as those
-        sql = connection.exec_driver_sql(
-            f"SELECT sql FROM {prefix}sqlite_master WHERE type = 'index' AND name = ?", (name,)
-        ).scalar() or ""
-        terms, where = sqlite_index_terms(sql)
+        terms, where = sqlite_index_terms(stored.get(("index", name), ""))
         columns = []
         keys = [r for r in connection.exec_driver_sql(f"PRAGMA {prefix}index_xinfo({quote(name)})") if r[5]]
         for seqno, cid, column, desc, collation, _key in sorted(keys):

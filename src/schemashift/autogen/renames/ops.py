@@ -198,8 +198,9 @@ def order_renames(
 def _temporary(name: str, names: set[str]) -> str:
     """A name for ``name`` on its way, none of ``names`` (which it joins)."""
     tmp = name[: PG_MAX_IDENTIFIER - len(TEMP_SUFFIX) - 2] + TEMP_SUFFIX
+    taken = {n.lower() for n in names}
     i = 1
-    while tmp.lower() in {n.lower() for n in names}:
+    while tmp.lower() in taken:
         tmp = f"{name[: PG_MAX_IDENTIFIER - len(TEMP_SUFFIX) - 4]}{TEMP_SUFFIX}{i}"
         i += 1
     names.add(tmp)

@@ -8,7 +8,6 @@ call outside them cannot do: the statement fails.
 
 from __future__ import annotations
 
-
 from ...safety.snapshot import sqlite_index_terms
 from ...schema.sql import tokenize
 from ...schema.sqlite_clauses import table_clauses
@@ -81,7 +80,8 @@ def _unseen_by_reflection(action: Action, ctx: Context) -> list[str]:
     triggers, and indexes on an expression or with DESC/COLLATE (read from ``sqlite_master``)."""
     if ctx.facts is None or action.extra.get("convert"):
         return []
-    master = f'"{action.schema}".sqlite_master' if action.schema else "sqlite_master"
+    quote_schema = ctx.dialect.identifier_preparer.quote_schema
+    master = f"{quote_schema(action.schema)}.sqlite_master" if action.schema else "sqlite_master"
     rows = ctx.facts.query(
         f"SELECT type, name, sql FROM {master} WHERE tbl_name = :table COLLATE NOCASE "
         "AND type IN ('table', 'trigger', 'index') AND sql IS NOT NULL ORDER BY type DESC, name",
@@ -107,8 +107,9 @@ def _plain_column(term: str) -> bool:
 def _table_clauses_lost(ctx: Context, table: str, schema: str | None, sql: str) -> list[str]:
     """Clauses of the table's own SQL that its reflection, compiled again, no longer has
     (AUTOINCREMENT, a column's COLLATE, an unnamed CHECK, ON DELETE/UPDATE, DEFERRABLE):
-    what a batch rebuild's new table lacks (batch mode also leaves out unnamed CHECKs).  Measured against this SQLAlchemy's reflection,
-    so a clause a later version carries over is not named."""
+    what a batch rebuild's new table lacks (batch mode also leaves out unnamed CHECKs).
+    Measured against this SQLAlchemy's reflection, so a clause a later version carries
+    over is not named."""
     import sqlalchemy as sa
     from sqlalchemy.schema import CreateTable
 
