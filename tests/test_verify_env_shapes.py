@@ -12,7 +12,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from verify_examples import Rev, make_project, table_names
+from verify_examples import Rev, make_project, sqlite_foreign_keys_on, table_names
 
 from schemashift import api
 from schemashift.safety.verify import verify
@@ -85,17 +85,7 @@ def _fk_on_project(tmp_path, name, up, down):
     url = f"sqlite:///{tmp_path / (name + '.db')}"
     example = make_project(tmp_path, name, [Rev("r1", up, down)], url=url,
                            models_extra='users.append_column(Column("nick", String(20)))\n')
-    env_py = example.root / "migrations" / "env.py"
-    text = env_py.read_text()
-    hooked = text.replace(
-        "    with connectable.connect() as connection:\n        _run(connection)",
-        "    from sqlalchemy import event\n"
-        "    event.listen(connectable, 'connect', lambda c, r: c.execute('PRAGMA foreign_keys=ON'))\n"
-        "    with connectable.connect() as connection:\n        _run(connection)",
-    )
-    assert hooked != text
-    env_py.write_text(hooked)
-    return example.reload() and example
+    return sqlite_foreign_keys_on(example)
 
 
 def _upgrade_with_a_post(example):

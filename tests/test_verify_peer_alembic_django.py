@@ -12,10 +12,9 @@ migration is one revision that replaces several.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from verify_examples import Rev, make_project, table_names
+from verify_examples import Rev, make_project, run_verify as run, sqlite_foreign_keys_on, verdict
 
 from schemashift import api
-from schemashift.safety.verify import verify
 
 PONIES = Rev(
     "p001",
@@ -33,16 +32,6 @@ ponies = Table("ponies", metadata, Column("id", Integer, primary_key=True),
 
 def project(tmp_path, name, revisions, url, models=PONY_MODELS):
     return make_project(tmp_path, name, revisions, url=url, models=models, base=False)
-
-
-def run(example, **kw):
-    report = verify(example.project, **kw)
-    assert table_names(example.url) == [], "verify must never migrate the project's own database"
-    return report
-
-
-def verdict(report):
-    return {r.revision: (r.status, r.failed_step) for r in report.revisions}
 
 
 # ------------------------------------------------------------------- Django
@@ -218,17 +207,7 @@ comments = Table("comments", metadata, Column("id", Integer, primary_key=True),
             'with op.batch_alter_table("users", recreate="always") as b:\n    b.add_column(sa.Column("nick", sa.String(20)))',
             'with op.batch_alter_table("users", recreate="always") as b:\n    b.drop_column("nick")'),
     ], url=url, models=models, base=False)
-    env_py = example.root / "migrations" / "env.py"
-    text = env_py.read_text()
-    hooked = text.replace(
-        "    with connectable.connect() as connection:\n        _run(connection)",
-        "    from sqlalchemy import event\n"
-        "    event.listen(connectable, 'connect', lambda c, r: c.execute('PRAGMA foreign_keys=ON'))\n"
-        "    with connectable.connect() as connection:\n        _run(connection)",
-    )
-    assert hooked != text
-    env_py.write_text(hooked)
-    example.reload()
+    sqlite_foreign_keys_on(example)
     report = run(example)
     assert verdict(report) == {"c001": ("ok", None), "c002": ("failed", "data lost")}, report.lines()
     assert {(loss.rule, loss.table, loss.count) for loss in report.revisions[1].losses} == {("SS-V102", "comments", 3)}, report.lines()

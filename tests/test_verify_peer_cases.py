@@ -11,9 +11,8 @@ revision that other valid rows would pass).
 from __future__ import annotations
 
 import pytest
-from verify_examples import Rev, make_project, table_names
+from verify_examples import Rev, make_project, run_verify as run, verdict
 
-from schemashift.safety.verify import verify
 
 FOO = Rev(
     "aaaa",
@@ -35,16 +34,6 @@ USERS = Rev(
 
 def project(tmp_path, name, revisions, url, models=None):
     return make_project(tmp_path, name, revisions, url=url, models=models or FOO_MODELS, base=False)
-
-
-def run(example, **kw):
-    report = verify(example.project, **kw)
-    assert table_names(example.url) == [], "verify must never migrate the project's own database"
-    return report
-
-
-def verdict(report):
-    return {r.revision: (r.status, r.failed_step) for r in report.revisions}
 
 
 # --------------------------------------------------------------- pytest-alembic

@@ -162,3 +162,32 @@ def table_names(url: str) -> list[str]:
             return sa.inspect(conn).get_table_names()
     finally:
         engine.dispose()
+
+
+def run_verify(example: Example, **kw):
+    """verify on ``example``, asserting that the project's own database was not migrated."""
+    from schemashift.safety.verify import verify
+
+    report = verify(example.project, **kw)
+    assert table_names(example.url) == [], "verify must never migrate the project's own database"
+    return report
+
+
+def verdict(report) -> dict[str, tuple[str, str | None]]:
+    return {r.revision: (r.status, r.failed_step) for r in report.revisions}
+
+
+def sqlite_foreign_keys_on(example: Example) -> Example:
+    """env.py turns SQLite foreign keys on for every connection (common in apps)."""
+    env_py = example.root / "migrations" / "env.py"
+    text = env_py.read_text()
+    hooked = text.replace(
+        "    with connectable.connect() as connection:\n        _run(connection)",
+        "    from sqlalchemy import event\n"
+        "    event.listen(connectable, 'connect', lambda c, r: c.execute('PRAGMA foreign_keys=ON'))\n"
+        "    with connectable.connect() as connection:\n        _run(connection)",
+    )
+    assert hooked != text
+    env_py.write_text(hooked)
+    example.reload()
+    return example
