@@ -95,3 +95,33 @@ def test_without_enforcement_the_users_setting_is_kept(sqlite_runcore):
     p.rev("aaa", None, SCHEMA + "\nop.execute(\"INSERT INTO child VALUES (30, 99, 'orphan')\")")
     p.upgrade()
     assert (30, 99, "orphan") in children(p)
+
+
+SET_NULL_CHILD = """
+op.execute('CREATE TABLE pet (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) ON DELETE SET NULL)')
+op.execute('INSERT INTO pet VALUES (1, 1), (2, 2)')
+"""
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        # a type change makes Alembic's batch mode recreate the table on SQLite ("auto")
+        "with op.batch_alter_table('parent') as b:\n    b.alter_column('name', type_=sa.String(40))",
+        "with op.batch_alter_table('parent', recreate='always') as b:\n    b.add_column(sa.Column('note', sa.String(10)))",
+    ],
+    ids=["auto", "always"],
+)
+def test_alembic_batch_rebuild_of_a_referenced_table_keeps_the_referencing_rows(fk_project, batch):
+    """Alembic's batch mode drops the old table; with enforcement on, SQLite's implicit DELETE of
+    that drop would empty ``child`` (ON DELETE CASCADE) and null ``pet`` (SET NULL), as it does
+    under plain Alembic.  The step runs with enforcement off, and is checked before commit."""
+    fk_project.rev("bbb", "aaa", SET_NULL_CHILD)
+    fk_project.upgrade()
+    fk_project.rev("ccc", "bbb", "import sqlalchemy as sa\n" + batch)
+    fk_project.rev("ddd", "ccc", "op.execute('DELETE FROM parent WHERE id = 2')")  # enforcement is back on
+    fk_project.upgrade()
+    assert fk_project.version() == {"ddd"}
+    assert children(fk_project) == [(10, 1, "a"), (11, 1, "b")]
+    assert fk_project.rows("pet", "id, parent_id") == [(1, 1), (2, None)]
+    assert fk_project.rows("parent", "id, name") == [(1, "p1")]

@@ -44,7 +44,12 @@ from .watch import Watch
 TRANSACTIONAL_DDL = {"sqlite", "postgresql", "mssql"}
 
 # custom operations that rebuild a SQLite table (which needs foreign keys off)
-REBUILDING_OPS = ("rebuild_table", "convert_column", "rename_constraint", "drop_constraint_matching", "alter_enum")
+# Alembic's batch mode rebuilds too (it drops the old table: with enforcement on, SQLite's
+# implicit DELETE of that drop fires ON DELETE CASCADE / SET NULL in every referencing table).
+REBUILDING_OPS = (
+    "rebuild_table", "convert_column", "rename_constraint", "drop_constraint_matching", "alter_enum",
+    "batch_alter_table",
+)
 # a migration that commits inside itself cannot be part of a one-transaction run
 SELF_COMMITTING = ("autocommit_block",)
 
