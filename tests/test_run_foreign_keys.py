@@ -125,3 +125,24 @@ def test_alembic_batch_rebuild_of_a_referenced_table_keeps_the_referencing_rows(
     assert children(fk_project) == [(10, 1, "a"), (11, 1, "b")]
     assert fk_project.rows("pet", "id, parent_id") == [(1, 1), (2, None)]
     assert fk_project.rows("parent", "id, name") == [(1, "p1")]
+
+
+@pytest.mark.parametrize("child_first", [False, True], ids=["parent-only", "child-dropped-first"])
+def test_drop_of_a_referenced_table_names_the_rows_its_cascades_change(fk_project, child_first):
+    """SQLite's DROP TABLE deletes every row first, firing ON DELETE actions: the refusal
+    counts those rows too (live), and the run then does exactly that.  A child the same
+    plan drops first loses nothing to the cascade, and is not named."""
+    fk_project.rev("bbb", "aaa", SET_NULL_CHILD)
+    fk_project.upgrade()
+    before = fk_project.state()
+    fk_project.rev("ccc", "bbb", ("op.drop_table('child')\n" if child_first else "") + "op.drop_table('parent')")
+    with pytest.raises(Refused) as refused:
+        fk_project.upgrade(allow_destructive=False)
+    line = "\n".join(refused.value.lines())
+    assert fk_project.state() == before
+    assert ("deletes 3 rows of child (ON DELETE CASCADE)" in line) is not child_first
+    assert "sets to NULL pet.parent_id in 2 rows (ON DELETE SET NULL)" in line
+    fk_project.upgrade()
+    assert fk_project.rows("pet", "id, parent_id") == [(1, None), (2, None)]
+    if not child_first:
+        assert children(fk_project) == []

@@ -37,7 +37,7 @@ RULES: dict[str, Rule] = {
     r.id: r
     for r in (
         _r("SS-D101", "destructive", "error", "drop table holding rows",
-           "every row of the table is deleted and no downgrade can bring them back",
+           "every row of the table is deleted and no downgrade can bring them back (on SQLite with foreign keys on, so are the referencing rows its ON DELETE CASCADE / SET NULL reach: the finding counts them)",
            'op.rename_table("t", "t_retired")  # drop it in a later release, once nothing reads it'),
         _r("SS-D102", "destructive", "error", "drop column holding values",
            "the column's values are deleted for every row",

@@ -6,6 +6,8 @@ data it is reported at info level instead of refused.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..actions import Action
 from ..findings import Finding
 from . import Context, t
@@ -44,7 +46,53 @@ def _drop_table(action: Action, ctx: Context) -> list[Finding]:
     rows, est = ctx.count(action)
     rule = "SS-D107" if ctx.direction == "down" else "SS-D101"
     verb = "downgrade drops table" if ctx.direction == "down" else "drops table"
-    return [_at_stake(ctx, rule, f"{verb} {t(action)}", action, rows, est)]
+    finding = _at_stake(ctx, rule, f"{verb} {t(action)}", action, rows, est)
+    if rows and ctx.name == "sqlite" and ctx.facts is not None:
+        effects = sqlite_drop_effects(ctx.facts, action.table, action.schema)
+        if effects:
+            finding.message += "; with foreign keys on, SQLite's DROP TABLE also " + ", ".join(effects)
+    return [finding]
+
+
+_DROP_ACTIONS = {"CASCADE": "deletes", "SET NULL": "sets to NULL", "SET DEFAULT": "sets to its default"}
+
+
+def sqlite_drop_effects(facts: Any, table: str | None, schema: str | None) -> list[str]:
+    """What else a DROP TABLE changes on SQLite with enforcement on.
+
+    SQLite runs an implicit ``DELETE FROM`` before dropping a table, and that
+    delete fires the ON DELETE actions of every table referencing it (plain
+    Alembic's drop_table does so too), so the rows at stake are not only the
+    dropped table's.  Tables the plan already dropped or just created hold none.
+    """
+    if not table or facts.query("PRAGMA foreign_keys") != [(1,)]:
+        return []
+    prep = facts.dialect.identifier_preparer
+    prefix = f"{prep.quote_schema(schema)}." if schema else ""
+    names = facts.query(f"SELECT name FROM {prefix}sqlite_master WHERE type = 'table'") or []
+    live = facts.live_name(table).lower()
+    effects = []
+    for (child,) in names:
+        if child.lower() == live or child in facts.dropped or facts.is_new(child):
+            continue
+        by_id: dict[int, dict[str, Any]] = {}
+        for fk in facts.query(f"PRAGMA {prefix}foreign_key_list({prep.quote(child)})") or []:
+            _id, _seq, parent, column, _to, _upd, on_delete = fk[:7]
+            if parent.lower() == live and on_delete.upper() in _DROP_ACTIONS:
+                by_id.setdefault(_id, {"action": on_delete.upper(), "columns": []})["columns"].append(column)
+        for fk in by_id.values():
+            present = " AND ".join(f"{prep.quote(c)} IS NOT NULL" for c in fk["columns"])
+            found = facts.query(f"SELECT count(*) FROM {prefix}{prep.quote(child)} WHERE {present}")
+            referencing = int(found[0][0]) if found else 0
+            if not referencing:
+                continue
+            rows = f"{referencing:,} row{'s' if referencing != 1 else ''}"
+            if fk["action"] == "CASCADE":
+                effects.append(f"deletes {rows} of {child} (ON DELETE CASCADE)")
+            else:
+                columns = ", ".join(fk["columns"])
+                effects.append(f"{_DROP_ACTIONS[fk['action']]} {child}.{columns} in {rows} (ON DELETE {fk['action']})")
+    return effects
 
 
 def _drop_column(action: Action, ctx: Context) -> list[Finding]:
