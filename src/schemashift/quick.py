@@ -1,7 +1,8 @@
 """What the read commands can answer without Alembic, SQLAlchemy or env.py.
 
 ``heads``, ``history``, ``current`` and ``graph`` ask here first: Alembic's last
-answers, kept by ``revisions.answers`` while no revision file changed, and, when
+answers, kept by ``revisions.answers`` while no revision file changed, or else
+the same answers worked out from the files' text (``revisions.fresh``), and, when
 env.py is the one ``init`` writes and the URL a SQLite file, the database's
 position read with ``sqlite3`` (``safety.sqlite_position``).  Each function
 answers only when it can be sure, and returns None otherwise; the command then
@@ -29,14 +30,22 @@ def plain_ini(config: str | Path | None, cwd: Path) -> Path | None:
 
 
 def cached_answer(ini: Path | None, section: str, name: str) -> list[Any] | None:
-    """``heads``/``history`` as Alembic last answered them, if no file changed since."""
+    """``heads``/``history`` as Alembic last answered them if no file changed since, else worked out from
+    the files' text (``revisions.fresh``) when that is certain."""
     if ini is None:
         return None
     try:
         from .revisions.answers import Answers, script_location
 
         location = script_location(ini, section)
-        return Answers(location, ini, section).lookup(name) if location is not None else None
+        if location is None:
+            return None
+        found = Answers(location, ini, section).lookup(name)
+        if found is None:
+            from .revisions.fresh import fresh_answers
+
+            found = (fresh_answers(ini, section) or {}).get(name)
+        return found
     except Exception:  # anything unusual: the normal path reports it properly
         return None
 

@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -66,18 +66,26 @@ def fingerprint(config_file: Path, section: str, dirs: list[str], recursive: boo
     return digest.hexdigest()
 
 
-def script_location(ini: Path, section: str) -> Path | None:
+def read_section(ini: Path, section: str) -> dict[str, str] | None:
+    """The options of ``section`` in ``ini`` as Alembic's Config reads them (``%(here)s`` and all), or None."""
+    parser = configparser.ConfigParser(defaults={"here": ini.absolute().parent.as_posix()})
+    try:
+        parser.read(ini, encoding="utf-8")
+        if not parser.has_section(section):
+            return None
+        return dict(parser.items(section))
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return None
+
+
+def script_location(ini: Path, section: str, options: dict[str, str] | None = None) -> Path | None:
     """``script_location`` read with the standard library, or None if that is not enough.
 
     A package-resource location (``pkg:dir``) or anything unreadable sends the
     caller to Alembic's own Config.
     """
-    parser = configparser.ConfigParser(defaults={"here": ini.absolute().parent.as_posix()})
-    try:
-        parser.read(ini, encoding="utf-8")
-        value = parser.get(section, "script_location", fallback=None)
-    except (configparser.Error, OSError, UnicodeDecodeError):
-        return None
+    options = read_section(ini, section) if options is None else options
+    value = (options or {}).get("script_location")
     if not value or (":" in value and not re.match(r"^[A-Za-z]:[\\/]", value)):
         return None
     return Path(value).absolute()
@@ -123,18 +131,32 @@ class Answers:
 
         ``before``: the fingerprint taken before the answer was computed.
         """
+        self.store_many({name: infos}, dirs, recursive, before)
+
+    def store_many(self, answers: dict[str, list[RevisionInfo]], dirs: list[str], recursive: bool,
+                   before: str) -> None:
+        """Keep each of ``answers`` (by name), if the files did not change while they were computed."""
         try:
             if fingerprint(self.config_file, self.section, dirs, recursive) != before:
                 return
             data = self._load()
             if data.get("fingerprint") != before:
                 data = {"version": ANSWERS_VERSION, "fingerprint": before, "dirs": dirs, "recursive": recursive}
-            plain = [replace(info, is_current=False, applied_at=None) for info in infos]
             names = [f.name for f in fields(RevisionInfo)]  # flat fields: asdict's deep copy costs seconds on 5,000
-            answer = json.loads(json.dumps([{n: getattr(info, n) for n in names} for info in plain]))
-            if data.get("answers", {}).get(name) == answer:
+            kept = data.setdefault("answers", {})
+            changed = False
+            for name, infos in answers.items():
+                rows = []
+                for info in infos:  # as a plain answer: no database marks
+                    row = {n: getattr(info, n) for n in names}
+                    row["is_current"], row["applied_at"] = False, None
+                    rows.append(row)
+                answer = json.loads(json.dumps(rows))  # tuples as the lists JSON gives back, to compare
+                if kept.get(name) != answer:
+                    kept[name] = answer
+                    changed = True
+            if not changed:
                 return  # kept already: no rewrite
-            data.setdefault("answers", {})[name] = answer
             self.path.parent.mkdir(exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(data))

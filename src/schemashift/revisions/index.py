@@ -12,10 +12,8 @@ imported the way Alembic would, so the index never disagrees with Alembic.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,55 +24,11 @@ from alembic.script.revision import Revision, RevisionMap
 from ..errors import RevisionError, RevisionFileError
 from .answers import revision_files
 from .checksum import file_checksum
+from .headers import RevisionHeader, first_paragraph, parse_header
+from .syntax import compiled_before
 
 CACHE_NAME = "schemashift-revisions.json"
 CACHE_VERSION = 4
-_HEADER_KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
-_ASSIGN = re.compile(
-    r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.*)$",
-    re.MULTILINE,
-)
-_DOCSTRING = re.compile(r'\A(?:\s*#[^\n]*\n|\s*\n)*\s*[rRuU]?("""|\'\'\')(.*?)\1', re.DOTALL)
-_TRAILING_COMMENT = re.compile(r"\s*#[^'\"\n]*$")
-_CREATE_DATE = re.compile(r"^Create Date:\s*(.+?)\s*$", re.MULTILINE)
-
-
-def first_paragraph(longdoc: str) -> str:
-    """A revision's message: the docstring up to its first blank line (as Alembic's ``doc``)."""
-    return re.split("\n\n", longdoc)[0] if longdoc else ""
-
-
-@dataclass
-class RevisionHeader:
-    """What a revision file declares about itself, read without running it."""
-
-    revision: str
-    down_revision: Any
-    branch_labels: Any
-    depends_on: Any
-    path: str
-    longdoc: str
-    create_date: str | None
-    checksum: str | None = None  # of the bytes the header was read from (kept with it, keyed by the file's stat)
-    marks: str = ""  # the file's lines that speak to schemashift ("# schemashift: allow ..."), for the plan
-
-    @property
-    def doc(self) -> str:
-        return first_paragraph(self.longdoc)
-
-    @classmethod
-    def from_names(cls, names: dict[str, Any], path: Path, longdoc: str) -> "RevisionHeader":
-        """From the four header names (read from text, or from the run module)."""
-        date = _CREATE_DATE.search(longdoc)
-        return cls(
-            revision=names["revision"],
-            down_revision=names.get("down_revision"),
-            branch_labels=names.get("branch_labels"),
-            depends_on=names.get("depends_on"),
-            path=str(path),
-            longdoc=longdoc,
-            create_date=date.group(1) if date else None,
-        )
 
 
 class IndexedRevision(Revision):
@@ -99,63 +53,6 @@ def _tuple_or_scalar(value: Any) -> Any:
     return value
 
 
-# the usual header value: a plain quoted word or None, alone on its line (an optional comment after it);
-# read without ast (literal_eval costs ~50 us a call: four a file, on every cold read of a long history)
-_PLAIN_LITERAL = re.compile(r"""(?:'([\w.\-]*)'|"([\w.\-]*)"|(None))[ \t]*(?:#[^\n]*)?$""")
-
-
-def _literal_after(text: str, start: int) -> tuple[bool, Any]:
-    """Evaluate the literal that starts at ``start``, growing it line by line."""
-    nl = text.find("\n", start)
-    plain = _PLAIN_LITERAL.match(text, start, len(text) if nl == -1 else nl)
-    if plain is not None:
-        single, double, none = plain.groups()
-        return True, None if none else single if single is not None else double
-    end = start
-    for _ in range(40):
-        nl = text.find("\n", end)
-        end = len(text) if nl == -1 else nl
-        chunk = text[start:end].strip()
-        for candidate in (chunk, _TRAILING_COMMENT.sub("", chunk)):
-            try:
-                return True, ast.literal_eval(candidate)
-            except (SyntaxError, ValueError):
-                pass
-        if nl == -1:
-            return False, None
-        end = nl + 1
-    return False, None
-
-
-def parse_header(path: Path, text: str) -> RevisionHeader | None:
-    """Read the header names from source text; ``None`` when they are not literals."""
-    found: dict[str, Any] = {}
-    for m in _ASSIGN.finditer(text):
-        key = m.group(1)
-        if key in found:  # a later top-level reassignment: let Python decide
-            return None
-        ok, value = _literal_after(text, m.start(2))
-        if not ok:
-            return None
-        found[key] = value
-    if not isinstance(found.get("revision"), str) or "down_revision" not in found:
-        return None
-    doc_match = _DOCSTRING.match(text)
-    return RevisionHeader.from_names(found, path, _docstring(doc_match) if doc_match else "")
-
-
-def _docstring(match: re.Match[str]) -> str:
-    """The docstring's value, as Python reads it (escapes such as ``\\"\\"\\"`` undone)."""
-    body = match.group(2)
-    raw = match.start(1) > 0 and match.string[match.start(1) - 1] in "rR"
-    if "\\" in body and not raw:
-        try:
-            body = ast.literal_eval(match.group(1) + body + match.group(1))
-        except (SyntaxError, ValueError):
-            pass
-    return body.strip()
-
-
 def import_header(path: Path) -> RevisionHeader | None:
     """Run the file the way Alembic would, for headers that are not literals."""
     import runpy  # start-up time: only a file whose header is not a literal needs it
@@ -169,26 +66,6 @@ def import_header(path: Path) -> RevisionHeader | None:
     if "revision" not in module:
         return None
     return RevisionHeader.from_names(module, path, (module.get("__doc__") or "").strip())
-
-
-def compiled_before(path: Path) -> bool:
-    """Python already compiled this very file: its ``.pyc`` records the file's mtime and size.
-
-    The same check Python's import system makes before trusting a ``.pyc``; a
-    file that compiled needs no ``compile()`` to prove it has no syntax error.
-    """
-    import importlib.util
-
-    try:
-        st = path.stat()
-        with open(importlib.util.cache_from_source(str(path)), "rb") as fh:
-            head = fh.read(16)
-    except (OSError, ValueError, NotImplementedError):
-        return False
-    if len(head) < 16 or head[:4] != importlib.util.MAGIC_NUMBER or head[4:8] != b"\0\0\0\0":
-        return False  # another Python, or a hash-based .pyc
-    mtime, size = int.from_bytes(head[8:12], "little"), int.from_bytes(head[12:16], "little")
-    return mtime == int(st.st_mtime) & 0xFFFFFFFF and size == st.st_size & 0xFFFFFFFF
 
 
 # What this process already read, so the several scans of one command (the target check, the plan's
