@@ -55,14 +55,24 @@ def revision_files(directory: str, recursive: bool) -> Iterable[os.DirEntry[str]
         stack[:0] = subdirs
 
 
-def fingerprint(config_file: Path, section: str, dirs: list[str], recursive: bool) -> str:
-    """What the answers depend on: the config and every revision file's stamp."""
+def fingerprint_start(config_file: Path, section: str, dirs: list[str], recursive: bool) -> Any:
+    """The fingerprint's digest before the files: the config file's stamp and where the files are."""
     digest = hashlib.sha1()
     digest.update(json.dumps([os.path.abspath(config_file), section, _stamp(config_file), dirs, recursive]).encode())
+    return digest
+
+
+def fingerprint_add(digest: Any, path: str, st: os.stat_result) -> None:
+    """One revision file's stamp, in listing order."""
+    digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n".encode())
+
+
+def fingerprint(config_file: Path, section: str, dirs: list[str], recursive: bool) -> str:
+    """What the answers depend on: the config and every revision file's stamp."""
+    digest = fingerprint_start(config_file, section, dirs, recursive)
     for directory in dirs:
         for entry in revision_files(directory, recursive):
-            st = entry.stat()
-            digest.update(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n".encode())
+            fingerprint_add(digest, entry.path, entry.stat())
     return digest.hexdigest()
 
 
@@ -134,13 +144,19 @@ class Answers:
         self.store_many({name: infos}, dirs, recursive, before)
 
     def store_many(self, answers: dict[str, list[RevisionInfo]], dirs: list[str], recursive: bool,
-                   before: str) -> None:
-        """Keep each of ``answers`` (by name), if the files did not change while they were computed."""
+                   before: str, *, recheck: bool = True) -> None:
+        """Keep each of ``answers`` (by name), if the files did not change while they were computed.
+
+        ``recheck=False``: ``before`` was taken file by file just before each
+        file was read, so a file changed since has another stamp already and
+        the answers will simply not match it; no second look is needed.
+        """
         try:
-            if fingerprint(self.config_file, self.section, dirs, recursive) != before:
+            if recheck and fingerprint(self.config_file, self.section, dirs, recursive) != before:
                 return
             data = self._load()
-            if data.get("fingerprint") != before:
+            anew = data.get("fingerprint") != before
+            if anew:
                 data = {"version": ANSWERS_VERSION, "fingerprint": before, "dirs": dirs, "recursive": recursive}
             names = [f.name for f in fields(RevisionInfo)]  # flat fields: asdict's deep copy costs seconds on 5,000
             kept = data.setdefault("answers", {})
@@ -151,6 +167,10 @@ class Answers:
                     row = {n: getattr(info, n) for n in names}
                     row["is_current"], row["applied_at"] = False, None
                     rows.append(row)
+                if anew:
+                    kept[name] = rows
+                    changed = True
+                    continue
                 answer = json.loads(json.dumps(rows))  # tuples as the lists JSON gives back, to compare
                 if kept.get(name) != answer:
                     kept[name] = answer

@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .answers import Answers, fingerprint, read_section, revision_files, script_location
+from .answers import Answers, fingerprint_add, fingerprint_start, read_section, revision_files, script_location
 from .display import RevisionInfo
 from .headers import Uncertain, certain_header, decode_source
 from .lineage import Lineage
@@ -55,18 +55,35 @@ def layout(ini: Path, section: str) -> tuple[Path, list[str], bool]:
     return location, [os.path.realpath(versions)], recursive == "true"
 
 
-def read_headers(dirs: list[str], recursive: bool) -> list[dict[str, Any]]:
-    """Every revision file's header, in the order the index (and Alembic) lists the files."""
+def _read(path: str, size: int) -> bytes:
+    """The file's bytes (os.read: a tenth of open()'s cost, which counts over 5,000 files)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, max(size + 1, 4096))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def read_headers(dirs: list[str], recursive: bool, digest: Any) -> list[dict[str, Any]]:
+    """Every revision file's header, in the order the index (and Alembic) lists the files.
+
+    Each file's stamp goes into ``digest`` (the answers' fingerprint) before the file is read.
+    """
     headers = []
     for directory in dirs:
         for entry in revision_files(directory, recursive):
             if entry.is_symlink():
                 raise Uncertain("a symlinked revision file")
-            path = Path(entry.path)
-            with open(entry.path, "rb") as fh:
-                text = decode_source(fh.read())
+            st = entry.stat()
+            fingerprint_add(digest, entry.path, st)
+            text = decode_source(_read(entry.path, st.st_size))
             header = certain_header(text)
-            if not compiles(path, text, entry.stat()):
+            if not compiles(entry.path, text, st):
                 raise Uncertain(f"{entry.path} does not compile")
             header["path"] = entry.path
             headers.append(header)
@@ -76,10 +93,10 @@ def read_headers(dirs: list[str], recursive: bool) -> list[dict[str, Any]]:
 def compute(ini: Path, section: str) -> tuple[dict[str, list[RevisionInfo]], Path, list[str], bool, str]:
     """The answers ``heads`` and ``history``, and what storing them needs; ``Uncertain`` when in doubt."""
     location, dirs, recursive = layout(ini, section)
-    before = fingerprint(ini, section, dirs, recursive)
-    lineage = Lineage(read_headers(dirs, recursive))
+    digest = fingerprint_start(ini, section, dirs, recursive)
+    lineage = Lineage(read_headers(dirs, recursive, digest))
     answers = {"heads": lineage.heads_answer(), "history": lineage.history_answer()}
-    return answers, location, dirs, recursive, before
+    return answers, location, dirs, recursive, digest.hexdigest()
 
 
 def fresh_answers(ini: Path, section: str) -> dict[str, list[RevisionInfo]] | None:
@@ -88,5 +105,5 @@ def fresh_answers(ini: Path, section: str) -> dict[str, list[RevisionInfo]] | No
         answers, location, dirs, recursive, before = compute(ini, section)
     except (Uncertain, OSError):
         return None
-    Answers(location, ini, section).store_many(answers, dirs, recursive, before)
+    Answers(location, ini, section).store_many(answers, dirs, recursive, before, recheck=False)
     return answers

@@ -146,23 +146,25 @@ class Uncertain(Exception):
     """The text alone does not say with certainty what Alembic would read: take the normal path."""
 
 
-# string literals (any prefix, any quotes, escapes honoured) and comments: everything in the text that is
-# not code.  Exact for source that compiles on Python < 3.12; from 3.12 an f-string may nest its own quotes,
-# which ``certain_header`` refuses rather than mis-reads.
+# string literals (escapes honoured; a prefix such as r or b sits just before, see ``_prefix``) and comments:
+# everything in the text that is not code.  Exact for source that compiles on Python < 3.12; from 3.12 an
+# f-string may nest its own quotes, which ``certain_header`` refuses rather than mis-reads.  Every branch
+# starts with a quote or #, so the regex engine skips the code between them quickly.
 _NOT_CODE = re.compile(
-    r"""(?P<prefix>[rRuU]|[bBfF][rR]?|[rR][bBfF])?"""
-    r"""(?P<quote>'''(?:\\[\s\S]|[^\\])*?'''|\"\"\"(?:\\[\s\S]|[^\\])*?\"\"\""""
-    r"""|'(?:\\[\s\S]|[^\\'\n])*'|"(?:\\[\s\S]|[^\\"\n])*")"""
-    r"""|\#[^\n]*"""
+    r"""'''(?:\\[\s\S]|[^\\])*?'''|\"\"\"(?:\\[\s\S]|[^\\])*?\"\"\""""
+    r"""|'(?:\\[\s\S]|[^\\'\n])*'|"(?:\\[\s\S]|[^\\"\n])*"|\#[^\n]*"""
 )
-# a header name used as code (not an attribute, not part of a longer name)
-_HEADER_NAME = re.compile(r"(?<![\w.])(revision|down_revision|branch_labels|depends_on)\b")
+_PREFIXES = {"r", "u", "b", "f", "br", "rb", "fr", "rf"}
+# the header names (a match is a name only if no identifier character or dot touches it: ``_is_name``)
+_HEADER_NAME = re.compile(r"down_revision|revision|branch_labels|depends_on")
 _HEADER_ASSIGN = re.compile(r"(revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=(?!=)")
-# code that can bind a module's names without naming them as code: not read, only refused
+# code that can bind a module's names without naming them as code: not read, only refused (a match counts
+# when no identifier character touches it: ``_binds_indirectly``; longer words first)
 _INDIRECT = re.compile(
-    r"\b(?:global|nonlocal|globals|locals|vars|exec|eval|setattr|delattr|__dict__|__getattr__|__import__"
-    r"|import_module|modules|__builtins__|builtins)\b|\bimport\s*\*"
+    r"globals|global|nonlocal|locals|vars|exec|eval|setattr|delattr|__dict__|__getattr__|__import__"
+    r"|import_module|modules|__builtins__|builtins"
 )
+_STAR_IMPORT = re.compile(r"\bimport\s*\*")
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 _ILLEGAL_IN_ID = set("@-+:")  # as Alembic's Revision.verify_rev_id
 
@@ -171,15 +173,16 @@ def decode_source(data: bytes) -> str:
     """The file's text as Python reads it, when that is plain UTF-8 (else ``Uncertain``)."""
     if data.startswith(b"\xef\xbb\xbf"):
         raise Uncertain("a byte-order mark")
-    head = b"\n".join(data.split(b"\n", 2)[:2])
-    cookie = _CODING.search(head)
+    cookie = None
+    if b"coding" in data[:400]:  # a PEP 263 declaration lives on line 1 or 2
+        cookie = _CODING.search(b"\n".join(data.split(b"\n", 2)[:2]))
     if cookie and cookie.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         raise Uncertain(f"a source encoding of {cookie.group(1).decode(errors='replace')}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Uncertain("not UTF-8") from exc
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _depth(code: str, start: int, end: int) -> int:
@@ -190,20 +193,60 @@ def _depth(code: str, start: int, end: int) -> int:
     )
 
 
+def _logical_line_end(code: str, start: int) -> int:
+    """Where the statement going on at ``start`` ends: a newline outside brackets and not after a backslash."""
+    end = start
+    while True:
+        nl = code.find("\n", end)
+        end = len(code) if nl == -1 else nl
+        line = code[start:end]
+        if nl == -1 or (
+            not ("(" in line or "[" in line or "{" in line or line.endswith("\\"))  # the usual one-line value
+            or (not _depth(code, start, end) and not line.endswith("\\"))
+        ):
+            return end
+        end = nl + 1
+
+
 def _blank(text: str) -> tuple[str, re.Match[str] | None]:
     """``text`` with every string literal and comment turned to spaces (newlines kept), and the first string."""
     parts: list[str] = []
     last = 0
     first_string = None
     for m in _NOT_CODE.finditer(text):
-        piece = m.group()
-        if first_string is None and m.group("quote") is not None:
+        start, end = m.span()
+        if first_string is None and text[start] != "#":
             first_string = m
-        parts.append(text[last:m.start()])
-        parts.append(" " * len(piece) if "\n" not in piece else re.sub(r"[^\n]", " ", piece))
-        last = m.end()
+        parts.append(text[last:start])
+        piece = text[start:end]
+        parts.append(" " * (end - start) if "\n" not in piece else re.sub(r"[^\n]", " ", piece))
+        last = end
     parts.append(text[last:])
     return "".join(parts), first_string
+
+
+def _binds_indirectly(code: str) -> bool:
+    """``global``, ``globals()``, ``setattr``, ``sys.modules``, ``import *``, ...: names bound out of sight."""
+    for m in _INDIRECT.finditer(code):
+        if not _is_word_char(code, m.start() - 1) and not _is_word_char(code, m.end()):
+            return True
+    return "*" in code and _STAR_IMPORT.search(code) is not None
+
+
+def _prefix(text: str, start: int) -> str:
+    """The string prefix (``r``, ``b``, ``f``, ``rb``, ...) just before the quote at ``start``, lower-cased."""
+    for size in (2, 1):
+        word = text[max(start - size, 0):start].lower()
+        if len(word) == size and word in _PREFIXES and not _is_word_char(text, start - size - 1):
+            return word
+    return ""
+
+
+def _is_word_char(text: str, index: int) -> bool:
+    if index < 0 or index >= len(text):
+        return False
+    ch = text[index]
+    return ch.isalnum() or ch == "_"
 
 
 def _value(text: str, start: int, end: int) -> Any:
@@ -240,17 +283,17 @@ def _check_value(key: str, value: Any) -> None:
 
 def _docstring_of(text: str, code: str, first: re.Match[str] | None) -> str:
     """``module.__doc__``, stripped (Alembic's ``longdoc``), from the first statement if it is a plain string."""
-    if first is None or code[: first.start()].strip():
+    prefix = _prefix(text, first.start()) if first is not None else ""
+    if first is None or code[: first.start() - len(prefix)].strip():
         if code.lstrip().startswith("("):
             raise Uncertain("the first statement starts with a bracket")
         return ""  # the first statement is not a string: no docstring
-    prefix = (first.group("prefix") or "").lower()
     line_end = code.find("\n", first.end())
     if code[first.end(): len(code) if line_end == -1 else line_end].strip():
         raise Uncertain("the docstring is part of a longer statement")
     if "b" in prefix or "f" in prefix:
         return ""  # bytes and f-strings are not docstrings
-    quoted = first.group("quote")
+    quoted = first.group()
     size = 3 if quoted[:3] in ('"""', "'''") else 1
     body = quoted[size:-size]
     if "\\" in body and "r" not in prefix:
@@ -277,29 +320,30 @@ def certain_header(text: str) -> dict[str, Any]:
     code, first = _blank(text)
     if sys.version_info >= (3, 12) and re.search(r"(?<![\w])(?:[fF][rR]?|[rR][fF])['\"]", text):
         raise Uncertain("an f-string (Python 3.12 lets it nest its own quotes)")
-    if _INDIRECT.search(code):
+    if _binds_indirectly(code):
         raise Uncertain("code that can bind names indirectly")
     found: dict[str, Any] = {}
+    depth, scanned = 0, 0  # open brackets before ``scanned``
     for m in _HEADER_NAME.finditer(code):
-        key, pos = m.group(1), m.start()
+        key, pos = m.group(), m.start()
+        before = code[pos - 1] if pos else "\n"
+        if before == "." or before == "_" or before.isalnum() or _is_word_char(code, m.end()):
+            continue  # an attribute (context.revision) or part of a longer name: not the module's name
         if key in found:
             raise Uncertain(f"{key} named twice")
-        if pos and code[pos - 1] != "\n":
+        if before != "\n":
             raise Uncertain(f"{key} named inside a statement")
         if pos >= 2 and code[pos - 2] == "\\":
             raise Uncertain(f"{key} on a continued line")
-        if _depth(code, 0, pos):
+        depth += _depth(code, scanned, pos)
+        scanned = pos
+        if depth:
             raise Uncertain(f"{key} inside brackets")
         assign = _HEADER_ASSIGN.match(code, pos)
         if assign is None:
             raise Uncertain(f"{key} not plainly assigned")
-        start = end = assign.end()
-        while True:  # the logical line: up to a newline outside brackets and not after a backslash
-            nl = code.find("\n", end)
-            end = len(code) if nl == -1 else nl
-            if nl == -1 or (not _depth(code, start, end) and code[end - 1: end] != "\\"):
-                break
-            end = nl + 1
+        start = assign.end()
+        end = _logical_line_end(code, start)
         if ";" in code[start:end]:
             raise Uncertain(f"{key} shares its line with another statement")
         value = _value(text, start, end)

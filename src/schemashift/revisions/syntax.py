@@ -11,35 +11,54 @@ revision file.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 
-def compiled_before(path: Path, st: os.stat_result | None = None) -> bool:
+def _pyc_path(path: str) -> str:
+    """Where Python keeps the file's bytecode (``importlib.util.cache_from_source``, without its cost)."""
+    tag = sys.implementation.cache_tag
+    if sys.pycache_prefix is not None or sys.flags.optimize or tag is None:
+        import importlib.util
+
+        return importlib.util.cache_from_source(path)
+    head, name = os.path.split(path)
+    return os.path.join(head, "__pycache__", f"{name.rpartition('.')[0]}.{tag}.pyc")
+
+
+def _magic() -> bytes:
+    import importlib.util
+
+    return importlib.util.MAGIC_NUMBER
+
+
+def compiled_before(path: Path | str, st: os.stat_result | None = None) -> bool:
     """Python already compiled this very file: its ``.pyc`` records the file's mtime and size.
 
     The same check Python's import system makes before trusting a ``.pyc``; a
     file that compiled needs no ``compile()`` to prove it has no syntax error.
     """
-    import importlib.util
-
     try:
-        st = st or path.stat()
-        with open(importlib.util.cache_from_source(str(path)), "rb") as fh:
-            head = fh.read(16)
+        st = st or os.stat(path)
+        fd = os.open(_pyc_path(str(path)), os.O_RDONLY)
+        try:
+            head = os.read(fd, 16)
+        finally:
+            os.close(fd)
     except (OSError, ValueError, NotImplementedError):
         return False
-    if len(head) < 16 or head[:4] != importlib.util.MAGIC_NUMBER or head[4:8] != b"\0\0\0\0":
+    if len(head) < 16 or head[:4] != _magic() or head[4:8] != b"\0\0\0\0":
         return False  # another Python, or a hash-based .pyc
     mtime, size = int.from_bytes(head[8:12], "little"), int.from_bytes(head[12:16], "little")
     return mtime == int(st.st_mtime) & 0xFFFFFFFF and size == st.st_size & 0xFFFFFFFF
 
 
-def compiles(path: Path, text: str, st: os.stat_result | None = None) -> bool:
+def compiles(path: str, text: str, st: os.stat_result | None = None) -> bool:
     """The file compiles (its ``.pyc`` says so, or ``compile()`` does): Alembic's import would not stop at syntax."""
     if compiled_before(path, st):
         return True
     try:
-        compile(text, str(path), "exec", dont_inherit=True)
+        compile(text, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):  # ValueError: a NUL byte
         return False
     return True
