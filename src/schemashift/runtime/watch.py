@@ -25,6 +25,12 @@ def transaction_probe(dbapi_connection: Any) -> Callable[[Any], bool | None]:
         return lambda c: int(c.info.transaction_status) in (1, 2, 3)  # psycopg 3: IDLE = 0 .. UNKNOWN = 4
     if callable(getattr(dbapi_connection, "get_transaction_status", None)):
         return lambda c: int(c.get_transaction_status()) in (1, 2, 3)  # psycopg2
+    # SQLAlchemy's async adapters: ask the driver's own connection
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if callable(getattr(driver, "is_in_transaction", None)):
+        return lambda c: bool(c.driver_connection.is_in_transaction())  # asyncpg
+    if getattr(getattr(driver, "info", None), "transaction_status", None) is not None:
+        return lambda c: int(c.driver_connection.info.transaction_status) in (1, 2, 3)  # psycopg 3, async
     return lambda c: None
 
 

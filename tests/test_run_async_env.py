@@ -1,0 +1,74 @@
+"""An async env.py (Alembic's ``async`` template) on PostgreSQL: a failed step is rolled back,
+and schemashift can say so because it asks the async driver's own connection.
+
+Found by running pytest-alembic's ``test_async_sqlalchemy_native`` example through
+schemashift: on asyncpg the run could not tell whether a transaction was open, so
+every failure read "rolled back as far as the database allows; could not read the
+version back".
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures_runcore import RunCore
+from fixtures_projects import forget_project_modules
+from schemashift import api
+from schemashift.errors import MigrationFailed
+
+ASYNC_ONLINE = '''
+def run_migrations_online() -> None:
+    """Async engine, as Alembic's ``async`` template writes it."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import async_engine_from_config
+
+    async def main():
+        connectable = async_engine_from_config(
+            config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool,
+        )
+        async with connectable.connect() as connection:
+            await connection.run_sync(_run)
+        await connectable.dispose()
+
+    asyncio.run(main())
+
+'''
+
+
+@pytest.fixture(params=["asyncpg", "psycopg_async"])
+def async_project(request, tmp_path, pg_url):
+    root = tmp_path / "proj"
+    api.init(root, url=pg_url.replace("postgresql+psycopg://", f"postgresql+{request.param}://"))
+    project = RunCore(root, pg_url, "postgresql")  # read back through a sync engine
+    text = project.env_py.read_text()
+    start, end = text.index("def run_migrations_online"), text.index("if context.is_offline_mode()")
+    project.env_py.write_text(text[:start] + ASYNC_ONLINE + text[end:])
+    project.rev("aaa", None, """
+        op.create_table('items', sa.Column('id', sa.Integer, primary_key=True), sa.Column('name', sa.String(20)))
+        op.execute("INSERT INTO items VALUES (1, 'one'), (2, 'two')")
+    """)
+    project.rev("bbb", "aaa", """
+        op.add_column('items', sa.Column('note', sa.String(20)))
+        op.execute("UPDATE items SET name = 'changed'")
+        raise RuntimeError('bbb is broken')
+    """)
+    yield project
+    forget_project_modules()
+
+
+@pytest.mark.parametrize("atomic", ["step", "run"])
+def test_failed_step_is_rolled_back_and_said_so(async_project, atomic):
+    with pytest.raises(MigrationFailed) as failed:
+        async_project.upgrade(atomic=atomic)
+    line = failed.value.one_line()
+    assert "migration bbb failed: RuntimeError: bbb is broken" in line
+    if atomic == "step":
+        assert "rolled back: the database is as it was before migration bbb" in line
+        assert async_project.version() == {"aaa"}
+        assert async_project.rows("items", "id, name") == [(1, "one"), (2, "two")]
+        assert [c for c in async_project.columns("items")] == ["id", "name"]
+    else:
+        assert "rolled back: the database is as it was before the run" in line
+        assert async_project.version() == set()
+        assert "items" not in async_project.tables()
