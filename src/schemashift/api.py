@@ -345,6 +345,25 @@ def heads(project: Project) -> list[RevisionInfo]:
     return infos
 
 
+@dataclass
+class BranchPoint:
+    """A revision more than one revision revises, and those revisions (``branches``)."""
+
+    revision: RevisionInfo
+    into: list[RevisionInfo]
+
+
+def branches(project: Project) -> list[BranchPoint]:
+    """The branch points of the scripts, newest first (the order of ``history``), as ``alembic branches``."""
+    rmap = _revision_map(project)
+    points = []
+    for rev in rmap.iterate_revisions("heads", "base", inclusive=True, assert_relative_length=False):
+        if rev.is_branch_point:
+            into = [RevisionInfo.from_revision(rmap.get_revision(r)) for r in sorted(rev.nextrev)]
+            points.append(BranchPoint(RevisionInfo.from_revision(rev), into))
+    return points
+
+
 def show(project: Project, rev: str) -> RevisionInfo:
     rmap = _revision_map(project)
     return RevisionInfo.from_revision(_resolve(rmap, rev))

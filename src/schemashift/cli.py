@@ -521,7 +521,7 @@ def history(g: Globals, rev_range: str | None, indicate_current: bool, applied: 
     if out.is_terminal and not verbose:
         out.print(_table("history", entries))
         return
-    out.lines([info.details() + "\n" if verbose else info.one_line() for info in entries])
+    out.lines([info.details() if verbose else info.one_line() for info in entries])
 
 
 @app.command()
@@ -538,7 +538,22 @@ def heads(g: Globals, verbose: bool) -> None:
     if out.is_terminal and not verbose:
         out.print(_table("heads", infos))
         return
-    out.lines([info.details() + "\n" if verbose else info.one_line(parents=False, doc=False) for info in infos])
+    out.lines([info.details() if verbose else info.one_line(parents=False, doc=False, tree=False) for info in infos])
+
+
+@app.command()
+@_verbose
+@pass_globals
+def branches(g: Globals, verbose: bool) -> None:
+    """Show the branch points of the migration scripts, and the revisions each branches into."""
+    _no_collector_while_reading()
+    from . import api
+
+    for point in api.branches(g.project()):
+        indent = " " * len(point.revision.revision)
+        head = point.revision.details() if verbose else point.revision.one_line(parents=False, doc=False)
+        into = "\n".join(f"{indent} -> {info.one_line(parents=False, doc=verbose)}" for info in point.into)
+        say(f"{head}\n{into}\n")
 
 
 @app.command()

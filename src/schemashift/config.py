@@ -193,13 +193,23 @@ def load_project(
             f"script_location {location} from {project.describe()} is not a directory",
             hint="fix script_location, or run 'schemashift init DIR'",
         )
+    config.attributes["schemashift"] = True
+    return project
+
+
+def require_env_py(project: Project) -> None:
+    """Before running env.py: say plainly that it is missing.
+
+    Checked here, not when the project loads, because Alembic's ``heads``,
+    ``history``, ``show`` and ``branches`` read only the revision files and work
+    without env.py (pytest-alembic, for one, supplies an env script of its own).
+    """
+    location = project.script_location
     if not (location / "env.py").is_file():
         raise ConfigError(
             f"{location} has no env.py",
             hint="restore env.py, or create the project again with 'schemashift init'",
         )
-    config.attributes["schemashift"] = True
-    return project
 
 
 def _read_config_url(config: Config, section: str, ini: Path | None) -> None:

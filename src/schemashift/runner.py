@@ -29,7 +29,7 @@ from alembic.util import CommandError
 REVISION_ERRORS = (CommandError, AlembicRevisionError)
 
 from .alembic_bridge.environment import attached_environment, check_attached
-from .config import Project, redact_url
+from .config import Project, redact_url, require_env_py
 from .revisions.index import RevisionIndex
 from .errors import (
     ConfigError,
@@ -173,6 +173,7 @@ def run_env(
     With ``run`` (a ``runtime.run.Run``), the run owns transactions, lock and
     ledger, and words any failure of a step.
     """
+    require_env_py(project)
     script = script_directory(project)
     state = state or RunState()
     state.script_dir = script.dir
@@ -268,6 +269,8 @@ def alembic_command(project: Project, name: str, *args: Any, **kw: Any) -> Any:
     """``alembic.command.<name>`` (revision, merge) on the project, its errors worded as ours."""
     from alembic import command  # start-up time: the read commands never need Alembic's command module
 
+    if name == "check" or kw.get("autogenerate"):  # these run env.py
+        require_env_py(project)
     with translate_errors(project, RunState()):
         try:
             return getattr(command, name)(project.config, *args, **kw)

@@ -36,6 +36,7 @@ class RevisionInfo:
     is_merge_point: bool
     is_current: bool = False
     applied_at: str | None = field(default=None, compare=False)
+    branches_into: tuple[str, ...] = ()  # the revisions revising this one, when it is a branch point
 
     @classmethod
     def from_revision(cls, rev: Any, *, current: frozenset[str] | set[str] = frozenset()) -> "RevisionInfo":
@@ -53,10 +54,14 @@ class RevisionInfo:
             is_branch_point=bool(rev.is_branch_point),
             is_merge_point=bool(rev.is_merge_point),
             is_current=rev.revision in current,
+            branches_into=tuple(sorted(rev.nextrev)) if rev.is_branch_point else (),
         )
 
-    def one_line(self, *, parents: bool = True, doc: bool = True) -> str:
-        """``down -> rev (labels) (head) (current) (branchpoint), message``."""
+    def one_line(self, *, parents: bool = True, doc: bool = True, tree: bool = True) -> str:
+        """``down -> rev (labels) (head) (current) (branchpoint), message``.
+
+        ``tree=False`` leaves out (branchpoint)/(mergepoint), as ``alembic heads`` does.
+        """
         text = self.revision
         if parents:
             down = ", ".join(self.down_revisions) if self.down_revisions else "<base>"
@@ -68,8 +73,8 @@ class RevisionInfo:
         for flag, word in (
             (self.is_head, "head"),
             (self.is_current, "current"),
-            (self.is_branch_point, "branchpoint"),
-            (self.is_merge_point, "mergepoint"),
+            (tree and self.is_branch_point, "branchpoint"),
+            (tree and self.is_merge_point, "mergepoint"),
         ):
             if flag:
                 text += f" ({word})"
@@ -85,7 +90,8 @@ class RevisionInfo:
         return self.revision + "".join(f" ({w})" for f, w in flags if f)
 
     def details(self) -> str:
-        """The multi-line form of ``show`` and ``-v`` (flags in the order of Alembic's ``log_entry``)."""
+        """The multi-line form of ``show`` and ``-v``: Alembic's ``log_entry``, line for line
+        (the docstring indented, blank lines too, and the entry ending in a newline)."""
         flags = " ".join(
             f"({w})"
             for f, w in (
@@ -103,6 +109,8 @@ class RevisionInfo:
             lines.append(f"Parent: {', '.join(self.down_revisions) or '<base>'}")
         if self.dependencies:
             lines.append(f"Also depends on: {', '.join(self.dependencies)}")
+        if self.branches_into:
+            lines.append(f"Branches into: {', '.join(self.branches_into)}")
         if self.branch_labels:
             lines.append(f"Branch names: {', '.join(self.branch_labels)}")
         if self.path:
@@ -110,5 +118,5 @@ class RevisionInfo:
         if self.applied_at:
             lines.append(f"Applied: {self.applied_at}")
         lines.append("")
-        lines.extend("    " + ln if ln else "" for ln in (self.longdoc or self.doc).splitlines())
-        return "\n".join(lines)
+        lines.append("\n".join("    " + ln for ln in self.longdoc.splitlines()))
+        return "\n".join(lines) + "\n"
