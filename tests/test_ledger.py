@@ -97,3 +97,64 @@ def test_ledger_table_name_is_configurable_and_kept_out_of_autogenerate(school):
     infos = api.revision(school.project(), "empty", autogenerate=True, allow_empty=True)
     text = open(infos[0].path).read()
     assert "my_ledger" not in text
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_compiled_row_insert_stores_what_the_plain_insert_stores(db_url):
+    """The per-step INSERT (compiled once, sent through exec_driver_sql) writes byte for byte the row
+    SQLAlchemy's own ``execute(table.insert())`` writes, read back raw from the driver."""
+    import datetime as dt
+
+    from schemashift.safety.ledger import DRIVER_SQL_DIALECTS, RowInsert, ledger_table
+
+    table = ledger_table("ledger_pin")
+    engine = sa.create_engine(db_url)
+    when = dt.datetime(2026, 11, 30, 16, 45, 7, 123456, tzinfo=dt.timezone.utc)
+    rows = [
+        {"revision": "abc123", "direction": "up", "checksum": "f" * 64, "applied_at": when,
+         "duration_ms": 12, "tool_version": "schemashift 1.0"},
+        {"revision": "x'y%s", "direction": "down", "checksum": None, "applied_at": when,
+         "duration_ms": None, "tool_version": "schemashift 1.0"},
+    ]
+    try:
+        with engine.begin() as conn:
+            table.create(conn)
+            insert = RowInsert(table, conn.dialect)
+            assert conn.dialect.name in DRIVER_SQL_DIALECTS and insert.sql is not None  # the fast path is taken
+            assert "RETURNING" not in insert.sql.upper()
+            for row in rows:
+                insert.run(conn, row, fast=True)
+                insert.run(conn, row, fast=False)
+        with engine.connect() as conn:
+            raw = conn.exec_driver_sql(
+                "SELECT revision, direction, checksum, applied_at, duration_ms, tool_version FROM ledger_pin ORDER BY id"
+            ).all()
+            typed = conn.execute(sa.select(table).order_by(table.c.id)).all()
+    finally:
+        with engine.begin() as conn:
+            table.drop(conn, checkfirst=True)
+        engine.dispose()
+    assert len(raw) == 4
+    assert raw[0] == raw[1] and raw[2] == raw[3]  # fast row == plain row, as stored
+    assert [tuple(r)[1:] for r in typed[::2]] == [tuple(r)[1:] for r in typed[1::2]]
+    assert typed[0].revision == "abc123" and typed[2].revision == "x'y%s" and typed[2].checksum is None
+    assert typed[0].applied_at.replace(tzinfo=None) == when.replace(tzinfo=None)
+
+
+def test_compiled_row_insert_falls_back_under_a_schema_translate_map(tmp_path):
+    """A connection that renames schemas at execution: the plain insert (which applies the map) runs."""
+    import datetime as dt
+
+    from schemashift.safety.ledger import RowInsert, ledger_table
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'main.db'}")
+    table = ledger_table("ledger_map", "elsewhere")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ATTACH DATABASE '{tmp_path / 'other.db'}' AS other")
+        ledger_table("ledger_map", "other").create(conn)
+        mapped = conn.execution_options(schema_translate_map={"elsewhere": "other"})
+        RowInsert(table, conn.dialect).run(mapped, {
+            "revision": "r1", "direction": "up", "checksum": None, "applied_at": dt.datetime.now(dt.timezone.utc),
+            "duration_ms": 1, "tool_version": "t"})
+        assert conn.exec_driver_sql("SELECT revision FROM other.ledger_map").all() == [("r1",)]
+    engine.dispose()

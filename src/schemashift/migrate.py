@@ -23,7 +23,6 @@ from .runtime.run import Run, applied_revisions as applied_in_script
 from .safety import ledger as ledger_mod
 from .safety import lock as lock_mod
 from .safety import mysql_alter  # noqa: F401 - registers alter_column that completes MySQL column specs
-from .safety.offline_sqlite import offline_output
 
 __all__ = ["MigrateResult", "RunOptions", "StepEvent", "migrate", "stamp"]
 
@@ -85,6 +84,8 @@ def _run(
 
     buffer = io.StringIO() if sql and output is None else output
     if sql:
+        from .safety.offline_sqlite import offline_output  # only --sql needs it (start-up time of a run)
+
         # SQLite: a shadow database follows the SQL so rebuilds can render; nothing printed unless all renders
         shadow_upgrade = lambda target, rev: migrate(target, "up", rev)  # noqa: E731
         with offline_output(project, buffer, context_kw.get("starting_rev"), shadow_upgrade) as context_kw["output_buffer"]:

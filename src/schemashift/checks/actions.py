@@ -8,6 +8,7 @@ into actions; ``rawsql.analyse`` does the same for SQL text.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,11 +68,26 @@ def _compile(clause: Any, dialect: Any) -> str:
         return str(clause)
 
 
+_PACKAGE = __name__.split(".")[0]
+
+
+def _loaded(module: str, name: str) -> Any:
+    """``name`` from schemashift's ``module`` if that module was imported, else None.
+
+    An operation can only be an instance of a class whose module was
+    imported (a revision that calls ``op.convert_column`` imports
+    ``autogen.type_ops``, which registers it), so an op class never imported
+    needs no ``isinstance``; importing those modules (the rebuild, the type
+    conversions) just to say no cost every run's plan a noticeable start-up.
+    """
+    found = sys.modules.get(f"{_PACKAGE}.{module}")
+    return getattr(found, name, None) if found is not None else None
+
+
 def from_op(op: Any, dialect: Any, *, batch: bool = False, recreate: str | None = None) -> list[Action]:
     """The actions of one captured operation."""
-    from ..autogen.type_ops import ConvertColumnOp
-    from ..safety.rebuild import RebuildTableOp
-    from .rawsql import analyse, sql_text
+    convert_op = _loaded("autogen.type_ops", "ConvertColumnOp")  # the classes, or None
+    rebuild_op = _loaded("safety.rebuild", "RebuildTableOp")
 
     schema = getattr(op, "schema", None)
     table = getattr(op, "table_name", None)
@@ -109,7 +125,7 @@ def from_op(op: Any, dialect: Any, *, batch: bool = False, recreate: str | None 
         if op.modify_nullable is True:
             out.append(Action("drop_not_null", column=op.column_name, **common))
         return out or [Action("alter_column", column=op.column_name, **common)]
-    if isinstance(op, ConvertColumnOp):
+    if convert_op is not None and isinstance(op, convert_op):
         return [Action("alter_type", column=op.column_name, old_type=op.existing_type, new_type=op.type_,
                        allow_loss=op.allow_loss, extra={"convert": True, "self_checking": True, "using": op.postgresql_using},
                        **common)]
@@ -136,7 +152,7 @@ def from_op(op: Any, dialect: Any, *, batch: bool = False, recreate: str | None 
         return [Action(kind, new_name=op.constraint_name, extra={"type": op.constraint_type}, **common)]
     if isinstance(op, ops.BulkInsertOp):
         return [Action("write", table=getattr(op.table, "name", None), schema=getattr(op.table, "schema", None))]
-    if isinstance(op, RebuildTableOp):
+    if rebuild_op is not None and isinstance(op, rebuild_op):
         out = [Action("rebuild", extra={"rebuild_op": True}, **common)]
         inside = {**common, "batch": True, "recreate": "always"}  # parts of the rebuild, not ALTERs of their own
         out += [Action("drop_column", column=c, **inside) for c in op.drop_columns]
@@ -149,6 +165,8 @@ def from_op(op: Any, dialect: Any, *, batch: bool = False, recreate: str | None 
                 out.append(Action("set_not_null", column=col, **inside))
         return out
     if isinstance(op, ops.ExecuteSQLOp):
+        from .rawsql import analyse, sql_text
+
         text = sql_text(op.sqltext, dialect)
         return analyse(text, dialect.name)
     return [Action("other", text=type(op).__name__, **common)]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select
+from sqlalchemy.engine import BindTyping
 
 from ..revisions.checksum import file_checksum
 from . import ledger_place
@@ -91,7 +92,7 @@ class Ledger:
         self._pg_table: Table | None = None
         self._ready: set[int] = set()
         self._writing: dict[int, Table] = {}  # connection -> the table its rows go to
-        self._inserts: dict[str, Any] = {}
+        self._inserts: dict[str, RowInsert] = {}
 
     @classmethod
     def for_config(cls, config: Any) -> "Ledger":
@@ -210,20 +211,18 @@ class Ledger:
                 self._writing[key] = table  # SQLite: until the sidecar is attached, ask again
         if file_checksum is None and path and Path(path).exists():
             file_checksum = checksum(path)
+        row = {
+            "revision": revision,
+            "direction": direction,
+            "checksum": file_checksum,
+            "applied_at": dt.datetime.now(dt.timezone.utc),
+            "duration_ms": duration_ms,
+            "tool_version": _TOOL_VERSION or _tool_version(),
+        }
         insert = self._inserts.get(table.key)
-        if insert is None:
-            insert = self._inserts[table.key] = table.insert()  # built and compiled once, run per step
-        connection.execute(
-            insert,
-            {
-                "revision": revision,
-                "direction": direction,
-                "checksum": file_checksum,
-                "applied_at": dt.datetime.now(dt.timezone.utc),
-                "duration_ms": duration_ms,
-                "tool_version": _TOOL_VERSION or _tool_version(),
-            },
-        )
+        if insert is None or insert.dialect is not connection.dialect:
+            insert = self._inserts[table.key] = RowInsert(table, connection.dialect)
+        insert.run(connection, row)
 
     def adopt(self, connection: Any, revisions: Iterable[Any], checksum_of: ChecksumOf | None = None) -> int:
         """Mark revisions a database already has (migrated by plain Alembic) as adopted.
@@ -289,6 +288,58 @@ class Ledger:
         for entry in self._read(connection, self.legacy):
             if _key(entry) not in have:
                 connection.execute(table.insert().values(**entry.__dict__))
+
+
+#: dialects whose driver is handed SQLAlchemy's compiled INSERT text and processed values
+#: and nothing else (no setinputsizes, no per-execution rewriting)
+DRIVER_SQL_DIALECTS = ("sqlite", "postgresql")
+
+
+class RowInsert:
+    """The ledger's INSERT of one row, compiled once per table and dialect, run once per step.
+
+    A run writes a row in every step's own transaction, so the rows cannot be
+    sent as one batch; what can be saved is SQLAlchemy building the statement's
+    cache key and execution context for every row.  Where the driver takes
+    what SQLAlchemy would send (``DRIVER_SQL_DIALECTS``) the compiled text and
+    the column types' bind processors are used through ``exec_driver_sql`` (so
+    errors, events and the run's statement watch see it as before); without
+    ``RETURNING`` the new id, which nobody reads.  Anywhere else, and on a
+    connection whose ``schema_translate_map`` would rename the table, the plain
+    ``execute`` runs.
+    """
+
+    def __init__(self, table: Table, dialect: Any) -> None:
+        self.table = table
+        self.dialect = dialect
+        self.statement = table.insert()
+        self.sql: str | None = None
+        self.order: tuple[str, ...] | None = None
+        self.processors: dict[str, Any] = {}
+        if dialect.name in DRIVER_SQL_DIALECTS and dialect.bind_typing != BindTyping.SETINPUTSIZES:
+            compiled = table.insert().inline().compile(dialect=dialect, column_keys=list(_ROW_KEYS))
+            names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+            if sorted(names) == sorted(_ROW_KEYS):
+                self.sql = str(compiled)
+                self.order = tuple(names) if compiled.positional else None
+                for key in _ROW_KEYS:
+                    process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+                    if process is not None:
+                        self.processors[key] = process
+
+    def driver_params(self, row: dict[str, Any]) -> Any:
+        """``row`` as the driver receives it from SQLAlchemy: processed, in the statement's order."""
+        values = {k: (self.processors[k](v) if k in self.processors else v) for k, v in row.items()}
+        return tuple(values[k] for k in self.order) if self.order is not None else values
+
+    def run(self, connection: Any, row: dict[str, Any], *, fast: bool = True) -> None:
+        if fast and self.sql is not None and not connection.get_execution_options().get("schema_translate_map"):
+            connection.exec_driver_sql(self.sql, self.driver_params(row))
+        else:
+            connection.execute(self.statement, row)
+
+
+_ROW_KEYS = ("revision", "direction", "checksum", "applied_at", "duration_ms", "tool_version")
 
 
 def _key(entry: Entry) -> tuple[Any, ...]:

@@ -8,7 +8,6 @@ call outside them cannot do: the statement fails.
 
 from __future__ import annotations
 
-from ...safety.snapshot import sqlite_index_terms
 from ...schema.sql import tokenize
 from ...schema.sqlite_clauses import table_clauses
 from ..actions import Action
@@ -93,9 +92,17 @@ def _unseen_by_reflection(action: Action, ctx: Context) -> list[str]:
             lost += _table_clauses_lost(ctx, name, action.schema, sql)
         elif kind == "trigger":
             lost.append(f"trigger {name}")
-        elif any(not _plain_column(term) for term in sqlite_index_terms(sql)[0]):
+        elif any(not _plain_column(term) for term in _index_terms(sql)):
             lost.append(f"the expression, DESC or COLLATE of index {name}")
     return lost
+
+
+def _index_terms(sql: str) -> list[str]:
+    """The key terms of a CREATE INDEX (``safety.snapshot``, imported only by a plan that rebuilds a
+    table with an index: every run plans, few rebuild)."""
+    from ...safety.snapshot import sqlite_index_terms
+
+    return sqlite_index_terms(sql)[0]
 
 
 def _plain_column(term: str) -> bool:
