@@ -182,6 +182,7 @@ class Planner:
         self.listening: Listening | None = None  # set by plan_revisions for the whole plan
         self.file_marks: dict[str, str] | None = None  # real path -> its "schemashift:" lines (revision index)
         self._real_dirs: dict[str, str] = {}
+        self._loss_allowed_by: tuple[Any, bool] | None = None
 
     def _suppressions(self, path: str | None) -> dict[str, str]:
         """The revision's reviewed suppressions, from the revision index's cached lines when it has them."""
@@ -194,6 +195,13 @@ class Planner:
             if text is not None:
                 return parse_suppressions(text) if text else {}
         return suppressions(path)
+
+    def _loss_allowed(self, migration_context: Any) -> bool:
+        """The run's --allow-loss, asked once per migration context (the same for every revision of a plan)."""
+        known = self._loss_allowed_by
+        if known is None or known[0] is not migration_context:
+            known = self._loss_allowed_by = (migration_context, _loss_allowed(migration_context))
+        return known[1]
 
     def _session_lock_timeout(self) -> bool:
         if self.dialect.name != "postgresql":
@@ -262,7 +270,7 @@ class Planner:
         planned.stopped = capture.stopped
         ctx = Context(self.dialect, direction=self.direction, facts=self.facts, pg_version=self.pg_version(),
                       target_metadata=self.target_metadata, lock_timeout=self.session_lock_timeout,
-                      revision=script.revision, path=path, allow_loss=_loss_allowed(migration_context))
+                      revision=script.revision, path=path, allow_loss=self._loss_allowed(migration_context))
         locking = False
         ddl = 0  # operations that run DDL (MySQL/MariaDB commit each: SS-M701)
         for item, actions in zip(capture.ops, captured.actions):

@@ -65,10 +65,21 @@ def t(action: Action) -> str:
     return f"{action.schema}.{action.table}" if action.schema else str(action.table)
 
 
-def evaluate(action: Action, ctx: Context) -> list[Finding]:
-    from . import compat, data, destructive, postgres, sqlite, sql
+_FAMILIES: tuple[Any, ...] = ()
 
+
+def families() -> tuple[Any, ...]:
+    """The rule families in the order they speak (imported on first use: they import this module)."""
+    global _FAMILIES
+    if not _FAMILIES:
+        from . import compat, data, destructive, postgres, sql, sqlite
+
+        _FAMILIES = (destructive, data, compat, postgres, sqlite, sql)
+    return _FAMILIES
+
+
+def evaluate(action: Action, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
-    for family in (destructive, data, compat, postgres, sqlite, sql):
+    for family in _FAMILIES or families():  # once per action of every planned revision: no import statement
         out.extend(family.check(action, ctx))
     return out
