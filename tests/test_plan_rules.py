@@ -227,3 +227,34 @@ def test_ss_s503_names_the_clauses_a_batch_rebuild_drops(shop, backend):
     for clause in ("AUTOINCREMENT", "NOCASE", "qty >= 0", "CASCADE", "DEFERRABLE"):
         assert clause not in after, after  # what the finding said was lost, was
     assert "ck_orders_code" in after
+
+
+def test_schemashift_ops_are_told_apart_without_importing_their_modules_first():
+    """``from_op`` looks schemashift's own op classes up only among imported modules (a plan of
+    plain ops imports neither the rebuild nor the conversions); an op of those classes, which can
+    only exist once its module is imported, is still read as the slow, importing lookup read it."""
+    import subprocess
+    import sys
+
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import sqlite
+
+    from schemashift.autogen.type_ops import ConvertColumnOp
+    from schemashift.checks.actions import from_op
+    from schemashift.safety.rebuild import RebuildTableOp
+
+    convert = from_op(ConvertColumnOp("t", "c", sa.Integer(), sa.String()), sqlite.dialect())
+    assert [(a.kind, a.column, a.extra.get("convert")) for a in convert] == [("alter_type", "c", True)]
+    rebuild = from_op(RebuildTableOp("t", drop_columns=["old"]), sqlite.dialect())
+    assert [(a.kind, a.column) for a in rebuild] == [("rebuild", None), ("drop_column", "old")]
+    code = (
+        "import sys, sqlalchemy as sa\n"
+        "from alembic.operations import ops\n"
+        "from sqlalchemy.dialects import sqlite\n"
+        "from schemashift.checks.actions import from_op\n"
+        "kinds = [a.kind for op in (ops.AddColumnOp('t', sa.Column('c', sa.Integer)), ops.DropTableOp('t'))"
+        " for a in from_op(op, sqlite.dialect())]\n"
+        "print(kinds, 'schemashift.safety.rebuild' in sys.modules, 'schemashift.autogen.type_ops' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['add_column', 'drop_table'] False False"
