@@ -97,6 +97,7 @@ class _Rev:
             is_base=self.down is None,
             is_branch_point=len(self.nextrev) > 1,
             is_merge_point=len(self.versioned) > 1,
+            branches_into=tuple(sorted(self.nextrev)) if len(self.nextrev) > 1 else (),
         )
 
 
