@@ -158,12 +158,10 @@ _PREFIXES = {"r", "u", "b", "f", "br", "rb", "fr", "rf"}
 # the header names (a match is a name only if no identifier character or dot touches it: ``_is_name``)
 _HEADER_NAME = re.compile(r"down_revision|revision|branch_labels|depends_on")
 _HEADER_ASSIGN = re.compile(r"(revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=(?!=)")
-# code that can bind a module's names without naming them as code: not read, only refused (a match counts
-# when no identifier character touches it: ``_binds_indirectly``; longer words first)
-_INDIRECT = re.compile(
-    r"globals|global|nonlocal|locals|vars|exec|eval|setattr|delattr|__dict__|__getattr__|__import__"
-    r"|import_module|modules|__builtins__|builtins"
-)
+# code that can bind a module's names without naming them as code: not read, only refused (a word counts
+# when no identifier character touches it: ``_binds_indirectly``)
+_INDIRECT_WORDS = ("globals", "global", "nonlocal", "locals", "vars", "exec", "eval", "setattr", "delattr",
+                   "__dict__", "__getattr__", "__import__", "import_module", "modules", "__builtins__", "builtins")
 _STAR_IMPORT = re.compile(r"\bimport\s*\*")
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 _ILLEGAL_IN_ID = set("@-+:")  # as Alembic's Revision.verify_rev_id
@@ -193,6 +191,38 @@ def _depth(code: str, start: int, end: int) -> int:
     )
 
 
+def _header_assignments(code: str) -> list[re.Match[str]]:
+    """Each use of a header name as code, as a match of ``_HEADER_ASSIGN``: all must be assignments at a line start.
+
+    The usual file names them only there, which two scans in C show; any
+    other file has each use looked at (an attribute or a longer name is not a use).
+    """
+    at_line_start = []
+    for key in HEADER_KEYS:
+        pos = 0 if code.startswith(key) else code.find("\n" + key) + 1
+        if pos:
+            assign = _HEADER_ASSIGN.match(code, pos)
+            if assign is not None and assign.group(1) == key:
+                at_line_start.append(assign)
+    # every use of a name has "revision", "branch_labels" or "depends_on" in it (down_revision too)
+    uses = code.count("revision") + code.count("branch_labels") + code.count("depends_on")
+    if uses == len(at_line_start):
+        return sorted(at_line_start, key=lambda m: m.start())
+    uses = []
+    for m in _HEADER_NAME.finditer(code):
+        key, pos = m.group(), m.start()
+        before = code[pos - 1] if pos else "\n"
+        if before == "." or before == "_" or before.isalnum() or _is_word_char(code, m.end()):
+            continue  # an attribute (context.revision) or part of a longer name: not the module's name
+        if before != "\n":
+            raise Uncertain(f"{key} named inside a statement")
+        assign = _HEADER_ASSIGN.match(code, pos)
+        if assign is None:
+            raise Uncertain(f"{key} not plainly assigned")
+        uses.append(assign)
+    return uses
+
+
 def _logical_line_end(code: str, start: int) -> int:
     """Where the statement going on at ``start`` ends: a newline outside brackets and not after a backslash."""
     end = start
@@ -209,7 +239,11 @@ def _logical_line_end(code: str, start: int) -> int:
 
 
 def _blank(text: str) -> tuple[str, re.Match[str] | None]:
-    """``text`` with every string literal and comment turned to spaces (newlines kept), and the first string."""
+    """``text`` with every string literal and comment turned to spaces (same length), and the first string.
+
+    A newline inside a string is blanked too: no code line starts inside a
+    string, so the lines that matter keep their newline before them.
+    """
     parts: list[str] = []
     last = 0
     first_string = None
@@ -218,8 +252,7 @@ def _blank(text: str) -> tuple[str, re.Match[str] | None]:
         if first_string is None and text[start] != "#":
             first_string = m
         parts.append(text[last:start])
-        piece = text[start:end]
-        parts.append(" " * (end - start) if "\n" not in piece else re.sub(r"[^\n]", " ", piece))
+        parts.append(" " * (end - start))
         last = end
     parts.append(text[last:])
     return "".join(parts), first_string
@@ -227,9 +260,12 @@ def _blank(text: str) -> tuple[str, re.Match[str] | None]:
 
 def _binds_indirectly(code: str) -> bool:
     """``global``, ``globals()``, ``setattr``, ``sys.modules``, ``import *``, ...: names bound out of sight."""
-    for m in _INDIRECT.finditer(code):
-        if not _is_word_char(code, m.start() - 1) and not _is_word_char(code, m.end()):
-            return True
+    for word in _INDIRECT_WORDS:
+        at = code.find(word)
+        while at != -1:
+            if not _is_word_char(code, at - 1) and not _is_word_char(code, at + len(word)):
+                return True
+            at = code.find(word, at + 1)
     return "*" in code and _STAR_IMPORT.search(code) is not None
 
 
@@ -260,14 +296,15 @@ def _value(text: str, start: int, end: int) -> Any:
     import ast
 
     try:
-        value = ast.literal_eval(text[start:end].strip())
+        return ast.literal_eval(text[start:end].strip())
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
         raise Uncertain("a header value that is not a literal") from exc
-    return value
 
 
 def _check_value(key: str, value: Any) -> None:
     """Only what Alembic reads plainly: a non-empty string, None, or a tuple or list of distinct strings."""
+    if value is None and key != "revision" or type(value) is str and value and key != "revision":
+        return  # the usual case, first
     if key == "revision":
         if not isinstance(value, str) or not value or _ILLEGAL_IN_ID.intersection(value):
             raise Uncertain(f"revision is {value!r}")
@@ -324,24 +361,16 @@ def certain_header(text: str) -> dict[str, Any]:
         raise Uncertain("code that can bind names indirectly")
     found: dict[str, Any] = {}
     depth, scanned = 0, 0  # open brackets before ``scanned``
-    for m in _HEADER_NAME.finditer(code):
-        key, pos = m.group(), m.start()
-        before = code[pos - 1] if pos else "\n"
-        if before == "." or before == "_" or before.isalnum() or _is_word_char(code, m.end()):
-            continue  # an attribute (context.revision) or part of a longer name: not the module's name
+    for assign in _header_assignments(code):
+        key, pos = assign.group(1), assign.start()
         if key in found:
             raise Uncertain(f"{key} named twice")
-        if before != "\n":
-            raise Uncertain(f"{key} named inside a statement")
         if pos >= 2 and code[pos - 2] == "\\":
             raise Uncertain(f"{key} on a continued line")
         depth += _depth(code, scanned, pos)
         scanned = pos
         if depth:
             raise Uncertain(f"{key} inside brackets")
-        assign = _HEADER_ASSIGN.match(code, pos)
-        if assign is None:
-            raise Uncertain(f"{key} not plainly assigned")
         start = assign.end()
         end = _logical_line_end(code, start)
         if ";" in code[start:end]:
