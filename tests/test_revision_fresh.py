@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from schemashift import api
@@ -429,3 +429,27 @@ def test_a_file_that_does_not_compile_is_reported_on_a_cold_cache(tmp_path):
         code, out, err = run_cold(root, command)
         assert code == 2 and "SyntaxError" in err and "keyword argument repeated" in err, err
         assert out == ""
+
+
+PIECES = ["'''it's'''", "''''a'''", '"a\\"b"', "r'\\''", "''", '""', "'''a\\'''b'''", '"""x\n"y"\n"""', "b'x'",
+          "# 'x", "# \"\"\"", "x = 1", "f'{a}'", "rb'\\\\'", "'\\\\'", '"#"', "'''\n#'''", "u'''''' ", "(", ")", "[", "]"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=12), st.lists(st.sampled_from(["\n", "\n", " + "]),
+                                                                             min_size=12, max_size=12))
+def test_strings_and_comments_are_found_as_python_tokenizes_them(pieces, seps):
+    """The reader's string/comment finder agrees with Python's own tokenizer on every text that compiles."""
+    import io
+    import tokenize
+
+    from schemashift.revisions.headers import _NOT_CODE
+
+    text = "".join(p + s for p, s in zip(pieces, seps)) + "\n"
+    try:
+        compile(text, "x.py", "exec")
+    except SyntaxError:
+        assume(False)
+    theirs = [t.string.lstrip("rRbBuUfF") for t in tokenize.generate_tokens(io.StringIO(text).readline)
+              if t.type in (tokenize.STRING, tokenize.COMMENT)]
+    assert [m.group() for m in _NOT_CODE.finditer(text)] == theirs

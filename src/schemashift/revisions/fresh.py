@@ -59,12 +59,13 @@ def _read(path: str, size: int) -> bytes:
     """The file's bytes (os.read: a tenth of open()'s cost, which counts over 5,000 files)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        chunks = []
-        while True:
-            chunk = os.read(fd, max(size + 1, 4096))
-            if not chunk:
-                return b"".join(chunks)
+        data = os.read(fd, size + 1)
+        if len(data) <= size:  # a short read of a regular file: its end
+            return data
+        chunks = [data]
+        while chunk := os.read(fd, 65536):  # it grew since its stat
             chunks.append(chunk)
+        return b"".join(chunks)
     finally:
         os.close(fd)
 

@@ -150,9 +150,12 @@ class Uncertain(Exception):
 # everything in the text that is not code.  Exact for source that compiles on Python < 3.12; from 3.12 an
 # f-string may nest its own quotes, which ``certain_header`` refuses rather than mis-reads.  Every branch
 # starts with a quote or #, so the regex engine skips the code between them quickly.
-_NOT_CODE = re.compile(
-    r"""'''(?:\\[\s\S]|[^\\])*?'''|\"\"\"(?:\\[\s\S]|[^\\])*?\"\"\""""
-    r"""|'(?:\\[\s\S]|[^\\'\n])*'|"(?:\\[\s\S]|[^\\"\n])*"|\#[^\n]*"""
+_NOT_CODE = re.compile(  # each body as runs of plain characters ("unrolled"), so long strings cost little
+    r"'''[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''"
+    r'|"""[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""'
+    r"|'[^'\\\n]*(?:\\[\s\S][^'\\\n]*)*'"
+    r'|"[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*"'
+    r"|\#[^\n]*"
 )
 _PREFIXES = {"r", "u", "b", "f", "br", "rb", "fr", "rf"}
 # the header names (a match is a name only if no identifier character or dot touches it: ``_is_name``)
@@ -244,18 +247,14 @@ def _blank(text: str) -> tuple[str, re.Match[str] | None]:
     A newline inside a string is blanked too: no code line starts inside a
     string, so the lines that matter keep their newline before them.
     """
-    parts: list[str] = []
-    last = 0
-    first_string = None
-    for m in _NOT_CODE.finditer(text):
-        start, end = m.span()
-        if first_string is None and text[start] != "#":
-            first_string = m
-        parts.append(text[last:start])
-        parts.append(" " * (end - start))
-        last = end
-    parts.append(text[last:])
-    return "".join(parts), first_string
+    first: list[re.Match[str]] = []
+
+    def spaces(m: re.Match[str]) -> str:
+        if not first and m.group()[0] != "#":
+            first.append(m)
+        return " " * (m.end() - m.start())
+
+    return _NOT_CODE.sub(spaces, text), first[0] if first else None
 
 
 def _binds_indirectly(code: str) -> bool:

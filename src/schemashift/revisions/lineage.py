@@ -115,6 +115,18 @@ def _walk(starts: Iterable[_Rev], step: Callable[[_Rev], Iterable[str]], by_id: 
             yield rev
 
 
+def _reach(starts: Iterable[_Rev], step: Callable[[_Rev], Iterable[str]], by_id: dict[str, _Rev]) -> set[str]:
+    """The ids ``_walk`` reaches, without its generator (the history of 5,000 revisions walks several times)."""
+    seen: set[str] = set()
+    todo = list(starts)
+    while todo:
+        rev = todo.pop()
+        if rev.revision not in seen:
+            seen.add(rev.revision)
+            todo.extend([by_id[name] for name in step(rev)])
+    return seen
+
+
 class Lineage:
     """The revisions of one script directory, linked as Alembic's map links them."""
 
@@ -176,8 +188,8 @@ class Lineage:
         ):
             if not tops or not bottoms:
                 raise Uncertain("a cycle")
-            below = {r.revision for r in _walk(tops, down, self.by_id)}
-            above = {r.revision for r in _walk(bottoms, up, self.by_id)}
+            below = _reach(tops, down, self.by_id)
+            above = _reach(bottoms, up, self.by_id)
             if everything - (below & above):
                 raise Uncertain("a cycle")
 
@@ -210,7 +222,7 @@ class Lineage:
                 node.labels.update(rev.orig_labels)
 
     def _ancestors(self, revision: str) -> set[str]:
-        return {r.revision for r in _walk([self.by_id[revision]], lambda r: r.normalized_down, self.by_id)}
+        return _reach([self.by_id[revision]], lambda r: r.normalized_down, self.by_id)
 
     def heads_answer(self) -> list[RevisionInfo]:
         """``heads``: as ``api.heads`` lists them."""

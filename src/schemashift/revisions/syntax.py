@@ -22,8 +22,8 @@ def _pyc_path(path: str) -> str:
         import importlib.util
 
         return importlib.util.cache_from_source(path)
-    head, name = os.path.split(path)
-    return os.path.join(head, "__pycache__", f"{name.rpartition('.')[0]}.{tag}.pyc")
+    head, sep, name = path.rpartition(os.sep)
+    return f"{head}{sep}__pycache__{os.sep}{name.rpartition('.')[0]}.{tag}.pyc"
 
 
 def _magic() -> bytes:
