@@ -136,6 +136,18 @@ def test_compiled_row_insert_stores_what_the_plain_insert_stores(db_url):
         engine.dispose()
     assert len(raw) == 4
     assert raw[0] == raw[1] and raw[2] == raw[3]  # fast row == plain row, as stored
+    raised = []
+    with engine.begin() as conn:
+        table.create(conn)
+        for fast in (True, False):  # a row the table refuses: the same SQLAlchemy error either way
+            try:
+                with conn.begin_nested():
+                    insert.run(conn, {**rows[0], "revision": None}, fast=fast)
+            except sa.exc.DBAPIError as exc:
+                raised.append((type(exc), "INSERT INTO ledger_pin" in (exc.statement or "")))
+        table.drop(conn)
+    engine.dispose()
+    assert raised == [(sa.exc.IntegrityError, True)] * 2
     assert [tuple(r)[1:] for r in typed[::2]] == [tuple(r)[1:] for r in typed[1::2]]
     assert typed[0].revision == "abc123" and typed[2].revision == "x'y%s" and typed[2].checksum is None
     assert typed[0].applied_at.replace(tzinfo=None) == when.replace(tzinfo=None)

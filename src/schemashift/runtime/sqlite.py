@@ -57,7 +57,18 @@ class SqliteTransactions:
             return  # an autocommit_block(): no transaction wanted, or one is already open
         self.set_foreign_keys(self.user_foreign_keys and not rebuilds)
         if self.pysqlite and not self.user_begins:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")  # through SQLAlchemy, so a busy database is a DBAPIError
+            self._begin_immediate(connection.dialect)
+
+    def _begin_immediate(self, dialect: Any) -> None:
+        """``BEGIN IMMEDIATE`` on the driver connection (every step begins: SQLAlchemy's execution
+        around it costs more than the statement); a busy database raised as SQLAlchemy's ``DBAPIError``."""
+        base = dialect.loaded_dbapi.Error
+        try:
+            self.dbapi.execute("BEGIN IMMEDIATE")
+        except base as exc:
+            from sqlalchemy.exc import DBAPIError
+
+            raise DBAPIError.instance("BEGIN IMMEDIATE", (), exc, base, dialect=dialect) from exc
 
     def begin_now(self, rebuilds: bool) -> None:
         """env.py began its transaction before configure(): make it a real one now."""

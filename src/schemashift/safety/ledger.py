@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select
 from sqlalchemy.engine import BindTyping
+from sqlalchemy.exc import DBAPIError
 
 from ..revisions.checksum import file_checksum
 from . import ledger_place
@@ -299,14 +300,16 @@ class RowInsert:
     """The ledger's INSERT of one row, compiled once per table and dialect, run once per step.
 
     A run writes a row in every step's own transaction, so the rows cannot be
-    sent as one batch; what can be saved is SQLAlchemy building the statement's
-    cache key and execution context for every row.  Where the driver takes
-    what SQLAlchemy would send (``DRIVER_SQL_DIALECTS``) the compiled text and
-    the column types' bind processors are used through ``exec_driver_sql`` (so
-    errors, events and the run's statement watch see it as before); without
-    ``RETURNING`` the new id, which nobody reads.  Anywhere else, and on a
-    connection whose ``schema_translate_map`` would rename the table, the plain
-    ``execute`` runs.
+    sent as one batch; what can be saved is SQLAlchemy's work around every row
+    (cache key, execution context, result), which costs more than the driver's
+    own.  Where the driver takes what SQLAlchemy would send
+    (``DRIVER_SQL_DIALECTS``) the compiled text and the column types' bind
+    processors go straight to a cursor of the step's connection (a failure is
+    raised as the ``DBAPIError`` SQLAlchemy raises; ``exec_driver_sql`` for an
+    async driver); without ``RETURNING`` the new id, which nobody reads.  An
+    INSERT cannot end a transaction, so the run's statement watch loses nothing
+    by not seeing it.  Anywhere else, and on a connection whose
+    ``schema_translate_map`` would rename the table, the plain ``execute`` runs.
     """
 
     def __init__(self, table: Table, dialect: Any) -> None:
@@ -333,10 +336,24 @@ class RowInsert:
         return tuple(values[k] for k in self.order) if self.order is not None else values
 
     def run(self, connection: Any, row: dict[str, Any], *, fast: bool = True) -> None:
-        if fast and self.sql is not None and not connection.get_execution_options().get("schema_translate_map"):
+        if not fast or self.sql is None or connection.get_execution_options().get("schema_translate_map"):
+            connection.execute(self.statement, row)
+        elif self.dialect.is_async:
             connection.exec_driver_sql(self.sql, self.driver_params(row))
         else:
-            connection.execute(self.statement, row)
+            self._on_cursor(connection, self.driver_params(row))
+
+    def _on_cursor(self, connection: Any, params: Any) -> None:
+        """The row through a cursor of the step's own DBAPI connection (its transaction), a driver
+        error raised as the ``DBAPIError`` SQLAlchemy would have raised, naming the statement."""
+        cursor = connection.connection.dbapi_connection.cursor()
+        base = self.dialect.loaded_dbapi.Error
+        try:
+            cursor.execute(self.sql, params)
+        except base as exc:
+            raise DBAPIError.instance(self.sql, params, exc, base, dialect=self.dialect) from exc
+        finally:
+            cursor.close()
 
 
 _ROW_KEYS = ("revision", "direction", "checksum", "applied_at", "duration_ms", "tool_version")
