@@ -98,6 +98,25 @@ def test_bad_url(migrated):
     assert_clean_failure(migrated.cli("--url", "not a url", "current", ok=False), "bad database URL")
 
 
+@pytest.mark.parametrize("command", [("current",), ("upgrade", "head"), ("check",), ("verify",), ("plan",)])
+def test_url_naming_a_driver_that_is_not_installed(migrated, command):
+    """Found with optuna's history: a postgresql+psycopg URL in a venv without psycopg was
+    blamed on env.py ("failed at line 61"), and verify exited 70 "please report it"."""
+    before = migrated.state()
+    result = migrated.cli("--url", "postgresql+psycopg2://u:s3cr3t@127.0.0.1/shop", *command, ok=False)
+    assert_clean_failure(result, "the URL needs the database driver psycopg2, which is not installed",
+                         "pip install psycopg2-binary", code=2)
+    assert "s3cr3t" not in result.stderr + result.stdout
+    assert migrated.state() == before
+
+
+def test_a_module_env_py_lacks_is_still_blamed_on_env_py(migrated):
+    """Only SQLAlchemy's own driver import is read as a missing driver."""
+    env = migrated.root / "migrations" / "env.py"
+    env.write_text(env.read_text() + "\nimport no_such_module_anywhere\n")
+    assert_clean_failure(migrated.cli("upgrade", "head", ok=False), "env.py", "no_such_module_anywhere", code=2)
+
+
 def test_revision_file_that_does_not_import(migrated):
     before = migrated.state()
     migrated.manual_revision(

@@ -848,8 +848,14 @@ def main(argv: list[str] | None = None) -> None:
         err.print("interrupted", style="red", markup=False)
         sys.exit(130)
     except Exception as exc:  # a bug or an unforeseen failure: still one line
+        from .errors import missing_driver
+
         if debug:
             _print_traceback(exc)
+        no_driver = missing_driver(exc)
+        if no_driver is not None:
+            err.print(f"error: {scrub(no_driver.one_line())}", style="red", markup=False)
+            sys.exit(no_driver.exit_code)
         err.print(
             f"error: unexpected {type(exc).__name__}: {scrub(' '.join(str(exc).split()))[:500]} "
             "(run with --debug for the traceback, and please report it)",

@@ -88,3 +88,30 @@ class LockTimeout(SchemashiftError):
     """Another process held the migration lock for longer than we may wait."""
 
     exit_code = 6
+
+
+# the package to install for a driver module whose name differs from it
+_DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient"}
+
+
+def missing_driver(exc: BaseException) -> ConfigError | None:
+    """A database driver SQLAlchemy tried to import and could not: a config problem, worded as one.
+
+    Recognised by where the ImportError was raised (inside one of SQLAlchemy's
+    dialects, importing its DBAPI), so env.py or a model failing to import a
+    module of its own is not mistaken for it.
+    """
+    if not isinstance(exc, ImportError) or not exc.name:
+        return None
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    if last is None or "/sqlalchemy/dialects/" not in last.replace("\\", "/"):
+        return None
+    root = exc.name.split(".")[0]
+    return ConfigError(
+        f"the URL needs the database driver {root}, which is not installed",
+        hint=f"pip install {_DRIVER_PACKAGES.get(root, root)}, or name an installed driver in the URL",
+    )

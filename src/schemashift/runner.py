@@ -38,6 +38,7 @@ from .errors import (
     RevisionError,
     RevisionFileError,
     SchemashiftError,
+    missing_driver,
 )
 
 ConnectionHook = Callable[[Any, "SchemashiftEnvironment"], "Callable[[], None] | None"]
@@ -299,6 +300,9 @@ def translate_errors(project: Project, state: RunState | None = None) -> Iterato
             raise
         if isinstance(exc, REVISION_ERRORS):
             raise revision_error(exc) from exc
+        no_driver = missing_driver(exc)
+        if no_driver is not None:
+            raise no_driver from exc
         if isinstance(exc, sa_exc.DBAPIError) or _from_driver(exc):
             reason = _first_line(getattr(exc, "orig", None) or exc)
             if any(text in reason.lower() for text in _LOCKED):
