@@ -73,8 +73,8 @@ def test_sqlite_scratch_is_a_temporary_file_removed_afterwards(sqlite_url, tmp_p
 
 
 def test_unsupported_scratch_dialect_is_a_config_error():
-    with pytest.raises(ConfigError, match="scratch databases on mysql are not supported"):
-        with scratch_database("mysql://user@localhost/app"):
+    with pytest.raises(ConfigError, match="scratch databases on mssql are not supported"):
+        with scratch_database("mssql+pyodbc://user@localhost/app"):
             pass
 
 

@@ -51,7 +51,11 @@ SCRATCH_PREFIX = "schemashift_scratch_"
 DATABASE_QUERY_KEYS = ("dbname", "database", "db")
 
 # async drivers and the sync driver used for CREATE/DROP DATABASE and checks
-SYNC_DRIVERS = {"asyncpg": "psycopg", "psycopg_async": "psycopg", "aiosqlite": "pysqlite", "pysqlcipher": "pysqlite"}
+SYNC_DRIVERS = {
+    "asyncpg": "psycopg", "psycopg_async": "psycopg", "aiosqlite": "pysqlite", "pysqlcipher": "pysqlite",
+    "aiomysql": "pymysql", "asyncmy": "pymysql",
+}
+MYSQL = ("mysql", "mariadb")
 
 
 class ScratchError(DatabaseError):
@@ -193,9 +197,11 @@ class Scratch:
                 if row[1] == "main":
                     return os.path.realpath(row[2]) if row[2] else "an in-memory database"
             return "an unknown SQLite database"
+        if self.dialect in MYSQL:
+            return str(connection.exec_driver_sql("SELECT DATABASE()").scalar())
         return str(connection.exec_driver_sql("SELECT current_database()").scalar())
 
-    # -- PostgreSQL
+    # -- PostgreSQL, MySQL and MariaDB
 
     def _admin(self) -> Any:
         from sqlalchemy import create_engine, pool
@@ -206,11 +212,12 @@ class Scratch:
         engine = self._admin()
         try:
             with engine.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{self._name}"')
+                name = conn.dialect.identifier_preparer.quote_identifier(str(self._name))
+                conn.exec_driver_sql(f"CREATE DATABASE {name}")
         except Exception as exc:
             raise ScratchError(
                 f"cannot create scratch {self.label}: {_first_line(exc)}",
-                hint="give --scratch-url of a PostgreSQL server where this user may CREATE DATABASE",
+                hint="give --scratch-url of a server where this user may CREATE DATABASE",
             ) from exc
         finally:
             engine.dispose()
@@ -220,7 +227,9 @@ class Scratch:
         try:
             with engine.connect() as conn:
                 version = conn.dialect.server_version_info or (0,)
-                if version >= (13,):
+                if self.dialect in MYSQL:
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{self._name}`")
+                elif version >= (13,):
                     conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
                 else:
                     conn.exec_driver_sql(
@@ -251,6 +260,15 @@ def _objects(connection: Any) -> list[str]:
     """What the database holds outside the system catalogs (names, a few)."""
     if connection.dialect.name == "sqlite":
         return [r[0] for r in connection.exec_driver_sql("SELECT name FROM sqlite_master LIMIT 5")]
+    if connection.dialect.name in MYSQL:
+        return [
+            r[0]
+            for r in connection.exec_driver_sql(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+                "UNION ALL SELECT routine_name FROM information_schema.routines WHERE routine_schema = DATABASE() "
+                "LIMIT 5"
+            )
+        ]
     return [
         r[0]
         for r in connection.exec_driver_sql(
@@ -282,6 +300,10 @@ def _server_identity(url: Any) -> tuple[Any, ...] | None:
     engine = create_engine(sync_url(url), poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
+            if conn.dialect.name in MYSQL:  # server_id alone can repeat across servers: with its start time
+                uptime = conn.exec_driver_sql("SHOW GLOBAL STATUS LIKE 'Uptime'").one()[1]
+                row = conn.exec_driver_sql("SELECT @@hostname, @@port, UNIX_TIMESTAMP(), DATABASE()").one()
+                return (row[0], row[1], round((int(row[2]) - int(uptime)) / 10), row[3])
             row = conn.exec_driver_sql(
                 "SELECT pg_postmaster_start_time(), inet_server_port(), current_database()"
             ).one()
@@ -320,7 +342,7 @@ def refuse_project_database(project_url: str | None, scratch_url: str) -> None:
     if theirs.get_backend_name() == "sqlite":
         a, b = _sqlite_file(mine), _sqlite_file(theirs)
         same = a is not None and a == b
-    elif theirs.get_backend_name() == "postgresql":
+    elif theirs.get_backend_name() in ("postgresql", *MYSQL):
         a = _server_identity(mine)
         same = a is not None and a == _server_identity(theirs)
     if same:
@@ -361,23 +383,23 @@ def scratch_database(project_url: str | None, scratch_url: str | None = None) ->
             _dir=directory,
             _name=scratch_path.name,
         )
-    elif backend == "postgresql":
+    elif backend == "postgresql" or backend in MYSQL:
         name = SCRATCH_PREFIX + uuid.uuid4().hex[:12]
         target = without_database_query(url).set(database=name)
         scratch = Scratch(
             url=target.render_as_string(hide_password=False),
-            dialect="postgresql",
+            dialect=backend,
             label=f"temporary database {redact_url(target.render_as_string(hide_password=False))}",
-            _admin_url=_pick_admin_url(url),
+            _admin_url=_pick_admin_url(url) if backend == "postgresql" else sync_url(url.set(database=None)),
             _name=name,
         )
     else:
         raise ConfigError(
             f"scratch databases on {backend} are not supported",
-            hint="give --scratch-url with a postgresql:// server, or sqlite:// for a temporary file",
+            hint="give --scratch-url with a postgresql:// or mysql:// server, or sqlite:// for a temporary file",
         )
     try:
-        if scratch.dialect == "postgresql":
+        if scratch.dialect != "sqlite":
             scratch._create()
         scratch.check_new()
         yield scratch
