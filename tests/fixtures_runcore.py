@@ -51,6 +51,34 @@ SHAPES = {
 }
 
 
+# Alembic's ``async`` template, as the body of an init project's run_migrations_online()
+ASYNC_ONLINE = '''
+def run_migrations_online() -> None:
+    """Async engine, as Alembic's ``async`` template writes it."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import async_engine_from_config
+
+    async def main():
+        connectable = async_engine_from_config(
+            config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool,
+        )
+        async with connectable.connect() as connection:
+            await connection.run_sync(_run)
+        await connectable.dispose()
+
+    asyncio.run(main())
+
+'''
+
+
+def make_env_async(env_py: Path) -> None:
+    """Rewrite an init project's env.py to run through an async engine (the URL must name an async driver)."""
+    text = env_py.read_text()
+    start, end = text.index("def run_migrations_online"), text.index("if context.is_offline_mode()")
+    env_py.write_text(text[:start] + ASYNC_ONLINE + text[end:])
+
+
 @dataclass
 class RunCore(SchoolProject):
     def rev(self, rev: str, down, upgrade: str, downgrade: str | None = "pass", *, folder: Path | None = None) -> Path:

@@ -11,29 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures_runcore import RunCore
+from fixtures_runcore import RunCore, make_env_async
 from fixtures_projects import forget_project_modules
 from schemashift import api
 from schemashift.errors import MigrationFailed
 
-ASYNC_ONLINE = '''
-def run_migrations_online() -> None:
-    """Async engine, as Alembic's ``async`` template writes it."""
-    import asyncio
-
-    from sqlalchemy.ext.asyncio import async_engine_from_config
-
-    async def main():
-        connectable = async_engine_from_config(
-            config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool,
-        )
-        async with connectable.connect() as connection:
-            await connection.run_sync(_run)
-        await connectable.dispose()
-
-    asyncio.run(main())
-
-'''
 
 
 @pytest.fixture(params=["asyncpg", "psycopg_async"])
@@ -41,9 +23,7 @@ def async_project(request, tmp_path, pg_url):
     root = tmp_path / "proj"
     api.init(root, url=pg_url.replace("postgresql+psycopg://", f"postgresql+{request.param}://"))
     project = RunCore(root, pg_url, "postgresql")  # read back through a sync engine
-    text = project.env_py.read_text()
-    start, end = text.index("def run_migrations_online"), text.index("if context.is_offline_mode()")
-    project.env_py.write_text(text[:start] + ASYNC_ONLINE + text[end:])
+    make_env_async(project.env_py)
     project.rev("aaa", None, """
         op.create_table('items', sa.Column('id', sa.Integer, primary_key=True), sa.Column('name', sa.String(20)))
         op.execute("INSERT INTO items VALUES (1, 'one'), (2, 'two')")
