@@ -146,3 +146,23 @@ def test_drop_of_a_referenced_table_names_the_rows_its_cascades_change(fk_projec
     assert fk_project.rows("pet", "id, parent_id") == [(1, None), (2, None)]
     if not child_first:
         assert children(fk_project) == []
+
+
+def test_a_batch_block_in_a_helper_of_the_project_is_seen_through_the_plan(fk_project):
+    """The revision's own text shows no batch block; the plan's capture does (it runs the
+    function against a recorder), so the step still runs with enforcement off."""
+    import uuid
+
+    module = f"fk_helpers_{uuid.uuid4().hex[:8]}"
+    (fk_project.root / f"{module}.py").write_text(
+        "import sqlalchemy as sa\n\n\n"
+        "def widen(op):\n"
+        "    with op.batch_alter_table('parent') as b:\n"
+        "        b.alter_column('name', type_=sa.String(40))\n"
+    )
+    fk_project.rev("bbb", "aaa", SET_NULL_CHILD)
+    fk_project.upgrade()
+    fk_project.rev("ccc", "bbb", f"import {module}\n{module}.widen(op)")
+    fk_project.upgrade()
+    assert children(fk_project) == [(10, 1, "a"), (11, 1, "b"), (20, 2, "c")]
+    assert fk_project.rows("pet", "id, parent_id") == [(1, 1), (2, 2)]

@@ -64,6 +64,7 @@ class PlannedRevision:
     operations: list[PlannedOperation] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # about the revision as a whole
     stopped: str | None = None
+    batch_recreates: bool = False  # an Alembic batch block that may copy, drop and rename a table
 
     def all_findings(self) -> list[Finding]:
         return [f for op in self.operations for f in op.findings] + self.findings
@@ -268,6 +269,7 @@ class Planner:
         planned = PlannedRevision(script.revision, script.doc or "", path, self.direction)
         capture = captured.capture
         planned.stopped = capture.stopped
+        planned.batch_recreates = any(item.batch is not None and item.recreate != "never" for item in capture.ops)
         ctx = Context(self.dialect, direction=self.direction, facts=self.facts, pg_version=self.pg_version(),
                       target_metadata=self.target_metadata, lock_timeout=self.session_lock_timeout,
                       revision=script.revision, path=path, allow_loss=self._loss_allowed(migration_context))

@@ -299,7 +299,12 @@ class Run:
         gate = self.options.gate
         if gate is None or not self.steps or self.direction not in ("up", "down"):
             return None
-        return gate(self.steps, self._reading_context(connection, kw))
+        decide = gate(self.steps, self._reading_context(connection, kw))
+        if enforcing:  # the capture also sees a batch block reached through a helper of the project's
+            planned = {r.revision: r.batch_recreates for r in getattr(getattr(gate, "plan", None), "revisions", ())}
+            self.rebuilds = [known or planned.get(_revision_of(step), False)
+                             for known, step in zip(self.rebuilds, self.steps)]
+        return decide
 
     def _check_ledger(self, connection: Any, heads: tuple[str, ...]) -> None:
         """Applied files unchanged: one narrow read of the ledger, checksums from the revision index."""
