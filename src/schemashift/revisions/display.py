@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def _as_tuple(value: Any) -> tuple[str, ...]:
+def as_tuple(value: Any) -> tuple[str, ...]:
+    """A revision attribute that is None, one id or a sequence of ids, as a tuple."""
     if value is None:
         return ()
     if isinstance(value, str):
@@ -42,8 +43,8 @@ class RevisionInfo:
     def from_revision(cls, rev: Any, *, current: frozenset[str] | set[str] = frozenset()) -> "RevisionInfo":
         return cls(
             revision=rev.revision,
-            down_revisions=_as_tuple(rev.down_revision),
-            dependencies=_as_tuple(rev.dependencies),
+            down_revisions=as_tuple(rev.down_revision),
+            dependencies=as_tuple(rev.dependencies),
             branch_labels=tuple(sorted(rev.branch_labels)),
             doc=getattr(rev, "doc", "") or "",
             longdoc=getattr(rev, "longdoc", "") or "",

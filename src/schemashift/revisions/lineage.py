@@ -28,16 +28,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator
 
-from .display import RevisionInfo
+from .display import RevisionInfo, as_tuple
 from .headers import Uncertain, first_paragraph
-
-
-def _to_tuple(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    return tuple(value)
 
 
 def _scalar(values: tuple[str, ...]) -> Any:
@@ -60,13 +52,13 @@ class _Rev:
     def __init__(self, header: dict[str, Any]) -> None:
         self.revision: str = header["revision"]
         self.header = header
-        self.versioned = _to_tuple(header["down_revision"])  # the down revisions (Alembic's "versioned" ones)
-        dependencies = _to_tuple(header["depends_on"])
+        self.versioned = as_tuple(header["down_revision"])  # the down revisions (Alembic's "versioned" ones)
+        dependencies = as_tuple(header["depends_on"])
         if self.revision in self.versioned or self.revision in dependencies:
             raise Uncertain(f"revision {self.revision} names itself")
         self.down = _scalar(self.versioned)
         self.deps = _scalar(dependencies)
-        self.orig_labels = _to_tuple(header["branch_labels"])
+        self.orig_labels = as_tuple(header["branch_labels"])
         self.labels = set(self.orig_labels)
         self.resolved: tuple[str, ...] = ()  # depends_on as revision ids (a label names its revision)
         self.normalized: tuple[str, ...] = ()  # those an ancestor does not already depend on
@@ -87,7 +79,7 @@ class _Rev:
         return RevisionInfo(
             revision=self.revision,
             down_revisions=self.versioned,
-            dependencies=_to_tuple(self.deps),
+            dependencies=as_tuple(self.deps),
             branch_labels=tuple(sorted(self.labels)),
             doc=first_paragraph(header["longdoc"]),
             longdoc=header["longdoc"],
@@ -146,7 +138,7 @@ class Lineage:
         for rev in revs:
             if rev.deps is not None:
                 try:
-                    rev.resolved = tuple(names[dep].revision for dep in _to_tuple(rev.deps))
+                    rev.resolved = tuple(names[dep].revision for dep in as_tuple(rev.deps))
                 except KeyError as exc:
                     raise Uncertain(f"depends_on names {exc.args[0]}, which no revision declares") from exc
         heads = dict.fromkeys(revs)  # ordered sets
