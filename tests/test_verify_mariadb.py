@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from verify_examples import Rev, make_project, run_verify, verdict
+from verify_examples import Rev, make_project, run_verify, table_names, verdict
 
 from schemashift.errors import Refused
 from schemashift.safety.verify import verify
@@ -76,3 +76,17 @@ def test_the_projects_own_database_is_refused_as_scratch(tmp_path, mariadb_url):
     for spelled in (mariadb_url, mariadb_url.replace("127.0.0.1", "localhost")):
         with pytest.raises(Refused, match="is the project's own database"):
             verify(example.reload(), scratch_url=spelled)
+
+
+def test_lint_and_erd_build_their_schema_on_a_mariadb_scratch(tmp_path, mariadb_url):
+    """lint and erd run the revisions on the same kind of scratch database as verify."""
+    from schemashift import api
+
+    example = _project(tmp_path, "maria_pictures", mariadb_url, ADD_AGE)
+    report = api.lint(example.reload())
+    assert report.revisions == ["r0", "r1"] and report.dialect in ("mysql", "mariadb")
+    diagram = api.erd(example.reload(), "head")
+    users = next(t for t in diagram.tables if t.name == "users")
+    assert "age" in [c.name for c in users.columns]
+    assert _scratch_databases(mariadb_url) == []
+    assert table_names(mariadb_url) == []  # the project's own database: untouched
