@@ -186,6 +186,31 @@ class SchoolProject:
         return [(e.revision, e.direction) for e in self.ledger_entries()]
 
 
+# the real CLI in a fresh interpreter; its last stderr line says which heavy modules it imported
+IMPORT_PROBE = """
+import sys
+from schemashift.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print("IMPORTED", sorted(m for m in ("alembic", "sqlalchemy", "rich") if m in sys.modules), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run_probed(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """``schemashift ARGS`` in ``root`` through ``IMPORT_PROBE``."""
+    return subprocess.run([sys.executable, "-c", IMPORT_PROBE, *args], cwd=root, capture_output=True, text=True)
+
+
+def alembic_lines(root: Path, *args: str) -> list[str]:
+    """The non-blank lines plain ``alembic ARGS`` prints in ``root``, stripped."""
+    proc = subprocess.run([sys.executable, "-m", "alembic", *args], cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
+
+
 def forget_project_modules() -> None:
     """Drop the projects' own modules (``models``) so the next import reads the file again."""
     for name in [n for n, m in sys.modules.items() if n == "models" or n.startswith("models.")]:

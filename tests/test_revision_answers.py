@@ -9,24 +9,10 @@ them back to the normal path.  Every answer is compared with plain
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from fixtures_projects import SchoolProject, chain_rev, write_chain
+from fixtures_projects import SchoolProject, alembic_lines, chain_rev, run_probed, write_chain
 from schemashift import api
-
-PROBE = """
-import sys
-from schemashift.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code
-print("IMPORTED", sorted(m for m in ("alembic", "sqlalchemy", "rich") if m in sys.modules), file=sys.stderr)
-sys.exit(code)
-"""
 
 
 @pytest.fixture
@@ -37,22 +23,16 @@ def project(tmp_path):
 
 
 def probe(project: SchoolProject, *args: str) -> tuple[list[str], str]:
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=project.root, capture_output=True, text=True)
+    proc = run_probed(project.root, *args)
     assert proc.returncode == 0, proc.stderr
     imported = proc.stderr.split("IMPORTED", 1)[1].strip()
     return proc.stdout.splitlines(), imported
 
 
-def alembic_lines(project: SchoolProject, *args: str) -> list[str]:
-    proc = subprocess.run([sys.executable, "-m", "alembic", *args], cwd=project.root, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
-
-
 def agree_with_alembic(project: SchoolProject) -> None:
     for command in ("heads", "history"):
         lines, _ = probe(project, command)  # the normal path, or the cache if nothing changed
-        assert lines == alembic_lines(project, command), command
+        assert lines == alembic_lines(project.root, command), command
         again, imported = probe(project, command)
         assert again == lines and imported == "[]", (command, imported)
 

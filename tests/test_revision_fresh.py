@@ -23,6 +23,7 @@ from alembic.script import ScriptDirectory
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from fixtures_projects import alembic_lines, run_probed
 from schemashift import api
 from schemashift.config import load_project
 from schemashift.revisions import fresh
@@ -362,30 +363,13 @@ def test_recursive_versions_are_listed_as_alembic_lists_them(tmp_path):
 
 # ---------------------------------------------------------------- the whole command
 
-PROBE = """
-import sys
-from schemashift.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code
-print("IMPORTED", sorted(m for m in ("alembic", "sqlalchemy", "rich") if m in sys.modules), file=sys.stderr)
-sys.exit(code)
-"""
-
 
 def run_cold(root: Path, *args: str) -> tuple[int, str, str]:
     for cache in (root / "migrations").rglob("__pycache__"):
         for f in cache.iterdir():
             f.unlink()
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=root, capture_output=True, text=True)
+    proc = run_probed(root, *args)
     return proc.returncode, proc.stdout, proc.stderr
-
-
-def alembic_lines(root: Path, *args: str) -> list[str]:
-    proc = subprocess.run([sys.executable, "-m", "alembic", *args], cwd=root, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
 
 
 def test_cold_commands_import_neither_alembic_nor_sqlalchemy(tmp_path):
@@ -405,13 +389,21 @@ def test_cold_commands_import_neither_alembic_nor_sqlalchemy(tmp_path):
             assert sorted(out.splitlines()) == ["bbb2 (head)", "ccc3 (head)"]
 
 
-def test_a_file_in_doubt_takes_the_normal_path_with_the_same_answer(tmp_path):
+def _second_revision_edited(tmp_path: Path, old: str, new: str) -> Path:
+    """An init project with revisions aaa1 <- bbb2, ``old`` replaced by ``new`` in bbb2's file."""
     root = tmp_path / "proj"
     api.init(root, url=f"sqlite:///{root / 'app.db'}")
     versions = root / "migrations" / "versions"
     write(versions, "a", "aaa1")
     path = write(versions, "b", "bbb2", "aaa1")
-    path.write_text(path.read_text().replace("down_revision = 'aaa1'", "PARENT = 'aaa1'\ndown_revision = PARENT"))
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+    return root
+
+
+def test_a_file_in_doubt_takes_the_normal_path_with_the_same_answer(tmp_path):
+    root = _second_revision_edited(tmp_path, "down_revision = 'aaa1'", "PARENT = 'aaa1'\ndown_revision = PARENT")
     for command in ("heads", "history"):
         code, out, err = run_cold(root, command)
         assert code == 0 and "'alembic'" in err, err  # Alembic's way
@@ -419,12 +411,7 @@ def test_a_file_in_doubt_takes_the_normal_path_with_the_same_answer(tmp_path):
 
 
 def test_a_file_that_does_not_compile_is_reported_on_a_cold_cache(tmp_path):
-    root = tmp_path / "proj"
-    api.init(root, url=f"sqlite:///{root / 'app.db'}")
-    versions = root / "migrations" / "versions"
-    write(versions, "a", "aaa1")
-    path = write(versions, "b", "bbb2", "aaa1")
-    path.write_text(path.read_text().replace('op.execute("SELECT 1")', "op.execute(a=1, a=2)"))
+    root = _second_revision_edited(tmp_path, 'op.execute("SELECT 1")', "op.execute(a=1, a=2)")
     for command in ("heads", "history"):
         code, out, err = run_cold(root, command)
         assert code == 2 and "SyntaxError" in err and "keyword argument repeated" in err, err
