@@ -270,7 +270,7 @@ def alembic_command(project: Project, name: str, *args: Any, **kw: Any) -> Any:
     """``alembic.command.<name>`` (revision, merge) on the project, its errors worded as ours."""
     from alembic import command  # start-up time: the read commands never need Alembic's command module
 
-    if name == "check" or kw.get("autogenerate"):  # these run env.py
+    if kw.get("autogenerate"):  # runs env.py (revision and merge alone do not)
         require_env_py(project)
     with translate_errors(project, RunState()):
         try:

@@ -226,17 +226,18 @@ class Scratch:
         engine = self._admin()
         try:
             with engine.connect() as conn:
+                name = conn.dialect.identifier_preparer.quote_identifier(str(self._name))
                 version = conn.dialect.server_version_info or (0,)
                 if self.dialect in MYSQL:
-                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{self._name}`")
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
                 elif version >= (13,):
-                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
                 else:
                     conn.exec_driver_sql(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %(n)s",
                         {"n": self._name},
                     )
-                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self._name}"')
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
         except Exception as exc:
             raise ScratchError(
                 f"cannot drop scratch {self.label}: {_first_line(exc)}",
