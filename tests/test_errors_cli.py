@@ -152,3 +152,19 @@ def test_init_refuses_existing_project(school):
     assert_clean_failure(result, "already exists")
     result = school.cli("init", str(school.root / "x"), "--metadata", "models", ok=False)
     assert_clean_failure(result, "is not MODULE:ATTR")
+
+
+def test_history_without_a_template(migrated):
+    """A history shipped inside a package often leaves out script.py.mako (mlflow's does):
+    plain Alembic and schemashift 2026-11 both died there with a FileNotFoundError traceback.
+    ``revision`` and ``merge`` now say what is missing; ``check``, which writes no file, still works."""
+    (migrated.root / "migrations" / "script.py.mako").unlink()
+    files = sorted(p.name for p in migrated.versions.glob("*.py"))
+    before = migrated.state()
+    for args in (("revision", "-m", "next"), ("revision", "--autogenerate", "-m", "next"),
+                 ("merge", "heads", "-m", "join")):
+        assert_clean_failure(migrated.cli(*args, ok=False), "has no script.py.mako", "alembic init", code=2)
+    assert sorted(p.name for p in migrated.versions.glob("*.py")) == files
+    assert migrated.state() == before
+    checked = migrated.cli("check", ok=False)  # the models lack the hand-written nickname column
+    assert checked.code == 1 and "drop column students.nickname" in checked.stdout, checked.stderr

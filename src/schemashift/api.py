@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 from typing import TYPE_CHECKING
 
-from .config import METADATA_OPTION, Project, load_project, redact_url
+from .config import METADATA_OPTION, Project, load_project, redact_url, require_template
 from .errors import ConfigError, DatabaseError, Refused, RevisionError, SchemashiftError
 from .revisions.display import RevisionInfo
 from .revisions.ids import check_new_rev_id, check_reference, docstring_safe
@@ -897,7 +897,8 @@ def merge(
 
 
 def _check_new_revision(project: Project, rev_id: str | None) -> None:
-    """Before writing: a safe, new id, and a history without duplicate ids."""
+    """Before writing: a template to write from, a safe, new id, and a history without duplicate ids."""
+    require_template(project)
     check_new_rev_id(rev_id)
     rmap = _revision_map(project)  # raises on duplicate ids in the history
     if rev_id is not None:

@@ -212,6 +212,22 @@ def require_env_py(project: Project) -> None:
         )
 
 
+def require_template(project: Project) -> None:
+    """Before writing a revision file: say plainly that the template is missing.
+
+    Alembic renders every new revision (``revision``, ``merge``) from
+    ``script.py.mako`` in the script directory and fails with a bare
+    FileNotFoundError without it; a history shipped inside a package often
+    leaves the template out (mlflow's does).
+    """
+    location = project.script_location
+    if not (location / "script.py.mako").is_file():
+        raise ConfigError(
+            f"{location} has no script.py.mako, the template new revision files are written from",
+            hint="copy script.py.mako from a project made by 'alembic init' or 'schemashift init' into it",
+        )
+
+
 def _read_config_url(config: Config, section: str, ini: Path | None) -> None:
     """Make a ``%``-encoded password in alembic.ini readable; never show it.
 
