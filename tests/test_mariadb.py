@@ -118,6 +118,30 @@ def test_hand_written_column_rename_keeps_not_null_and_default(migrated):
     engine.dispose()
 
 
+def test_alter_column_given_a_clause_as_existing_server_default(migrated):
+    """mlflow's 75868b020152 passes ``existing_server_default=sa.false()`` and no ``existing_nullable``:
+    it ran under plain Alembic, and failed under schemashift with "Boolean value of this clause is
+    not defined" (the missing definition is read from the database, and a clause was compared with ==)."""
+    migrated.manual_revision(
+        "active flag", "op.add_column('students', sa.Column('active', sa.Boolean(), server_default=sa.false()))",
+        "op.drop_column('students', 'active')", rev_id="m2",
+    )
+    migrated.manual_revision(
+        "active required", "op.alter_column('students', 'active', existing_type=sa.Boolean(), nullable=False, "
+        "existing_server_default=sa.false())",
+        "op.alter_column('students', 'active', existing_type=sa.Boolean(), nullable=True, "
+        "existing_server_default=sa.false())", rev_id="m3",
+    )
+    migrated.cli("upgrade", "head")
+    engine = migrated.engine()
+    column = {c["name"]: c for c in sa.inspect(engine).get_columns("students")}["active"]
+    engine.dispose()
+    assert column["nullable"] is False and column["default"] == "0"
+    assert migrated.rows("students", "id, name, grade, active") == [row + (False,) for row in STUDENTS]
+    migrated.cli("downgrade", "m1", "--allow-destructive")
+    assert migrated.rows("students") == STUDENTS
+
+
 def test_offline_sql_still_asks_for_the_existing_type(migrated):
     """With --sql there is no database to read the column from: Alembic's own message stays."""
     migrated.manual_revision("rename", "op.alter_column('students', 'name', new_column_name='full_name')",

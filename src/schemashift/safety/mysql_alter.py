@@ -45,7 +45,8 @@ def alter_column(operations: Any, operation: ops.AlterColumnOp) -> None:
                 operation.existing_type = column["type"]
             if operation.existing_nullable is None:
                 operation.existing_nullable = column["nullable"]
-            if operation.existing_server_default in (None, False) and column.get("default") is not None:
+            given = operation.existing_server_default  # may be a SQL clause (sa.false()), which has no truth value
+            if (given is None or given is False) and column.get("default") is not None:
                 # reflected as SQL text ("'free'", "current_timestamp()"): keep it as SQL, not a string literal
                 operation.existing_server_default = text(str(column["default"]))
             if operation.existing_comment is None and column.get("comment"):
