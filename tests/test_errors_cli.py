@@ -168,3 +168,33 @@ def test_history_without_a_template(migrated):
     assert migrated.state() == before
     checked = migrated.cli("check", ok=False)  # the models lack the hand-written nickname column
     assert checked.code == 1 and "drop column students.nickname" in checked.stdout, checked.stderr
+
+
+def test_env_py_with_its_own_url_is_blamed_for_its_own_failure(tmp_path, sqlite_url):
+    """Prefect's env.py takes its URL from its own settings (alembic.ini has no sqlalchemy.url) and
+    runs only inside an AnyIO worker thread.  Its failure read "no database URL: sqlalchemy.url is not
+    set", sending the user to the wrong fix; it is now env.py's own error, with what to do about it.
+    A stock env.py without a URL is still told to set one (tests/test_redaction.py)."""
+    from fixtures_projects import SchoolProject
+    from schemashift import api
+
+    root = tmp_path / "own_url"
+    api.init(root, url=sqlite_url)
+    project = SchoolProject(root, sqlite_url, "sqlite")
+    project.ini.write_text("\n".join(ln for ln in project.ini.read_text().splitlines()
+                                     if not ln.startswith("sqlalchemy.url")))
+    env = root / "migrations" / "env.py"
+    head, future, rest = env.read_text().partition("from __future__ import annotations\n")
+    env.write_text(
+        head + future + "\nclass NoEventLoopError(RuntimeError):  # as anyio.from_thread raises it\n    pass\n\n"
+        "raise NoEventLoopError('Not running inside an AnyIO worker thread, and no event loop token was provided')\n"
+        + rest)
+    line = (head + future).count("\n") + 5
+    result = project.cli("upgrade", "head", ok=False)
+    assert_clean_failure(result, f"env.py failed at line {line}", "NoEventLoopError", "anyio.to_thread.run_sync", code=2)
+    assert "no database URL" not in result.stderr
+    env.write_text(env.read_text().replace(
+        "raise NoEventLoopError('Not running inside an AnyIO worker thread, and no event loop token was provided')",
+        "raise ValueError('settings file is broken')", 1))
+    plain = project.cli("upgrade", "head", ok=False)
+    assert_clean_failure(plain, f"env.py failed at line {line}", "ValueError", "fix env.py", code=2)

@@ -258,3 +258,36 @@ def test_schemashift_ops_are_told_apart_without_importing_their_modules_first():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['add_column', 'drop_table'] False False"
+
+
+def test_expression_indexes_read_without_sqlalchemys_skip_warning(tmp_path, sqlite_url):
+    """SQLite's reflection warns "Skipped unsupported reflection of expression-based index" while
+    schemashift reads those indexes from sqlite_master itself: SS-S503 names them, rebuild_table keeps
+    them. The warning was printed by every plan of Prefect's history; now only the finding is."""
+    from fixtures_projects import SchoolProject
+
+    root = tmp_path / "exprs"
+    api.init(root, url=sqlite_url)
+    project = SchoolProject(root, sqlite_url, "sqlite")
+    project.write_models()
+    project.manual_revision(
+        "emails", "op.create_table('t', sa.Column('id', sa.Integer, primary_key=True), sa.Column('email', sa.String(50)))\n"
+        "op.execute('CREATE INDEX ix_t_lower ON t (lower(email))')", "op.drop_table('t')", rev_id="e1")
+    project.cli("upgrade", "head")
+    with project.engine().begin() as conn:
+        conn.exec_driver_sql("INSERT INTO t (id, email) VALUES (1, 'A@x'), (2, 'b@y')")
+    project.manual_revision(
+        "wider", "import schemashift.safety.rebuild  # noqa: F401  (op.rebuild_table)\n"
+        "op.rebuild_table('t', alter_columns={'email': {'type_': sa.String(80)}})", "pass", rev_id="e2")
+    rebuilt = project.cli("upgrade", "head", fresh=True)  # a fork would keep pytest's capture of warnings
+    assert "Skipped unsupported reflection" not in rebuilt.stderr, rebuilt.stderr
+    assert project.rows("t", "id, email") == [(1, "A@x"), (2, "b@y")]
+    project.manual_revision(
+        "batch", "with op.batch_alter_table('t') as b:\n    b.alter_column('email', type_=sa.String(90))", "pass",
+        rev_id="e3")
+    refused = project.cli("upgrade", "head", ok=False, fresh=True)
+    assert refused.code == 5 and "SS-S503" in refused.stderr and "ix_t_lower" in refused.stderr
+    assert "Skipped unsupported reflection" not in refused.stderr, refused.stderr
+    with project.engine().connect() as conn:
+        assert "lower(email)" in conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ix_t_lower'").scalar()
+    assert project.rows("t", "id, email") == [(1, "A@x"), (2, "b@y")]

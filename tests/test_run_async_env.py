@@ -1,5 +1,5 @@
-"""An async env.py (Alembic's ``async`` template) on PostgreSQL: a failed step is rolled back,
-and schemashift can say so because it asks the async driver's own connection.
+"""An async env.py (Alembic's ``async`` template) on PostgreSQL and on SQLite (aiosqlite): a failed
+step is rolled back, and schemashift can say so because it asks the async driver's own connection.
 
 Found by running pytest-alembic's ``test_async_sqlalchemy_native`` example through
 schemashift: on asyncpg the run could not tell whether a transaction was open, so
@@ -18,11 +18,17 @@ from schemashift.errors import MigrationFailed
 
 
 
-@pytest.fixture(params=["asyncpg", "psycopg_async"])
-def async_project(request, tmp_path, pg_url):
+@pytest.fixture(params=["asyncpg", "psycopg_async", "aiosqlite"])
+def async_project(request, tmp_path):
     root = tmp_path / "proj"
-    api.init(root, url=pg_url.replace("postgresql+psycopg://", f"postgresql+{request.param}://"))
-    project = RunCore(root, pg_url, "postgresql")  # read back through a sync engine
+    if request.param == "aiosqlite":  # Prefect's kind: it failed with "AsyncAdapt_aiosqlite_connection
+        url = request.getfixturevalue("sqlite_url")  # object has no attribute 'in_transaction'"
+        api.init(root, url=url.replace("sqlite:///", "sqlite+aiosqlite:///"))
+        project = RunCore(root, url, "sqlite")
+    else:
+        url = request.getfixturevalue("pg_url")
+        api.init(root, url=url.replace("postgresql+psycopg://", f"postgresql+{request.param}://"))
+        project = RunCore(root, url, "postgresql")  # read back through a sync engine
     make_env_async(project.env_py)
     project.rev("aaa", None, """
         op.create_table('items', sa.Column('id', sa.Integer, primary_key=True), sa.Column('name', sa.String(20)))

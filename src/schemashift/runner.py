@@ -322,7 +322,8 @@ def translate_errors(project: Project, state: RunState | None = None) -> Iterato
                 f"database {redact_url(project.url)} refused a statement: {reason}",
                 hint="check the database and its permissions",
             ) from exc
-        if not project.url and not isinstance(exc, SystemExit) and _frames_in(exc, _script_root(project, state)):
+        if (not project.url and not isinstance(exc, SystemExit) and _about_the_url(exc)
+                and _frames_in(exc, _script_root(project, state))):
             raise ConfigError(
                 f"no database URL: sqlalchemy.url is not set in {project.describe()} "
                 f"(env.py failed with {type(exc).__name__}: {_first_line(exc)})",
@@ -360,9 +361,28 @@ def translate_errors(project: Project, state: RunState | None = None) -> Iterato
             where = env_frames[-1]
             raise ConfigError(
                 f"{where[0]} failed at line {where[1]}: {reason}",
-                hint="fix env.py or the models it imports",
+                hint=_env_py_hint(exc),
             ) from exc
         raise
+
+
+def _about_the_url(exc: BaseException) -> bool:
+    """env.py failed for want of a URL (a stock env.py's ``engine_from_config`` raises KeyError('url'));
+    another failure of an env.py that takes its URL elsewhere is worded as env.py's own."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, KeyError):
+        return exc.args == ("url",) or exc.args == ("sqlalchemy.url",)
+    return isinstance(exc, sa_exc.ArgumentError) or "url" in str(exc).lower()
+
+
+def _env_py_hint(exc: BaseException) -> str:
+    """What to do about env.py's own failure; an env.py made to run inside its application's
+    AnyIO worker thread (Prefect's) cannot run from a command line, Alembic's or ours."""
+    if type(exc).__name__ == "NoEventLoopError" or "AnyIO worker thread" in str(exc):
+        return ("this env.py runs only inside an AnyIO worker thread, as its application starts it: call "
+                "schemashift.api from such a thread (anyio.to_thread.run_sync), as the application calls Alembic")
+    return "fix env.py or the models it imports"
 
 
 def _models_failure(exc: BaseException, project: Project, reason: str) -> ConfigError | None:

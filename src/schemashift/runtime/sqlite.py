@@ -28,6 +28,9 @@ class SqliteTransactions:
 
     def __init__(self, connection: Any) -> None:
         self.dbapi = connection.connection.dbapi_connection
+        # sqlite3 says whether a transaction is open; SQLAlchemy's aiosqlite adapter does not, the
+        # aiosqlite connection it wraps does
+        self._state = self.dbapi if hasattr(self.dbapi, "in_transaction") else self.dbapi.driver_connection
         self.pysqlite = hasattr(self.dbapi, "isolation_level")
         self.user_foreign_keys = bool(self._scalar("PRAGMA foreign_keys"))
         self.foreign_keys = self.user_foreign_keys
@@ -36,6 +39,10 @@ class SqliteTransactions:
         self.user_begins = self.pysqlite and self.previous_isolation is None
         if self.pysqlite:
             self.dbapi.isolation_level = None
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self._state.in_transaction)
 
     @property
     def transactional(self) -> bool:
@@ -47,13 +54,13 @@ class SqliteTransactions:
 
     def set_foreign_keys(self, on: bool) -> None:
         """Only outside a transaction (SQLite ignores the pragma inside one)."""
-        if on != self.foreign_keys and not self.dbapi.in_transaction:
+        if on != self.foreign_keys and not self.in_transaction:
             self.dbapi.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
             self.foreign_keys = on
 
     def before_begin(self, connection: Any, rebuilds: bool) -> None:
         """SQLAlchemy is beginning a transaction: set its foreign-key mode, then BEGIN."""
-        if _autocommit(connection) or self.dbapi.in_transaction:
+        if _autocommit(connection) or self.in_transaction:
             return  # an autocommit_block(): no transaction wanted, or one is already open
         self.set_foreign_keys(self.user_foreign_keys and not rebuilds)
         if self.pysqlite and not self.user_begins:
@@ -72,7 +79,7 @@ class SqliteTransactions:
 
     def begin_now(self, rebuilds: bool) -> None:
         """env.py began its transaction before configure(): make it a real one now."""
-        if self.dbapi.in_transaction:
+        if self.in_transaction:
             return
         self.set_foreign_keys(self.user_foreign_keys and not rebuilds)
         if self.pysqlite:
@@ -83,7 +90,7 @@ class SqliteTransactions:
 
     def restore(self) -> None:
         with contextlib.suppress(Exception):  # the connection may be closed already
-            if self.dbapi.in_transaction:
+            if self.in_transaction:
                 return
             self.set_foreign_keys(self.user_foreign_keys)
             if self.pysqlite:

@@ -31,6 +31,8 @@ def transaction_probe(dbapi_connection: Any) -> Callable[[Any], bool | None]:
         return lambda c: bool(c.driver_connection.is_in_transaction())  # asyncpg
     if getattr(getattr(driver, "info", None), "transaction_status", None) is not None:
         return lambda c: int(c.driver_connection.info.transaction_status) in (1, 2, 3)  # psycopg 3, async
+    if hasattr(driver, "in_transaction") and not callable(driver.in_transaction):
+        return lambda c: bool(c.driver_connection.in_transaction)  # aiosqlite
     return lambda c: None
 
 

@@ -29,6 +29,8 @@ from typing import Any, Iterator
 from alembic.operations import BatchOperations, Operations
 from alembic.operations import ops as alembic_ops
 
+from ..schema.reflection import expression_index_skips_hidden
+
 _READ_ONLY = ("SELECT", "PRAGMA", "WITH", "SHOW", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK")
 
 
@@ -74,9 +76,12 @@ class Recorder:
 
     @contextlib.contextmanager
     def quiet(self) -> Iterator[None]:
+        """Our own reads: not recorded, and without SQLite's skipped-expression-index warning (the
+        rebuild copies those indexes from sqlite_master)."""
         self.internal += 1
         try:
-            yield
+            with expression_index_skips_hidden():
+                yield
         finally:
             self.internal -= 1
 

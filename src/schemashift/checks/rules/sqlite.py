@@ -120,9 +120,12 @@ def _table_clauses_lost(ctx: Context, table: str, schema: str | None, sql: str) 
     import sqlalchemy as sa
     from sqlalchemy.schema import CreateTable
 
+    from ...schema.reflection import expression_index_skips_hidden
+
     assert ctx.facts is not None
     try:
-        reflected = sa.Table(table, sa.MetaData(), schema=schema, autoload_with=ctx.facts.connection)
+        with expression_index_skips_hidden():  # this rule reads them from sqlite_master
+            reflected = sa.Table(table, sa.MetaData(), schema=schema, autoload_with=ctx.facts.connection)
         for constraint in list(reflected.constraints):  # batch mode does not copy these (it cannot tell
             if isinstance(constraint, sa.CheckConstraint) and not constraint.name:  # a type's own CHECK apart)
                 reflected.constraints.discard(constraint)
