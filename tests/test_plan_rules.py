@@ -288,6 +288,9 @@ def test_expression_indexes_read_without_sqlalchemys_skip_warning(tmp_path, sqli
     refused = project.cli("upgrade", "head", ok=False, fresh=True)
     assert refused.code == 5 and "SS-S503" in refused.stderr and "ix_t_lower" in refused.stderr
     assert "Skipped unsupported reflection" not in refused.stderr, refused.stderr
+    # --allow-destructive covers the destructive rules only, so it is not offered for SS-S503 (it was)
+    assert "--allow SS-S503," in refused.error_line and "--allow-destructive" not in refused.error_line
+    assert project.cli("upgrade", "head", "--allow-destructive", ok=False).code == 5
     with project.engine().connect() as conn:
         assert "lower(email)" in conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ix_t_lower'").scalar()
     assert project.rows("t", "id, email") == [(1, "A@x"), (2, "b@y")]

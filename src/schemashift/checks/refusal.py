@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from ..errors import Refused
-from .findings import Finding
+from .findings import RULES, Finding
 from .plan import Allowances, Plan, plan_revisions
 
 
@@ -24,11 +24,14 @@ class UnsafeOperations(Refused):
         rules = ",".join(sorted({f.rule for f in self.findings}))
         verb = "upgrade" if plan.direction == "up" else "downgrade"
         n = len(self.findings)
+        # --allow-destructive covers the destructive family only: offered when it would be enough
+        destructive = all(RULES[f.rule].family == "destructive" for f in self.findings if f.rule in RULES)
         super().__init__(
             f"{verb} to {plan.target} refused: {n} unsafe operation{'s' if n != 1 else ''}",
             hint=f"review them with 'schemashift plan {plan.target}"
-            f"{' --down' if plan.direction == 'down' else ''}', then rerun with --allow {rules} or "
-            "--allow-destructive, or add '# schemashift: allow RULE -- reason' to the revision",
+            f"{' --down' if plan.direction == 'down' else ''}', then rerun with --allow {rules}"
+            f"{' or --allow-destructive' if destructive else ''}, "
+            "or add '# schemashift: allow RULE -- reason' to the revision",
         )
 
     def lines(self) -> list[str]:
