@@ -90,3 +90,16 @@ def test_lint_and_erd_build_their_schema_on_a_mariadb_scratch(tmp_path, mariadb_
     assert "age" in [c.name for c in users.columns]
     assert _scratch_databases(mariadb_url) == []
     assert table_names(mariadb_url) == []  # the project's own database: untouched
+
+
+@pytest.mark.parametrize("downgrade, status", [('op.execute("DROP TRIGGER users_audit")', "ok"), ("pass", "failed")])
+def test_a_trigger_the_downgrade_leaves_fails_on_mariadb(tmp_path, mariadb_url, downgrade, status):
+    """pytest-mrt's MRT502 on MariaDB: information_schema.TRIGGERS is compared too (IF NOT EXISTS
+    lets the upgrade run again, so only that comparison can see the trigger left behind)."""
+    trigger = Rev("r1", 'op.execute("CREATE TRIGGER IF NOT EXISTS users_audit AFTER INSERT ON users '
+                        'FOR EACH ROW SET @seen = 1")', downgrade)
+    report = run_verify(_project(tmp_path, f"maria_trigger_{status}", mariadb_url, trigger))
+    assert verdict(report)["r1"][0] == status, report.lines()
+    if status == "failed":
+        assert "left behind: trigger users.users_audit" in "\n".join(report.lines())
+    assert _scratch_databases(mariadb_url) == []

@@ -251,3 +251,38 @@ def test_text_later_cast_to_json_gets_json_rows(tmp_path, pg_url):
     )
     report = run(example)
     assert verdict(report) == {"j001": ("ok", None), "j002": ("ok", None)}, report.lines()
+
+
+# ------------------------------------------------------------------ pytest-mrt
+
+
+def _trigger_revisions(backend: str, downgrade_drops: str) -> list[Rev]:
+    """A trigger (on PostgreSQL with its function) made with IF NOT EXISTS / OR REPLACE, so that
+    upgrading again after a downgrade that left it behind does not fail on its own."""
+    if backend == "sqlite":
+        up = 'op.execute("CREATE TRIGGER IF NOT EXISTS foo_audit AFTER INSERT ON foo BEGIN SELECT 1; END")'
+        down = {"all": 'op.execute("DROP TRIGGER foo_audit")', "some": "pass"}[downgrade_drops]
+    else:
+        up = ('op.execute("CREATE OR REPLACE FUNCTION foo_audit() RETURNS trigger LANGUAGE plpgsql '
+              'AS $$ BEGIN RETURN NEW; END $$")\n'
+              'op.execute("CREATE OR REPLACE TRIGGER foo_audit AFTER INSERT ON foo FOR EACH ROW EXECUTE FUNCTION foo_audit()")')
+        down = {"all": 'op.execute("DROP TRIGGER foo_audit ON foo")\nop.execute("DROP FUNCTION foo_audit()")',
+                "some": 'op.execute("DROP TRIGGER foo_audit ON foo")'}[downgrade_drops]
+    return [FOO, Rev("bbbb", up, down)]
+
+
+def test_pytest_mrt_trigger_left_behind_by_the_downgrade(tmp_path, db_url, backend):
+    """pytest-mrt's MRT502/MRT503 (a trigger or type the downgrade does not drop): verify compared
+    tables, views, enums and sequences, so a trigger (SQLite) or a trigger's function (PostgreSQL)
+    left behind passed whenever the upgrade tolerated it on the way up again."""
+    example = project(tmp_path, "mrt_trigger", _trigger_revisions(backend, "some"), db_url)
+    report = run(example)
+    assert verdict(report) == {"aaaa": ("ok", None), "bbbb": ("failed", "downgrade")}
+    left = "trigger foo.foo_audit" if backend == "sqlite" else "function foo_audit()"
+    assert report.revisions[1].problems()[0].startswith(f"left behind: {left}"), report.revisions[1].problems()
+
+
+def test_pytest_mrt_trigger_dropped_by_the_downgrade(tmp_path, db_url, backend):
+    """The same history with a downgrade that drops everything it made: no false alarm."""
+    example = project(tmp_path, "mrt_trigger_ok", _trigger_revisions(backend, "all"), db_url)
+    assert verdict(run(example)) == {"aaaa": ("ok", None), "bbbb": ("ok", None)}

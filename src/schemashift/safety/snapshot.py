@@ -185,11 +185,13 @@ class TableInfo:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Tables (and views, PostgreSQL enums and sequences) of a database.
+    """Tables (and views, triggers, PostgreSQL enums, sequences and functions) of a database.
 
     The default schema's objects go by their names; on PostgreSQL the other
     schemas' objects (a migration may create tables in any) go by
-    ``schema.name``, and ``schemas`` lists those schemas themselves.
+    ``schema.name``, and ``schemas`` lists those schemas themselves.  A trigger
+    goes by ``table.trigger``, a function by its signature; each maps to its
+    definition, so a downgrade that leaves one behind (or changes it) shows.
     """
 
     dialect: str
@@ -198,6 +200,8 @@ class Snapshot:
     enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     sequences: tuple[str, ...] = ()
     schemas: tuple[str, ...] = ()
+    triggers: Mapping[str, str] = field(default_factory=dict)
+    functions: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -207,6 +211,8 @@ class Snapshot:
             "enums": {k: list(v) for k, v in sorted(self.enums.items())},
             "sequences": list(self.sequences),
             "schemas": list(self.schemas),
+            "triggers": dict(sorted(self.triggers.items())),
+            "functions": dict(sorted(self.functions.items())),
         }
 
 
@@ -413,6 +419,55 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^p
   AND c.relkind IN ('r', 'p', 'v', 'm')
 """
 
+# triggers a migration made (not the ones PostgreSQL makes for foreign keys)
+_PG_TRIGGERS = """
+SELECT n.nspname, c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid), n.nspname = current_schema()
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+"""
+
+# functions and procedures a migration made (an extension's own are left to the extension)
+_PG_FUNCTIONS = """
+SELECT n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', pg_get_functiondef(p.oid),
+       n.nspname = current_schema()
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE p.prokind IN ('f', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                  AND d.deptype = 'e')
+"""
+
+_SQLITE_TRIGGERS = "SELECT tbl_name || '.' || name, sql FROM sqlite_master WHERE type = 'trigger' AND sql IS NOT NULL"
+
+_MYSQL_TRIGGERS = """
+SELECT CONCAT(EVENT_OBJECT_TABLE, '.', TRIGGER_NAME),
+       CONCAT(ACTION_TIMING, ' ', EVENT_MANIPULATION, ' ', ACTION_ORIENTATION, ' ', ACTION_STATEMENT)
+FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()
+"""
+
+
+def routines(connection: Any, exclude: Iterable[str] = ()) -> tuple[dict[str, str], dict[str, str]]:
+    """Triggers and (PostgreSQL) functions: what reflection does not see, read from the catalog.
+
+    Bookkeeping tables' triggers are left out, as their tables are.
+    """
+    name = connection.dialect.name
+    triggers: dict[str, str] = {}
+    functions: dict[str, str] = {}
+    if name == "sqlite":
+        for key, sql in connection.exec_driver_sql(_SQLITE_TRIGGERS):
+            triggers[key] = _sqlite_text(sql)
+    elif name == "postgresql":
+        for schema, key, text, default in connection.exec_driver_sql(_PG_TRIGGERS):
+            triggers[qualified(None if default else schema, key)] = normalize_sql(text) or ""
+        for schema, key, text, default in connection.exec_driver_sql(_PG_FUNCTIONS):
+            functions[qualified(None if default else schema, key)] = normalize_sql(text) or ""
+    elif name in ("mysql", "mariadb"):
+        for key, text in connection.exec_driver_sql(_MYSQL_TRIGGERS):
+            triggers[key] = normalize_sql(text) or ""
+    kept = {k: v for k, v in triggers.items() if not is_bookkeeping(k.rpartition(".")[0].rpartition(".")[2], exclude)}
+    return kept, functions
+
+
 # every schema but the system ones and the default (whose objects go by their plain names)
 _PG_SCHEMAS = """
 SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema')
@@ -503,7 +558,8 @@ class Snapshotter:
                 enums.update({qualified(schema, e["name"]): tuple(e["labels"]) for e in inspector.get_enums(schema=schema)})
                 found += [qualified(schema, n) for n in _try(inspector.get_sequence_names, schema=schema, default=[]) or []]
             sequences = tuple(sorted(found))
-        return Snapshot(dialect.name, tables, views, enums, sequences, schemas)
+        triggers, functions = routines(connection, self.exclude)
+        return Snapshot(dialect.name, tables, views, enums, sequences, schemas, triggers, functions)
 
 
 def _split(key: str, schemas: Iterable[str]) -> tuple[str | None, str]:
@@ -727,7 +783,9 @@ def diff_snapshots(before: Snapshot, after: Snapshot) -> SchemaDiff:
         diff_tables(before.tables[name], after.tables[name], diff)
     for old, new in sorted(renames.items()):
         diff_tables(before.tables[old], after.tables[new], diff, label=new)
-    for kind, old_map, new_map in (("view", before.views, after.views), ("enum", before.enums, after.enums)):
+    for kind, old_map, new_map in (("view", before.views, after.views), ("enum", before.enums, after.enums),
+                                   ("trigger", before.triggers, after.triggers),
+                                   ("function", before.functions, after.functions)):
         for name in sorted(old_map.keys() - new_map.keys()):
             diff.changes.append(Change("removed", kind, name, before=str(old_map[name])))
         for name in sorted(new_map.keys() - old_map.keys()):
