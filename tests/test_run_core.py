@@ -332,6 +332,35 @@ def test_exception_in_a_revision_on_postgresql(pg_runcore):
     assert "a_t" not in pg_runcore.tables() and pg_runcore.version() == set()
 
 
+@pytest.mark.parametrize("atomic", ["step", "run"])
+def test_a_rolled_back_setval_is_not_called_undone(pg_runcore, atomic):
+    """pytest-mrt's MRT501: PostgreSQL never rolls back setval().  "Rolled back: the database is
+    as it was" was said of a failed revision that had moved a sequence; the sequence stays where
+    the revision put it, and the message now says so (checked against the sequence itself)."""
+    pg_runcore.rev("aaa", None, """
+        op.create_table('items', sa.Column('id', sa.Integer, primary_key=True), sa.Column('name', sa.String(20)))
+        op.execute("INSERT INTO items (name) VALUES ('one'), ('two')")
+    """)
+    pg_runcore.upgrade()
+    pg_runcore.rev("bbb", "aaa", """
+        op.execute("SELECT setval('items_id_seq', 1000)")
+        op.add_column('items', sa.Column('note', sa.String(20)))
+        raise RuntimeError('bbb is broken')
+    """)
+    with pytest.raises(MigrationFailed) as failed:
+        pg_runcore.upgrade(atomic=atomic)
+    scope = "the run" if atomic == "run" else "migration bbb"
+    assert (f"rolled back: the database is as it was before {scope}, except the sequence positions set by "
+            "setval(), which PostgreSQL never rolls back") in failed.value.one_line()
+    assert pg_runcore.version() == {"aaa"} and pg_runcore.rows("items", "id, name") == [(1, "one"), (2, "two")]
+    with pg_runcore.engine().connect() as conn:
+        assert conn.exec_driver_sql("SELECT last_value FROM items_id_seq").scalar() == 1000
+    pg_runcore.rev("bbb", "aaa", "op.add_column('items', sa.Column('note', sa.String(20)))\nraise RuntimeError('plain')")
+    with pytest.raises(MigrationFailed) as plain:
+        pg_runcore.upgrade(atomic=atomic)
+    assert plain.value.one_line().endswith(f"rolled back: the database is as it was before {scope})")
+
+
 def test_revision_without_downgrade_is_not_blamed_on_env_py(runcore):
     runcore.rev("aaa", None, table("a_t"), downgrade=None)
     runcore.upgrade()

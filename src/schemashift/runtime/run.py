@@ -580,7 +580,8 @@ class Run:
                 f"NOT rolled back: the database is at {', '.join(found) or 'base'}, "
                 f"not at {', '.join(expected) or 'base'} as before {scope}"
             )
-        return f"rolled back: the database is as it was before {scope}"
+        kept = _never_rolled_back(ran, self.connection)
+        return f"rolled back: the database is as it was before {scope}{kept}"
 
     def close(self) -> None:
         while self._cleanups:
@@ -626,3 +627,14 @@ def _exists(rmap: Any, rev_id: str) -> bool:
         return rmap.get_revision(rev_id) is not None
     except Exception:
         return False
+
+
+def _never_rolled_back(statements: list[str], connection: Any) -> str:
+    """What a rollback leaves as it is, said beside "rolled back": on PostgreSQL a sequence's
+    position set by ``setval()`` (``nextval()`` too, but a gap is what every rollback leaves)."""
+    if connection is None or connection.dialect.name != "postgresql":
+        return ""
+    if not any("setval" in statement.lower() for statement in statements):
+        return ""
+    return ", except the sequence positions set by setval(), which PostgreSQL never rolls back"
+
