@@ -58,3 +58,36 @@ def test_failed_step_is_rolled_back_and_said_so(async_project, atomic):
         assert "rolled back: the database is as it was before the run" in line
         assert async_project.version() == set()
         assert "items" not in async_project.tables()
+
+
+@pytest.mark.parametrize("driver", ["aiosqlite", "asyncpg"])
+def test_init_with_an_async_url_writes_an_env_py_that_runs(tmp_path, request, driver):
+    """``schemashift init --url sqlite+aiosqlite:///...`` wrote the sync env.py, which failed at once
+    with MissingGreenlet; Alembic's answer is ``init -t async``.  init's env.py now runs an async
+    driver's URL in an event loop of its own, under schemashift and plain alembic alike."""
+    from fixtures_projects import STUDENTS, SchoolProject
+
+    if driver == "aiosqlite":
+        sync_url = request.getfixturevalue("sqlite_url")
+        url, backend = sync_url.replace("sqlite:///", "sqlite+aiosqlite:///"), "sqlite"
+    else:
+        sync_url = request.getfixturevalue("pg_url")
+        url, backend = sync_url.replace("postgresql+psycopg://", "postgresql+asyncpg://"), "postgresql"
+    root = tmp_path / "asyncapp"
+    api.init(root, url=url)
+    project = SchoolProject(root, sync_url, backend)  # rows read back through a sync engine
+    project.write_models()
+    try:
+        project.cli("revision", "--autogenerate", "-m", "create students", "--rev-id", "s1")
+        project.cli("upgrade", "head")
+        project.insert_students()
+        project.manual_revision("nickname", "op.add_column('students', sa.Column('nickname', sa.String(20)))",
+                                "op.drop_column('students', 'nickname')", rev_id="s2")
+        project.cli("upgrade", "head")
+        assert project.version() == {"s2"} and project.rows("students") == STUDENTS
+        assert "s2 (head)" in project.cli("current").stdout
+        project.cli("downgrade", "s1", "--allow-destructive")
+        assert project.version() == {"s1"} and project.rows("students") == STUDENTS
+        assert project.columns("students") == ["id", "name", "grade"]
+    finally:
+        forget_project_modules()

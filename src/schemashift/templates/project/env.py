@@ -8,6 +8,7 @@ move.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from logging.config import fileConfig
 
@@ -75,12 +76,25 @@ def _run(connection) -> None:
         context.run_migrations()
 
 
+async def _run_async(engine) -> None:
+    """An async driver's URL (postgresql+asyncpg, sqlite+aiosqlite): as Alembic's ``async`` template."""
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    async_engine = AsyncEngine(engine)
+    try:
+        async with async_engine.connect() as connection:
+            await connection.run_sync(_run)
+    finally:
+        await async_engine.dispose()
+
+
 def run_migrations_online() -> None:
     """Run the migrations against the database, or an engine or connection handed in.
 
     As in Alembic's cookbook, ``config.attributes["connection"]`` may hold a
     Connection (used as it is) or an Engine (connected here): this is how
     pytest-alembic's ``alembic_engine`` fixture and test suites pass theirs.
+    A URL naming an async driver runs in an event loop of its own.
     """
     connectable = config.attributes.get("connection")
     if connectable is None:
@@ -91,6 +105,9 @@ def run_migrations_online() -> None:
         )
     if isinstance(connectable, Connection):
         _run(connectable)
+        return
+    if connectable.dialect.is_async:
+        asyncio.run(_run_async(connectable))
         return
     with connectable.connect() as connection:
         _run(connection)
