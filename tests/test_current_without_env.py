@@ -168,3 +168,36 @@ def test_a_revision_file_changed_since_the_answers_is_read_again(branched):
     assert "alembic.runtime.migration" in imported and "three, renamed again" in slow[0][1]
     again, imported = probe(branched.root, [["current", "-v"]])  # Alembic's answer was kept
     assert imported == [] and again == slow
+
+
+def _previous_release_env_py(today: str) -> bytes:
+    """init's env.py as the release before the async branch wrote it (rebuilt from today's)."""
+    text = today.replace("import asyncio\n", "", 1)
+    start = text.index("async def _run_async(")
+    text = text[:start] + text[text.index("def run_migrations_online()"):]
+    text = text.replace("    A URL naming an async driver runs in an event loop of its own.\n", "", 1)
+    text = text.replace("    if connectable.dialect.is_async:\n        asyncio.run(_run_async(connectable))\n"
+                        "        return\n", "", 1)
+    return text.encode()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_earlier_releases_env_py_keeps_the_answer_without_env_py(branched):
+    """A project made by the release before still answers ``current`` without running env.py
+    after schemashift is upgraded (init's env.py gained an async branch that a SQLite file's
+    URL never takes); any other env.py still runs."""
+    import hashlib
+
+    from schemashift.safety.sqlite_position import EARLIER_TEMPLATES
+
+    branched.cli("upgrade", "r3")
+    env_py = branched.root / "migrations" / "env.py"
+    earlier = _previous_release_env_py(env_py.read_text())
+    assert hashlib.sha256(earlier).hexdigest() in EARLIER_TEMPLATES  # the rebuild is that release's file
+    env_py.write_bytes(earlier)
+    probe(branched.root, [["current"], ["heads"], ["history"]])  # answers kept
+    fast, imported = probe(branched.root, [["current"]])
+    assert imported == [] and fast[0][1] == "r3 (head)\n"
+    env_py.write_bytes(earlier + b"# edited\n")
+    slow, imported = probe(branched.root, [["current"]])
+    assert "alembic.runtime.migration" in imported and slow[0][1] == "r3 (head)\n"

@@ -31,6 +31,9 @@ from .ledger_place import DEFAULT_TABLE as LEDGER_TABLE
 from .ledger_place import OWN_SCHEMA, SIDECAR_SUFFIX
 
 TEMPLATE_ENV = Path(__file__).resolve().parent.parent / "templates" / "project" / "env.py"
+# init's env.py of earlier releases that read a SQLite URL exactly as today's does (sha256): a
+# project keeps this answer after upgrading schemashift (the one before: no async branch)
+EARLIER_TEMPLATES = frozenset({"87cfb7607a5fcd92f18ce2e69fd95ac2afb00ba57cd7a4ccb1b4b2a679e6b8b3"})
 VERSION_TABLE = "alembic_version"  # Alembic's default, which the template keeps
 _URL = re.compile(r"^sqlite(?:\+pysqlite)?:///(?P<path>[^?#]+)$")
 _WHEN = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
@@ -61,6 +64,15 @@ def sqlite_position(ini: Path, section: str) -> Position | None:
         return None
 
 
+def _init_env_py(text: bytes) -> bool:
+    """The env.py ``schemashift init`` writes, today's or an earlier release's."""
+    if text == TEMPLATE_ENV.read_bytes():
+        return True
+    import hashlib
+
+    return hashlib.sha256(text).hexdigest() in EARLIER_TEMPLATES
+
+
 def _target(ini: Path, section: str) -> tuple[Path, str] | None:
     """The SQLite file init's env.py would open, and its URL; None for anything else."""
     parser = configparser.ConfigParser(defaults={"here": os.path.abspath(ini.parent)})
@@ -75,7 +87,7 @@ def _target(ini: Path, section: str) -> tuple[Path, str] | None:
         return None
     if not os.path.isabs(location):  # relative to wherever Alembic is started: not worth guessing
         return None
-    if (Path(location) / "env.py").read_bytes() != TEMPLATE_ENV.read_bytes():
+    if not _init_env_py((Path(location) / "env.py").read_bytes()):
         return None
     url = parser.get(section, "sqlalchemy.url", fallback="")
     match = _URL.match(url)
