@@ -22,6 +22,8 @@ from typing import Any, Iterator
 from alembic.operations import BatchOperations, Operations
 from alembic.operations import ops as alembic_ops
 
+from . import table_result
+
 _READ_ONLY = ("SELECT", "PRAGMA", "WITH", "SHOW", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "VALUES")
 
 
@@ -79,10 +81,14 @@ class CaptureOperations(Operations):
         super().__init__(migration_context)
         self.capture = Capture()
         self.path = path
+        self.tables_skipped = 0  # create_table results nobody could see, not built (``table_result``)
 
     def invoke(self, operation: Any) -> Any:
         self.capture.ops.append(CapturedOp(operation, line=caller_line(self.path)))
         if isinstance(operation, alembic_ops.CreateTableOp):
+            if table_result.result_discarded() and table_result.may_skip(operation, self.migration_context):
+                self.tables_skipped += 1
+                return None
             return operation.to_table(self.migration_context)
         return None
 
@@ -182,6 +188,7 @@ def capture_function(
 
     ``listening``: the plan's listeners on the connection (else installed for this call only).
     """
+    table_result.calibrate(migration_context)
     operations = CaptureOperations(migration_context, path or getattr(module, "__file__", None))
     had_op = "op" in vars(module)
     previous = vars(module).get("op")

@@ -154,6 +154,7 @@ class Run:
         self._ledger_existed = False
         self._ledger_to_write = False
         self._checksums: dict[str, str] | None = None  # revision file -> checksum, from the revision index
+        self._planned: dict[str, Any] | None = None  # revision id -> Script of the planned steps
         self._real_dirs: dict[str, str] = {}
 
     # ------------------------------------------------------------ configure
@@ -372,10 +373,12 @@ class Run:
         """
         if self.offline or self.connection is None:
             self.steps = list(self.plan(script, heads))
+            self._planned = None
             self.result.before = heads
             self._committed_heads = self._scope_heads = heads
         elif purged and not heads:
             self.steps = list(self.plan(script, ()))
+            self._planned = None
         elif tuple(heads) != self.result.before:
             raise InternalMismatch(
                 f"the version changed from {self.result.before} to {tuple(heads)} while the lock was held"
@@ -429,8 +432,10 @@ class Run:
         direction = "stamp" if step.is_stamp else "up" if step.is_upgrade else "down"  # scratch runs mix both
         revision = step.up_revision_id if step.up_revision_id else ",".join(step.up_revision_ids)
         doc = ""
-        if not step.is_stamp and step.up_revision is not None:
-            doc = step.up_revision.doc
+        if not step.is_stamp:
+            script = self._script_of(step)
+            if script is not None:
+                doc = script.doc
         event_ = StepEvent(
             direction=direction,
             from_revisions=tuple(step.source_revision_ids),
@@ -458,6 +463,20 @@ class Run:
         if self.watch is not None and not self.whole_run:
             self.watch.new_scope()
 
+    def _script_of(self, step: Any) -> Any:
+        """The revision a step's ``MigrationInfo`` names: the planned step's own ``Script`` (Alembic
+        runs exactly those steps), without a revision-map lookup per step; else the map's answer."""
+        rid = step.up_revision_id
+        planned = self._planned
+        if planned is None:
+            planned = self._planned = {}
+            for one in self.steps:
+                script = getattr(one, "revision", None)
+                if getattr(script, "revision", None) is not None:
+                    planned[script.revision] = script
+        found = planned.get(rid)
+        return found if found is not None else step.up_revision
+
     def _refuse_foreign_key_violations(self, step: Any) -> None:
         assert self.sqlite is not None
         found = self.sqlite.foreign_key_violations()
@@ -479,7 +498,8 @@ class Run:
                     self.ledger.record(connection, rev_id, ledger_mod.DOWN, path=None)
             return
         kind = ledger_mod.UP if direction == "up" else ledger_mod.DOWN
-        for rev in step.up_revisions:
+        script = self._script_of(step) if len(step.up_revision_ids) == 1 else None
+        for rev in (script,) if script is not None else step.up_revisions:
             known = self._checksum_of(rev.path) if rev.path else None
             self.ledger.record(connection, rev.revision, kind, path=rev.path, duration_ms=duration_ms,
                                file_checksum=known)
