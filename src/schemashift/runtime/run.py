@@ -36,6 +36,7 @@ from ..config import redact_url
 from ..errors import ConfigError, DatabaseError, MigrationFailed, Refused, SchemashiftError
 from ..safety import ledger as ledger_mod
 from ..safety import lock as lock_mod
+from . import heap
 from .options import CONTEXT_KEY, RunOptions
 from .results import MigrateResult, StepEvent
 from .sqlite import SqliteTransactions
@@ -194,7 +195,11 @@ class Run:
         event.listen(connection, "commit", self._on_commit)
         event.listen(connection, "rollback", self._on_rollback)
         self._cleanups.append(lambda: self._unlisten(connection))
+        heap.enter()
+        self._cleanups.append(heap.release)
+        heap.hold()  # imports, env.py: out of the collector's walks from here (runtime.heap)
         self._prepare(connection, kw)
+        heap.hold()  # the revision modules Alembic loaded, the plan: the same
         if not self.transactional and self.steps and self.options.notice:  # said only when something will run
             self.options.notice(
                 f"{connection.dialect.name} commits each DDL statement at once: a migration that fails "

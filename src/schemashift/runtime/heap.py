@@ -1,0 +1,46 @@
+"""Keep Python's cyclic garbage collector off what a run holds for its whole length.
+
+By the time the steps begin, the process holds many thousands of long-lived
+objects: everything imported, the revision modules Alembic loaded, the plan
+that judged them.  None of them can become garbage while the run holds them,
+yet every full collection during the steps walks them all again (on a long
+history that is a few percent of the run).  ``gc.freeze()`` moves the objects
+alive at that moment out of the collector's sight; ``release`` hands them
+back when the run ends, so cyclic garbage among them is collected then, not
+lost (objects freed by reference counting are freed at once either way).
+
+Runs may nest (a scratch run inside a verification): the outermost one
+thaws.  A process that froze objects itself is left alone.
+"""
+
+from __future__ import annotations
+
+import gc
+
+_depth = 0
+_ours = False  # this module froze what is frozen now
+
+
+def hold() -> None:
+    """Freeze what is alive now (call again as the run grows); only between ``enter`` and ``release``."""
+    if _ours and hasattr(gc, "freeze"):
+        gc.freeze()
+
+
+def enter() -> None:
+    """A run starts: from now on ``hold`` may freeze, unless the process froze objects itself."""
+    global _depth, _ours
+    if _depth == 0:
+        _ours = hasattr(gc, "freeze") and gc.get_freeze_count() == 0
+    _depth += 1
+
+
+def release() -> None:
+    """A run ends: the outermost one gives every frozen object back to the collector."""
+    global _depth, _ours
+    if _depth == 0:
+        return
+    _depth -= 1
+    if _depth == 0 and _ours:
+        _ours = False
+        gc.unfreeze()
