@@ -613,6 +613,8 @@ class Run:
             cleanup = self._cleanups.pop()
             with contextlib.suppress(Exception):
                 cleanup()
+        with contextlib.suppress(Exception):
+            self.ledger.close()
 
 
 def _reason(exc: BaseException) -> str:

@@ -225,6 +225,11 @@ class Ledger:
             insert = self._inserts[table.key] = RowInsert(table, connection.dialect)
         insert.run(connection, row)
 
+    def close(self) -> None:
+        """The run is over: let go of the cursors kept for its rows."""
+        for insert in self._inserts.values():
+            insert.close()
+
     def adopt(self, connection: Any, revisions: Iterable[Any], checksum_of: ChecksumOf | None = None) -> int:
         """Mark revisions a database already has (migrated by plain Alembic) as adopted.
 
@@ -319,6 +324,7 @@ class RowInsert:
         self.sql: str | None = None
         self.order: tuple[str, ...] | None = None
         self.processors: dict[str, Any] = {}
+        self._cursor: tuple[Any, Any] | None = None  # (DBAPI connection, its cursor kept for the rows)
         if dialect.name in DRIVER_SQL_DIALECTS and dialect.bind_typing != BindTyping.SETINPUTSIZES:
             compiled = table.insert().inline().compile(dialect=dialect, column_keys=list(_ROW_KEYS))
             names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
@@ -345,15 +351,35 @@ class RowInsert:
 
     def _on_cursor(self, connection: Any, params: Any) -> None:
         """The row through a cursor of the step's own DBAPI connection (its transaction), a driver
-        error raised as the ``DBAPIError`` SQLAlchemy would have raised, naming the statement."""
-        cursor = connection.connection.dbapi_connection.cursor()
+        error raised as the ``DBAPIError`` SQLAlchemy would have raised, naming the statement.
+
+        One cursor per DBAPI connection serves every step (making one costs psycopg more than
+        sending the row); a new one after a failure, or on another connection."""
+        dbapi = connection.connection.dbapi_connection
+        kept = self._cursor
+        if kept is not None and kept[0] is dbapi:
+            cursor = kept[1]
+        else:
+            cursor = dbapi.cursor()
+            self._cursor = (dbapi, cursor)
         base = self.dialect.loaded_dbapi.Error
         try:
             cursor.execute(self.sql, params)
         except base as exc:
+            self.close()
             raise DBAPIError.instance(self.sql, params, exc, base, dialect=self.dialect) from exc
-        finally:
-            cursor.close()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Let the kept cursor go."""
+        kept, self._cursor = self._cursor, None
+        if kept is not None:
+            try:
+                kept[1].close()
+            except Exception:  # the connection went first
+                pass
 
 
 _ROW_KEYS = ("revision", "direction", "checksum", "applied_at", "duration_ms", "tool_version")
