@@ -338,8 +338,10 @@ class RowInsert:
 
     def driver_params(self, row: dict[str, Any]) -> Any:
         """``row`` as the driver receives it from SQLAlchemy: processed, in the statement's order."""
-        values = {k: (self.processors[k](v) if k in self.processors else v) for k, v in row.items()}
-        return tuple(values[k] for k in self.order) if self.order is not None else values
+        processors = self.processors
+        if self.order is not None:
+            return tuple([row[k] if k not in processors else processors[k](row[k]) for k in self.order])
+        return {k: (v if k not in processors else processors[k](v)) for k, v in row.items()}
 
     def run(self, connection: Any, row: dict[str, Any], *, fast: bool = True) -> None:
         if not fast or self.sql is None or connection.get_execution_options().get("schema_translate_map"):
