@@ -81,14 +81,12 @@ class CaptureOperations(Operations):
         super().__init__(migration_context)
         self.capture = Capture()
         self.path = path
-        self.tables_skipped = 0  # create_table results nobody could see, not built (``table_result``)
 
     def invoke(self, operation: Any) -> Any:
         self.capture.ops.append(CapturedOp(operation, line=caller_line(self.path)))
         if isinstance(operation, alembic_ops.CreateTableOp):
             if table_result.result_discarded() and table_result.may_skip(operation, self.migration_context):
-                self.tables_skipped += 1
-                return None
+                return None  # a table nobody could see (``table_result``)
             return operation.to_table(self.migration_context)
         return None
 
