@@ -8,6 +8,7 @@ and histories whose databases start from ``create_all()`` + stamp
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -236,3 +237,37 @@ def test_plain_sql_alter_type_verifies_on_psycopg(tmp_path, pg_url, driver):
     assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok"), ("r2", "ok"), ("r3", "ok")], "\n".join(report.lines())
     assert report.ok and all(r.problems() == [] and r.losses == [] for r in report.revisions)
     assert report.revisions[2].values_checked >= 3 * 4
+
+
+def test_env_py_taking_its_url_from_the_environment_verifies_with_url_env(tmp_path, monkeypatch):
+    """full-stack-fastapi-template's env.py (and ihatemoney's, and Prefect's) takes its URL from the
+    app's settings, not sqlalchemy.url, so verify refused ("env.py connected to ..., not to the
+    scratch database") and could never prove those downgrades.  With 'schemashift.url_env = VAR'
+    the scratch URL is put in VAR for env.py's run; the app's database is never touched and VAR
+    is as it was afterwards.  ``upgrade --url`` reaches such an env.py the same way."""
+    example = make_project(tmp_path, "url_from_env", [Rev("r1", 'op.create_index("ix_users_name", "users", ["name"])',
+                                                          'op.drop_index("ix_users_name", table_name="users")')],
+                           url=f"sqlite:///{tmp_path / 'unused.db'}", models_extra=INDEX)
+    env_py = example.root / "migrations" / "env.py"
+    env_py.write_text(env_py.read_text().replace(
+        "\nconfig = context.config\n",
+        "\nconfig = context.config\nimport os\nconfig.set_main_option('sqlalchemy.url', os.environ['APP_DATABASE_URL'])\n", 1))
+    app_db = tmp_path / "app.db"
+    app_url = f"sqlite:///{app_db}"
+    monkeypatch.setenv("APP_DATABASE_URL", app_url)
+
+    with pytest.raises(Exception) as refused:
+        verify(example.reload())
+    assert "not to the scratch database" in str(refused.value) and "schemashift.url_env" in str(refused.value)
+    assert table_names(app_url) == []
+
+    ini = example.root / "alembic.ini"
+    ini.write_text(ini.read_text().replace("[alembic]\n", "[alembic]\nschemashift.url_env = APP_DATABASE_URL\n", 1))
+    report = verify(example.reload())
+    assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok"), ("r1", "ok")], report.lines()
+    assert table_names(app_url) == [] and os.environ["APP_DATABASE_URL"] == app_url
+
+    other = tmp_path / "other.db"
+    api.upgrade(api.load_project(ini, url=f"sqlite:///{other}"), "head")
+    assert "users" in table_names(f"sqlite:///{other}") and table_names(app_url) == []
+    assert os.environ["APP_DATABASE_URL"] == app_url

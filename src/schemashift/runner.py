@@ -14,6 +14,7 @@ file, revision or statement at fault.
 from __future__ import annotations
 
 import contextlib
+import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,7 +198,7 @@ def run_env(
     saved_url = _raw_url(project.config)
     with translate_errors(project, state):
         try:
-            with env, _url_restored(project.config, saved_url):
+            with env, _url_restored(project.config, saved_url), url_in_environment(project):
                 script.run_env()
             if run is not None:
                 run.finish()
@@ -215,6 +216,29 @@ def _raw_url(config: Any) -> str | None:
         return config.file_config.get(config.config_ini_section, "sqlalchemy.url", raw=True)
     except Exception:
         return None
+
+
+@contextlib.contextmanager
+def url_in_environment(project: Project) -> Iterator[None]:
+    """For an env.py that reads its URL from an environment variable (an app's settings:
+    ``DATABASE_URL``) rather than ``sqlalchemy.url``: with ``schemashift.url_env = VAR`` in the
+    config, a URL schemashift was given (``--url``, ``$SCHEMASHIFT_URL``, a scratch database)
+    is put in VAR while env.py runs, and VAR is restored afterwards.  Without a URL of its own
+    to give, VAR is left alone, so env.py connects where plain Alembic's would."""
+    variable = (project.config.get_main_option("schemashift.url_env") or "").strip()
+    url = project.url
+    if not variable or project.url_source == "config" or not url:
+        yield
+        return
+    before = os.environ.get(variable)
+    os.environ[variable] = url
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = before
 
 
 @contextlib.contextmanager
@@ -272,7 +296,7 @@ def alembic_command(project: Project, name: str, *args: Any, **kw: Any) -> Any:
 
     if kw.get("autogenerate"):  # runs env.py (revision and merge alone do not)
         require_env_py(project)
-    with translate_errors(project, RunState()):
+    with translate_errors(project, RunState()), url_in_environment(project):
         try:
             return getattr(command, name)(project.config, *args, **kw)
         except REVISION_ERRORS as exc:

@@ -490,7 +490,9 @@ def prove_connection(scratch: Scratch, connection: Any, *, empty: bool) -> None:
             where = redact_url(connection.engine.url.render_as_string(hide_password=False))
             raise Refused(
                 f"env.py connected to {where}, not to the scratch database; nothing was migrated",
-                hint="make env.py use the URL in sqlalchemy.url, which schemashift overrides for the scratch run",
+                hint="make env.py use the URL in sqlalchemy.url, which schemashift overrides for the scratch run; "
+                "or, when env.py reads its URL from an environment variable (DATABASE_URL, say), name it in the "
+                "config as 'schemashift.url_env = DATABASE_URL' and schemashift sets it for the run",
             ) from exc
         raise
     finally:
