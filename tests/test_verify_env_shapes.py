@@ -267,6 +267,10 @@ def test_env_py_taking_its_url_from_the_environment_verifies_with_url_env(tmp_pa
     assert [(r.revision, r.status) for r in report.revisions] == [("r0", "ok"), ("r1", "ok")], report.lines()
     assert table_names(app_url) == [] and os.environ["APP_DATABASE_URL"] == app_url
 
+    ini.write_text(ini.read_text().replace("url_env = APP_DATABASE_URL", "url_env = APP DATABASE URL"))
+    with pytest.raises(Exception, match="is not an environment variable's name"):
+        verify(example.reload())
+    ini.write_text(ini.read_text().replace("url_env = APP DATABASE URL", "url_env = APP_DATABASE_URL"))
     other = tmp_path / "other.db"
     api.upgrade(api.load_project(ini, url=f"sqlite:///{other}"), "head")
     assert "users" in table_names(f"sqlite:///{other}") and table_names(app_url) == []

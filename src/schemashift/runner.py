@@ -226,6 +226,11 @@ def url_in_environment(project: Project) -> Iterator[None]:
     is put in VAR while env.py runs, and VAR is restored afterwards.  Without a URL of its own
     to give, VAR is left alone, so env.py connects where plain Alembic's would."""
     variable = (project.config.get_main_option("schemashift.url_env") or "").strip()
+    if variable and not variable.isidentifier():
+        raise ConfigError(
+            f"schemashift.url_env = {variable!r} in {project.describe()} is not an environment variable's name",
+            hint="name the variable env.py reads its URL from, e.g. 'schemashift.url_env = DATABASE_URL'",
+        )
     url = project.url
     if not variable or project.url_source == "config" or not url:
         yield
