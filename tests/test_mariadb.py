@@ -92,6 +92,15 @@ def test_rows_changed_before_a_ddl_statement_are_named_as_applied(migrated):
     assert migrated.rows("students") == [STUDENTS[0], (2, "X", 4), STUDENTS[2]]
 
 
+def _columns(project, table: str) -> dict:
+    """The table's columns as the database reports them, by name."""
+    engine = project.engine()
+    try:
+        return {c["name"]: c for c in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
 def test_hand_written_column_rename_keeps_not_null_and_default(migrated):
     """MySQL's CHANGE restates the column: the definition left out of the migration is read from the database."""
     migrated.manual_revision(
@@ -105,17 +114,13 @@ def test_hand_written_column_rename_keeps_not_null_and_default(migrated):
         "op.alter_column('students', 'level', new_column_name='grade')", rev_id="m3",
     )
     migrated.cli("upgrade", "head")
-    engine = migrated.engine()
-    columns = {c["name"]: c for c in sa.inspect(engine).get_columns("students")}
-    engine.dispose()
+    columns = _columns(migrated, "students")
     assert columns["full_name"]["nullable"] is False and str(columns["full_name"]["type"]).startswith("VARCHAR(100)")
     assert columns["level"]["nullable"] is False and columns["level"]["default"] == "1"
     assert migrated.rows("students", "id, full_name, level") == STUDENTS
     migrated.cli("downgrade", "m2")
     assert migrated.rows("students") == STUDENTS
-    engine = migrated.engine()
-    assert not {c["name"]: c for c in sa.inspect(engine).get_columns("students")}["name"]["nullable"]
-    engine.dispose()
+    assert not _columns(migrated, "students")["name"]["nullable"]
 
 
 def test_alter_column_given_a_clause_as_existing_server_default(migrated):
@@ -133,9 +138,7 @@ def test_alter_column_given_a_clause_as_existing_server_default(migrated):
         "existing_server_default=sa.false())", rev_id="m3",
     )
     migrated.cli("upgrade", "head")
-    engine = migrated.engine()
-    column = {c["name"]: c for c in sa.inspect(engine).get_columns("students")}["active"]
-    engine.dispose()
+    column = _columns(migrated, "students")["active"]
     assert column["nullable"] is False and column["default"] == "0"
     assert migrated.rows("students", "id, name, grade, active") == [row + (False,) for row in STUDENTS]
     migrated.cli("downgrade", "m1", "--allow-destructive")
