@@ -166,3 +166,21 @@ def test_a_batch_block_in_a_helper_of_the_project_is_seen_through_the_plan(fk_pr
     fk_project.upgrade()
     assert children(fk_project) == [(10, 1, "a"), (11, 1, "b"), (20, 2, "c")]
     assert fk_project.rows("pet", "id, parent_id") == [(1, 1), (2, 2)]
+
+
+def test_a_foreign_key_to_columns_that_are_not_unique_is_explained(fk_project):
+    """mlflow's models have input_tags.input_uuid reference inputs.input_uuid, which is not unique; the
+    rebuild adding it failed with SQLite's bare "foreign key mismatch".  The step is rolled back, and
+    the error now says what SQLite requires and the fix."""
+    before = fk_project.state()
+    fk_project.rev("bbb", "aaa", """
+        import schemashift.safety.rebuild  # noqa: F401  (op.rebuild_table)
+        op.rebuild_table('child', add_constraints=['FOREIGN KEY(v) REFERENCES parent (name)'])
+    """)
+    with pytest.raises(MigrationFailed) as failed:
+        fk_project.upgrade()
+    line = failed.value.one_line()
+    assert 'foreign key mismatch - "child" referencing "parent"' in line
+    assert "neither its primary key nor covered by a UNIQUE constraint" in line
+    assert "rolled back: the database is as it was before migration bbb" in line
+    assert fk_project.state() == before and children(fk_project) == [(10, 1, "a"), (11, 1, "b"), (20, 2, "c")]

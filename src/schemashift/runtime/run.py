@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -629,8 +630,21 @@ def _reason(exc: BaseException) -> str:
     first = text[0] if text else ""
     name = type(orig if orig is not None else exc).__name__
     if orig is not None:
-        return first or name
+        return _explained(first) or name
     return f"{name}: {first}" if first else name
+
+
+_FK_MISMATCH = re.compile(r'foreign key mismatch - "(?P<child>[^"]+)" referencing "(?P<parent>[^"]+)"')
+
+
+def _explained(message: str) -> str:
+    """SQLite's terse "foreign key mismatch", with what it means and the fix."""
+    found = _FK_MISMATCH.search(message)
+    if found is None:
+        return message
+    return (f"{message}: a foreign key of {found['child']} names columns of {found['parent']} that are neither "
+            f"its primary key nor covered by a UNIQUE constraint, which SQLite requires (make them unique, or "
+            "point the foreign key at the primary key)")
 
 
 def applied_revisions(script: Any, heads: Sequence[str]) -> list[Any]:
