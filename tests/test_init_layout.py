@@ -158,3 +158,29 @@ def test_gitignore_keeps_cache_and_lock_out_of_git(tmp_path, run_cli):
                             capture_output=True, text=True, check=True).stdout
     assert "schemashift-revisions.json" not in status and "schemashift.lock" not in status
     assert "migrations/versions/" in status  # the revision itself is for version control
+
+
+def test_init_takes_alembics_template_names(tmp_path, run_cli):
+    """``alembic init -t async migrations`` is how an async project starts: ``-t`` was "No such
+    option".  ``generic`` and ``async`` are served by init's one env.py (``async`` defaults the URL
+    to aiosqlite); Alembic's other templates are refused, naming the alembic command to use."""
+    app = tmp_path / "asyncapp"
+    app.mkdir()
+    result = run_cli(app, "init", "-t", "async", "migrations")
+    assert result.code == 0, result.stderr
+    assert "sqlalchemy.url = sqlite+aiosqlite:///%(here)s/app.db" in (app / "alembic.ini").read_text()
+    (app / "models.py").write_text(STUDENT_MODELS.replace("{table}", "students").replace("{extra}", ""))
+    assert run_cli(app, "revision", "--autogenerate", "-m", "create students", "--rev-id", "a0001").code == 0
+    assert run_cli(app, "upgrade", "head").code == 0
+    engine = sa.create_engine(f"sqlite:///{app / 'app.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO students (id, name, grade) VALUES (1, 'Ada Lovelace', 4)")
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "a0001"
+    engine.dispose()
+    for template in ("pyproject", "multidb", "nonsense"):
+        before = files(tmp_path)
+        result = run_cli(tmp_path, "init", "--template", template, "other")
+        assert result.code == 2 and len(result.lines) == 1, result.stderr
+        assert f"no template {template!r}" in result.lines[0]
+        assert ("alembic init --template" in result.lines[0]) == (template != "nonsense")
+        assert files(tmp_path).keys() == before.keys()

@@ -76,6 +76,9 @@ class InitResult:
     existing_models: list[Path] = field(default_factory=list)  # models.py files found (no starter written)
 
 
+INIT_TEMPLATES = ("generic", "async")  # Alembic's init --template names that schemashift's env.py serves
+
+
 def init(
     directory: str | os.PathLike[str],
     *,
@@ -84,6 +87,7 @@ def init(
     naming_convention: bool = True,
     config_dir: str | os.PathLike[str] | None = None,
     gitignore: bool = True,
+    template: str = "generic",
 ) -> InitResult:
     """Create a project that works with no hand-editing.
 
@@ -99,7 +103,17 @@ def init(
     cache and lock file, and a starter ``models.py`` with the default naming
     convention, only when no ``models.py`` exists anywhere in the project (it
     would hide the real one).
+
+    ``template``: Alembic's ``init --template``.  ``generic`` and ``async`` give the same env.py
+    (it runs an async driver's URL in an event loop of its own); ``async`` makes the default
+    URL ``sqlite+aiosqlite``.  Alembic's other templates are refused with what to do instead.
     """
+    if template not in INIT_TEMPLATES:
+        raise ConfigError(
+            f"schemashift init has no template {template!r} (it has {', '.join(INIT_TEMPLATES)})",
+            hint=f"run 'alembic init --template {template} DIR' instead: schemashift works with that project as it is"
+            if template in ("pyproject", "pyproject_async", "multidb") else "use --template generic or async",
+        )
     if config_dir is None:
         root = Path(directory).absolute()
         migrations = root / "migrations"
@@ -117,7 +131,7 @@ def init(
         raise ConfigError(f"{ini} already exists", hint="this directory already holds a project; use another DIR")
     if migrations.exists() and (not migrations.is_dir() or any(migrations.iterdir())):
         raise ConfigError(f"{migrations} already exists and is not empty", hint="choose another DIR")
-    url = url or "sqlite:///%(here)s/app.db"
+    url = url or ("sqlite+aiosqlite" if template == "async" else "sqlite") + ":///%(here)s/app.db"
     existing_models = _models_files(root, metadata)
     root.mkdir(parents=True, exist_ok=True)
     from alembic import command  # start-up time: only init, revision, merge and check need it

@@ -77,7 +77,11 @@ def app(ctx: click.Context, config: str | None, url: str | None, name: str, x: t
 @click.option("--metadata", default="models:Base.metadata", show_default=True, help="MODULE:ATTR of the models' MetaData")
 @click.option("--url", "db_url", metavar="URL", help="Database URL (default: app.db, a SQLite file beside alembic.ini)")
 @click.option("--naming-convention/--no-naming-convention", default=True, help="Give a starter models.py a naming convention")
-def init(directory: Path, project_folder: bool, metadata: str, db_url: str | None, naming_convention: bool) -> None:
+@click.option("-t", "--template", default="generic", show_default=True, metavar="NAME",
+              help="Alembic's template name: generic, or async (the default URL then uses aiosqlite); "
+                   "one env.py serves both, running an async driver's URL in an event loop")
+def init(directory: Path, project_folder: bool, metadata: str, db_url: str | None, naming_convention: bool,
+         template: str) -> None:
     """Create alembic.ini here and the scripts in DIRECTORY, as 'alembic init DIRECTORY' does.
 
     schemashift adds the models' MetaData (schemashift.metadata), the URL, an
@@ -88,7 +92,7 @@ def init(directory: Path, project_folder: bool, metadata: str, db_url: str | Non
     from . import api
 
     result = api.init(directory, metadata=metadata, url=db_url, naming_convention=naming_convention,
-                      config_dir=None if project_folder else Path.cwd())
+                      config_dir=None if project_folder else Path.cwd(), template=template)
     say(f"Created {result.config_file}")
     say(f"Created {result.script_location}/ (env.py, script.py.mako, README, versions/)")
     if result.models_file:
