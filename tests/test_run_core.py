@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import command as alembic_command
 
 from schemashift import api
-from schemashift.errors import ConfigError, DatabaseError, LockTimeout, MigrationFailed, Refused, RevisionFileError
+from schemashift.errors import ConfigError, DatabaseError, LockTimeout, MigrationFailed, Refused, RevisionError, RevisionFileError
 from schemashift.safety import lock as lock_mod
 
 TABLE_WITH_ROWS = """
@@ -451,6 +451,16 @@ def test_env_py_setting_version_locations_itself(runcore, tmp_path):
     assert [e.revision for e in result.steps] == ["aaa", "bbb"] and result.after == ("bbb",)
     assert runcore.version() == {"bbb"} and runcore.rows("b_t", "id, v") == [(1, "one"), (2, "two")]
     assert [r for r, _ in runcore.ledger()] == ["aaa", "bbb"]
+    # a revision only env.py's folders hold, named as a target (Prefect's downgrade -r REV): it was
+    # refused before env.py ran ("No such revision"); a real typo is still refused, changing nothing
+    runcore.rev("ccc", "bbb", table("c_t"), "op.drop_table('c_t')", folder=extra)
+    runcore.upgrade("ccc")
+    runcore.downgrade("bbb")
+    assert runcore.version() == {"bbb"} and "c_t" not in runcore.tables()
+    before = runcore.state()
+    with pytest.raises(RevisionError, match="'zzz'"):
+        runcore.upgrade("zzz")
+    assert runcore.state() == before
 
 
 def test_env_py_connecting_to_a_url_of_its_own_is_refused(sqlite_runcore, tmp_path):

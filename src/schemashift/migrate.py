@@ -153,7 +153,18 @@ def precheck_targets(project: Project, targets: Sequence[str | None]) -> None:
         try:
             rmap.get_revisions(ident)
         except REVISION_ERRORS as exc:
+            if "no such revision" in str(exc).lower() and _env_py_picks_versions(project):
+                continue  # the run resolves it among the versions env.py chose, before writing anything
             raise revision_error(exc) from exc
+
+
+def _env_py_picks_versions(project: Project) -> bool:
+    """env.py sets ``context.script.version_locations`` itself (Prefect's picks a folder per dialect):
+    the revisions it runs are known only once it has run."""
+    try:
+        return "version_locations" in (project.script_location / "env.py").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 # ------------------------------------------------------------- the commands
