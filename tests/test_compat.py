@@ -163,3 +163,29 @@ def test_heads_history_branches_print_what_alembic_prints(tmp_path, sqlite_url):
         ours, theirs = project.cli(*args).stdout, alembic_cli(root, *args).stdout
         assert sorted(_normalized(ours)) == sorted(_normalized(theirs)), args
         assert ours.splitlines()[0] == theirs.splitlines()[0] == ("a1 (branchpoint)" if args == ("branches",) else "Rev: a1 (branchpoint)")
+
+
+def test_alembics_multidb_template_is_refused_before_anything_runs(tmp_path):
+    """Alembic's ``multidb`` env.py migrates several engines in one run; schemashift runs one
+    database per command and says so (exit 2) before touching either database."""
+    import sqlalchemy as sa
+
+    from fixtures_projects import SchoolProject
+
+    root = tmp_path / "multi"
+    _alembic_init(root, "unused", template="multidb")
+    ini = root / "alembic.ini"
+    urls = {name: f"sqlite:///{tmp_path / name}.db" for name in ("engine1", "engine2")}
+    text = ini.read_text()
+    for name, url in urls.items():
+        text = text.replace(f"[{name}]\nsqlalchemy.url = unused", f"[{name}]\nsqlalchemy.url = {url}")
+    assert all(url in text for url in urls.values())
+    ini.write_text(text)
+    assert alembic_cli(root, "revision", "-m", "first", "--rev-id", "m1").code == 0
+    project = SchoolProject(root, urls["engine1"], "sqlite")
+    result = project.cli("upgrade", "head", ok=False)
+    assert result.code == 2 and "second connection" in result.error_line and "own project" in result.error_line
+    for url in urls.values():
+        engine = sa.create_engine(url)
+        assert sa.inspect(engine).get_table_names() == []
+        engine.dispose()
