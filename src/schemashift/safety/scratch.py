@@ -455,9 +455,14 @@ def probe_schemas(project: Project, scratch: Scratch) -> list[str]:
     schemas of ``target_metadata``'s tables.  Read from the options env.py
     passes to ``configure()``, in a run that changes nothing (``dont_mutate``,
     as ``alembic current`` runs), so the scratch database can have them
-    before the version table is created in one."""
-    if scratch.dialect != "postgresql":
-        return []
+    before the version table is created in one.
+
+    On every engine this first run also proves that env.py connects to the
+    scratch database, before anything else runs env.py: verify's comparison
+    with the models goes through Alembic's own command, which creates the
+    version table wherever env.py connected (a history with no revision to
+    walk reached it first).
+    """
     found: list[str] = []
 
     def read(rev: Any, context: Any) -> list[Any]:
@@ -475,6 +480,8 @@ def probe_schemas(project: Project, scratch: Scratch) -> list[str]:
         prove_connection(scratch, connection, empty=False)
 
     run_env(project, read, policy=RunPolicy(connection_hooks=[prove]), dont_mutate=True)
+    if scratch.dialect != "postgresql":
+        return []
     return [name for name in dict.fromkeys(found) if name not in ("public",)]
 
 
