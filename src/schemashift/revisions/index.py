@@ -158,7 +158,7 @@ class RevisionIndex:
                 if hit is not None and hit[0] == stamp:
                     header = hit[1]
                 elif earlier is not None and earlier[0] == stamp and (
-                    not self.check_syntax or compiled_before(Path(key))
+                    not self.check_syntax or compiled_before(key)
                 ):
                     header = earlier[1]  # read by this process already; proven now if Python compiled it since
                     if self.check_syntax:
@@ -169,7 +169,7 @@ class RevisionIndex:
                 else:
                     self.files_read += 1
                     changed = True
-                    parsed = self._read(Path(key), self.check_syntax, self._unproven)
+                    parsed = self._read(key, self.check_syntax, self._unproven)
                     header = header_dict(parsed) if parsed else None
                     if key in self._unproven:
                         _UNPROVEN_READ[key] = (stamp, header)
@@ -197,16 +197,17 @@ class RevisionIndex:
         return {h["path"]: h.get("marks", "") for h in self.headers()}
 
     @staticmethod
-    def _read(path: Path, check_syntax: bool = True, unproven: set[str] | None = None) -> RevisionHeader | None:
+    def _read(path: str, check_syntax: bool = True, unproven: set[str] | None = None) -> RevisionHeader | None:
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as file:  # a str path: pathlib's parsing costs more than the read (cold reads)
+                data = file.read()
             text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise RevisionFileError(str(path), str(exc)) from exc
         text = text.replace("\r\n", "\n").replace("\r", "\n")  # as read_text() read it (universal newlines)
         header = parse_header(path, text)
         if header is None:
-            header = import_header(path)
+            header = import_header(Path(path))
         elif not compiled_before(path):
             if not check_syntax and unproven is not None:
                 unproven.add(str(path))
