@@ -44,7 +44,7 @@ def cached_answer(ini: Path | None, section: str, name: str) -> list[Any] | None
         if found is None:
             from .revisions.fresh import fresh_answers
 
-            found = (fresh_answers(ini, section) or {}).get(name)
+            found = (fresh_answers(ini, section, (name,)) or {}).get(name)
         return found
     except Exception:  # anything unusual: the normal path reports it properly
         return None

@@ -69,6 +69,12 @@ def fingerprint_add(digest: Any, path: str, st: os.stat_result) -> None:
     digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n".encode())
 
 
+def fingerprint_add_all(digest: Any, paths: list[str], stats: list[os.stat_result]) -> None:
+    """``fingerprint_add`` of each file in turn, in one update (the same digest)."""
+    digest.update("".join([f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n"
+                           for path, st in zip(paths, stats)]).encode())
+
+
 def fingerprint(config_file: Path, section: str, dirs: list[str], recursive: bool) -> str:
     """What the answers depend on: the config and every revision file's stamp."""
     digest = fingerprint_start(config_file, section, dirs, recursive)
@@ -141,6 +147,28 @@ class Answers:
         """
         self.store_many({name: infos}, dirs, recursive, before)
 
+    def store_rows(self, rows: dict[str, list[list[Any]]], dirs: list[str], recursive: bool, before: str) -> None:
+        """Keep answers given as rows (each ``RevisionInfo``'s fields in order, no database marks).
+
+        ``before`` was taken file by file just before each file was read (``revisions.fresh``), so a file
+        changed since has another stamp already and the answers will simply not match it.
+        """
+        try:
+            data = self._load()
+            if data.get("fingerprint") != before or data.get("fields") != _FIELDS:
+                data = {"version": ANSWERS_VERSION, "fingerprint": before, "dirs": dirs, "recursive": recursive,
+                        "fields": _FIELDS, "answers": {}}
+            data.setdefault("answers", {}).update(rows)
+            self._write(data)
+        except OSError:
+            pass  # a read-only project simply answers the slow way
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self.path.parent.mkdir(exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, separators=(",", ":"), check_circular=False))
+        os.replace(tmp, self.path)
+
     def store_many(self, answers: dict[str, list[RevisionInfo]], dirs: list[str], recursive: bool,
                    before: str, *, recheck: bool = True) -> None:
         """Keep each of ``answers`` (by name), if the files did not change while they were computed.
@@ -174,9 +202,6 @@ class Answers:
                     changed = True
             if not changed:
                 return  # kept already: no rewrite
-            self.path.parent.mkdir(exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data))
-            os.replace(tmp, self.path)
+            self._write(data)
         except OSError:
             pass  # a read-only project simply answers the slow way

@@ -24,11 +24,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .answers import Answers, fingerprint_add, fingerprint_start, read_section, revision_files, script_location
+from .answers import Answers, fingerprint_add_all, fingerprint_start, read_section, revision_files, script_location
 from .display import RevisionInfo
-from .headers import Uncertain, certain_header, decode_source
+from .headers import Uncertain, certain_headers, decode_sources
 from .lineage import Lineage
-from .syntax import compiles
+from .syntax import compiled_before_all, compiles
 
 # options that change which files Alembic reads, or how; only their plain absence (or a plain
 # true/false) is read here
@@ -55,17 +55,18 @@ def layout(ini: Path, section: str) -> tuple[Path, list[str], bool]:
     return location, [os.path.realpath(versions)], recursive == "true"
 
 
-def _read(path: str, size: int) -> bytes:
-    """The file's bytes (os.read: a tenth of open()'s cost, which counts over 5,000 files)."""
+def _read(path: str) -> tuple[os.stat_result, bytes]:
+    """The file's stat and bytes (os.read: a tenth of open()'s cost, which counts over 5,000 files)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        data = os.read(fd, size + 1)
-        if len(data) <= size:  # a short read of a regular file: its end
-            return data
+        st = os.fstat(fd)
+        data = os.read(fd, st.st_size + 1)
+        if len(data) <= st.st_size:  # a short read of a regular file: its end
+            return st, data
         chunks = [data]
         while chunk := os.read(fd, 65536):  # it grew since its stat
             chunks.append(chunk)
-        return b"".join(chunks)
+        return st, b"".join(chunks)
     finally:
         os.close(fd)
 
@@ -73,38 +74,53 @@ def _read(path: str, size: int) -> bytes:
 def read_headers(dirs: list[str], recursive: bool, digest: Any) -> list[dict[str, Any]]:
     """Every revision file's header, in the order the index (and Alembic) lists the files.
 
-    Each file's stamp goes into ``digest`` (the answers' fingerprint) before the file is read.
+    Each file's stamp goes into ``digest`` (the answers' fingerprint), taken before the file is read.
     """
-    headers = []
+    paths, stats, datas = [], [], []
     for directory in dirs:
         for entry in revision_files(directory, recursive):
             if entry.is_symlink():
                 raise Uncertain("a symlinked revision file")
-            st = entry.stat()
-            fingerprint_add(digest, entry.path, st)
-            text = decode_source(_read(entry.path, st.st_size))
-            header = certain_header(text)
-            if not compiles(entry.path, text, st):
-                raise Uncertain(f"{entry.path} does not compile")
-            header["path"] = entry.path
-            headers.append(header)
+            st, data = _read(entry.path)
+            paths.append(entry.path)
+            stats.append(st)
+            datas.append(data)
+    fingerprint_add_all(digest, paths, stats)
+    texts = decode_sources(datas)
+    headers = certain_headers(texts)
+    for path, st, text, proven in zip(paths, stats, texts, compiled_before_all(paths, stats)):
+        if not proven and not compiles(path, text, st, pyc_checked=True):
+            raise Uncertain(f"{path} does not compile")
+    for header, path in zip(headers, paths):
+        header["path"] = path
     return headers
+
+
+def compute_rows(ini: Path, section: str) -> tuple[dict[str, list[list[Any]]], Path, list[str], bool, str]:
+    """The answers ``heads`` and ``history`` as rows (``RevisionInfo``'s fields in order), and what storing
+    them needs; ``Uncertain`` when in doubt."""
+    location, dirs, recursive = layout(ini, section)
+    digest = fingerprint_start(ini, section, dirs, recursive)
+    lineage = Lineage(read_headers(dirs, recursive, digest))
+    rows = {"heads": lineage.heads_rows(), "history": lineage.history_rows()}
+    return rows, location, dirs, recursive, digest.hexdigest()
 
 
 def compute(ini: Path, section: str) -> tuple[dict[str, list[RevisionInfo]], Path, list[str], bool, str]:
     """The answers ``heads`` and ``history``, and what storing them needs; ``Uncertain`` when in doubt."""
-    location, dirs, recursive = layout(ini, section)
-    digest = fingerprint_start(ini, section, dirs, recursive)
-    lineage = Lineage(read_headers(dirs, recursive, digest))
-    answers = {"heads": lineage.heads_answer(), "history": lineage.history_answer()}
-    return answers, location, dirs, recursive, digest.hexdigest()
+    rows, *rest = compute_rows(ini, section)
+    return {name: [RevisionInfo(*row) for row in answer] for name, answer in rows.items()}, *rest
 
 
-def fresh_answers(ini: Path, section: str) -> dict[str, list[RevisionInfo]] | None:
-    """``heads`` and ``history`` from the files' text, stored for next time; None when in any doubt."""
+def fresh_answers(ini: Path, section: str, wanted: tuple[str, ...] = ("heads", "history"),
+                  ) -> dict[str, list[RevisionInfo]] | None:
+    """``heads`` and ``history`` from the files' text, stored for next time; None when in any doubt.
+
+    Both are stored; only the ``wanted`` ones are made into ``RevisionInfo`` objects.
+    """
     try:
-        answers, location, dirs, recursive, before = compute(ini, section)
+        rows, location, dirs, recursive, before = compute_rows(ini, section)
     except (Uncertain, OSError):
         return None
-    Answers(location, ini, section).store_many(answers, dirs, recursive, before, recheck=False)
-    return answers
+    Answers(location, ini, section).store_rows(rows, dirs, recursive, before)
+    return {name: [RevisionInfo(*row) for row in rows[name]] for name in wanted}

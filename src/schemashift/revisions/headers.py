@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import re
 import sys
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,10 @@ def first_paragraph(longdoc: str) -> str:
 
 def create_date(longdoc: str) -> str | None:
     """The ``Create Date:`` line of the docstring, as Alembic's template writes it."""
-    date = _CREATE_DATE.search(longdoc)
+    at = longdoc.find("Create Date:")  # the regex searched from there (where the template puts it: quicker)
+    if at == -1:
+        return None
+    date = _CREATE_DATE.match(longdoc, at) or _CREATE_DATE.search(longdoc, at)
     return date.group(1) if date else None
 
 
@@ -165,7 +170,7 @@ _HEADER_ASSIGN = re.compile(r"(revision|down_revision|branch_labels|depends_on)[
 # when no identifier character touches it: ``_binds_indirectly``)
 _INDIRECT_WORDS = ("globals", "global", "nonlocal", "locals", "vars", "exec", "eval", "setattr", "delattr",
                    "__dict__", "__getattr__", "__import__", "import_module", "modules", "__builtins__", "builtins")
-_STAR_IMPORT = re.compile(r"\bimport\s*\*")
+_STAR_IMPORT = re.compile(r"\bimport[\s\\]*\*")  # a backslash may continue the line
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 _ILLEGAL_IN_ID = set("@-+:")  # as Alembic's Revision.verify_rev_id
 
@@ -184,6 +189,23 @@ def decode_source(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         raise Uncertain("not UTF-8") from exc
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def decode_sources(datas: list[bytes]) -> list[str]:
+    """``decode_source`` of each file (decoded together when none has a byte-order mark or a coding line)."""
+    joined = b"\0\n".join(datas)
+    if b"\xef\xbb\xbf" in joined or b"coding" in joined:
+        return [decode_source(data) for data in datas]
+    try:
+        text = joined.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Uncertain("not UTF-8") from exc
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    texts = text.split("\0\n")
+    if len(texts) != len(datas):
+        raise Uncertain("a NUL character")  # compile() refuses it
+    return texts
 
 
 def _depth(code: str, start: int, end: int) -> int:
@@ -241,20 +263,26 @@ def _logical_line_end(code: str, start: int) -> int:
         end = nl + 1
 
 
-def _blank(text: str) -> tuple[str, re.Match[str] | None]:
-    """``text`` with every string literal and comment turned to spaces (same length), and the first string.
+def _blank(text: str) -> tuple[str, re.Match[str] | None, list[str]]:
+    """``text`` with every string literal and comment turned to spaces (same length), the first string,
+    and the f-strings (their fields are code: ``f"{globals()}"``).
 
     A newline inside a string is blanked too: no code line starts inside a
     string, so the lines that matter keep their newline before them.
     """
     first: list[re.Match[str]] = []
+    fstrings: list[str] = []
 
     def spaces(m: re.Match[str]) -> str:
-        if not first and m.group()[0] != "#":
-            first.append(m)
-        return " " * (m.end() - m.start())
+        start = m.start()
+        if m.group()[0] != "#":
+            if not first:
+                first.append(m)
+            if start and text[start - 1] in "fFrR" and "f" in _prefix(text, start):
+                fstrings.append(m.group())
+        return " " * (m.end() - start)
 
-    return _NOT_CODE.sub(spaces, text), first[0] if first else None
+    return _NOT_CODE.sub(spaces, text), first[0] if first else None, fstrings
 
 
 def _binds_indirectly(code: str) -> bool:
@@ -353,10 +381,10 @@ def certain_header(text: str) -> dict[str, Any]:
     """
     if ":=" in text:
         raise Uncertain("an assignment expression")
-    code, first = _blank(text)
-    if sys.version_info >= (3, 12) and re.search(r"(?<![\w])(?:[fF][rR]?|[rR][fF])['\"]", text):
+    code, first, fstrings = _blank(text)
+    if sys.version_info >= (3, 12) and _has_fstring(text):
         raise Uncertain("an f-string (Python 3.12 lets it nest its own quotes)")
-    if _binds_indirectly(code):
+    if _binds_indirectly(code) or (fstrings and _binds_indirectly(" ".join(fstrings))):
         raise Uncertain("code that can bind names indirectly")
     found: dict[str, Any] = {}
     depth, scanned = 0, 0  # open brackets before ``scanned``
@@ -371,6 +399,8 @@ def certain_header(text: str) -> dict[str, Any]:
         if depth:
             raise Uncertain(f"{key} inside brackets")
         start = assign.end()
+        if _depth(code, pos, start):  # ``revision: f(x = 'a'\n) = 'b'`` binds 'b'
+            raise Uncertain(f"{key}'s annotation leaves a bracket open")
         end = _logical_line_end(code, start)
         if ";" in code[start:end]:
             raise Uncertain(f"{key} shares its line with another statement")
@@ -385,6 +415,129 @@ def certain_header(text: str) -> dict[str, Any]:
         "down_revision": found["down_revision"],
         "branch_labels": found.get("branch_labels"),
         "depends_on": found.get("depends_on"),
+        "longdoc": longdoc,
+        "create_date": create_date(longdoc),
+    }
+
+
+_FSTRING_START = re.compile(r"(?:[fF][rR]?|[rR][fF])['\"]")
+
+
+def _has_fstring(text: str, start: int = 0, end: int | None = None) -> bool:
+    """An f-string prefix (not the end of a longer name) in ``text[start:end]``."""
+    for m in _FSTRING_START.finditer(text, start, len(text) if end is None else end):
+        if not _is_word_char(text, m.start() - 1):
+            return True
+    return False
+
+
+# ------------------------------------------------------------------ the certain reader, for many files at once
+#
+# ``certain_headers`` gives what ``certain_header`` gives for each file, but reads the usual file (Alembic's
+# template: a docstring, then the four names on consecutive lines, each a plain quoted word or None) with a
+# few passes in C over all the files' text joined, and hands every other file to ``certain_header``.
+# Joined with a NUL between them (compile() refuses a NUL, and no string or comment below spans one), the
+# files are scanned exactly as one by one.
+
+_SEP = "\0\n"  # the newline: each file's first line is a line start in the joined text, as in the file
+# strings and comments as ``_NOT_CODE`` finds them, with no body crossing a NUL, grouped by their first character
+# (so that the regex engine skips code as quickly as for ``_NOT_CODE``): a plain quoted word (groups 1 and 3,
+# kept in the code: the header values), any other string (groups 2 and 4, empty: kept as '' so that nothing
+# joins across it) or a comment (dropped)
+_SPLIT = re.compile(
+    r"'(?:([\w.]+)'|(?:''[^'\\\0]*(?:(?:\\[^\0]|'(?!''))[^'\\\0]*)*'''|[^'\\\n\0]*(?:\\[^\0][^'\\\n\0]*)*')())"
+    r'|"(?:([\w.]+)"|(?:""[^"\\\0]*(?:(?:\\[^\0]|"(?!""))[^"\\\0]*)*"""|[^"\\\n\0]*(?:\\[^\0][^"\\\n\0]*)*")())'
+    r"|\#[^\n\0]*"
+)
+# one header line of the usual file in that code: the name at a line start, an annotation whose brackets close
+# (square ones, two deep: ``Union[str, Sequence[str], None]``), a plain value, the line's end
+_OUTSIDE = r"[^=\n()\[\]{}]*"  # unrolled loops below: linear even where a line does not match
+_ANNOTATION = rf"(?::{_OUTSIDE}(?:\[{_OUTSIDE}(?:\[{_OUTSIDE}\]{_OUTSIDE})*\]{_OUTSIDE})*)?"
+_USUAL_LINE = rf"\n(revision|down_revision|branch_labels|depends_on)[ \t]*{_ANNOTATION}=[ \t]*" \
+              r"(?:'([\w.]+)'|\"([\w.]+)\"|(None))[ \t]*(?=\n)"
+_USUAL_VALUES = re.compile(r"\n(\w+)[^=\n]*=[ \t]*(?:'([\w.]+)'|\"([\w.]+)\"|(None))")  # of a block's lines
+_USUAL_BLOCK = re.compile(rf"{_USUAL_LINE}(?:{_USUAL_LINE})*".replace("(revision", "(?:revision")
+                          .replace("'([", "'(?:[").replace('"([', '"(?:[').replace("(None)", "(?:None)"))
+_BRACKETS = re.compile(r"[()\[\]{}]")
+_STAR_FIND = re.compile(r"import[\s\\]*\*")  # ``_STAR_IMPORT`` with its word boundary checked by hand
+# the usual docstring: first in the file (after blank lines and comments), triple-quoted, no prefix, no
+# backslash, alone on its line
+_USUAL_DOC = re.compile(
+    r'(?:[ \t\f]*(?:\#[^\n]*)?\n)*(?:"""([^"\\]*(?:"(?!"")[^"\\]*)*)"""|\'\'\'([^\'\\]*(?:\'(?!\'\')[^\'\\]*)*)\'\'\')'
+    r"[ \t]*(?:\#[^\n]*)?\n"
+)
+
+
+def certain_headers(texts: list[str]) -> list[dict[str, Any]]:
+    """``[certain_header(text) for text in texts]``, for texts that compile; ``Uncertain`` if any is in doubt."""
+    joined = _SEP + _SEP.join(texts)
+    if joined.count("\0") != len(texts):
+        raise Uncertain("a NUL character")  # compile() refuses it
+    if ":=" in joined:
+        raise Uncertain("an assignment expression")
+    if sys.version_info >= (3, 12) and _has_fstring(joined):
+        raise Uncertain("an f-string (Python 3.12 lets it nest its own quotes)")
+    starts = list(accumulate(map((len(_SEP)).__add__, map(len, texts)), initial=len(_SEP)))  # each file's
+    slow = set()  # the files ``certain_header`` reads
+    for word in _INDIRECT_WORDS:  # as ``_binds_indirectly``, in the whole text (f-strings' fields are code)
+        at = joined.find(word)
+        while at != -1:
+            if _is_word_char(joined, at - 1) or _is_word_char(joined, at + len(word)):
+                at = joined.find(word, at + 1)
+                continue
+            index = bisect_right(starts, at) - 1
+            slow.add(index)
+            at = joined.find(word, starts[index + 1]) if index + 1 < len(texts) else -1
+    if "*" in joined:
+        for star in _STAR_FIND.finditer(joined):
+            if not _is_word_char(joined, star.start() - 1):
+                slow.add(bisect_right(starts, star.start()) - 1)
+    pieces = _SPLIT.split(joined)  # code, then each match's four groups, code, ...
+    for group in (1, 3):
+        pieces[group::5] = ["'" + word + "'" if word else "" for word in pieces[group::5]]
+    for group in (2, 4):
+        pieces[group::5] = ["''" if other is not None else "" for other in pieces[group::5]]
+    codes = "".join(pieces).split("\0")[1:]
+    found = []
+    for index, (text, code) in enumerate(zip(texts, codes)):
+        header = None if index in slow else _usual_header(text, code)
+        found.append(certain_header(text) if header is None else header)
+    return found
+
+
+def _usual_header(text: str, code: str) -> dict[str, Any] | None:
+    """The header of a usual file (see above), or None: then ``certain_header`` decides."""
+    block = _USUAL_BLOCK.search(code)
+    if block is None:
+        return None
+    start = block.start()
+    if (start and code[start - 1] == "\\") or (_BRACKETS.search(code, 0, start) and _depth(code, 0, start)):
+        return None  # a continued line, or inside brackets
+    values: dict[str, Any] = {}
+    for key, single, double, none in _USUAL_VALUES.findall(code, start, block.end()):
+        if key in values:
+            return None
+        values[key] = single or double or None
+    if (
+        len(values) != code.count("revision") + code.count("branch_labels") + code.count("depends_on")
+        or not values.get("revision")
+        or "down_revision" not in values
+    ):
+        return None  # a header name used elsewhere, or one missing
+    doc = _USUAL_DOC.match(text)
+    if doc is None:
+        return None
+    body = doc.group(1)
+    if body is None:
+        body = doc.group(2)
+    if sys.version_info >= (3, 13) and re.search(r"\n[ \t]", body):
+        return None
+    longdoc = body.strip()
+    return {
+        "revision": values["revision"],
+        "down_revision": values["down_revision"],
+        "branch_labels": values.get("branch_labels"),
+        "depends_on": values.get("depends_on"),
         "longdoc": longdoc,
         "create_date": create_date(longdoc),
     }

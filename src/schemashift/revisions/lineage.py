@@ -43,54 +43,66 @@ def _dedupe(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
+def _ids(value: Any) -> tuple[str, ...]:
+    """``as_tuple``, quicker for the usual None or one id."""
+    if value is None:
+        return ()
+    return (value,) if type(value) is str else as_tuple(value)
+
+
 class _Rev:
     """One revision and the edges the map gives it."""
 
     __slots__ = ("revision", "header", "down", "deps", "versioned", "labels", "orig_labels", "resolved",
-                 "normalized", "nextrev", "all_nextrev")
+                 "normalized", "nextrev", "all_nextrev", "all_down", "normalized_down")
 
     def __init__(self, header: dict[str, Any]) -> None:
         self.revision: str = header["revision"]
         self.header = header
-        self.versioned = as_tuple(header["down_revision"])  # the down revisions (Alembic's "versioned" ones)
-        dependencies = as_tuple(header["depends_on"])
+        self.versioned = _ids(header["down_revision"])  # the down revisions (Alembic's "versioned" ones)
+        dependencies = _ids(header["depends_on"])
         if self.revision in self.versioned or self.revision in dependencies:
             raise Uncertain(f"revision {self.revision} names itself")
         self.down = _scalar(self.versioned)
         self.deps = _scalar(dependencies)
-        self.orig_labels = as_tuple(header["branch_labels"])
+        self.orig_labels = _ids(header["branch_labels"])
         self.labels = set(self.orig_labels)
         self.resolved: tuple[str, ...] = ()  # depends_on as revision ids (a label names its revision)
         self.normalized: tuple[str, ...] = ()  # those an ancestor does not already depend on
         self.nextrev: frozenset[str] = frozenset()  # revisions whose down_revision is this one
         self.all_nextrev: frozenset[str] = frozenset()  # ... or which depend on it
+        # the versioned ones are distinct (``headers`` refuses a repeated entry), so the usual revision's
+        # edges need no dedupe
+        self.all_down: tuple[str, ...] = self.versioned  # down revisions and resolved dependencies
+        self.normalized_down: tuple[str, ...] = self.versioned  # down revisions and normalized dependencies
 
-    @property
-    def all_down(self) -> tuple[str, ...]:
-        return _dedupe(self.versioned + self.resolved)
-
-    @property
-    def normalized_down(self) -> tuple[str, ...]:
-        return _dedupe(self.versioned + self.normalized)
+    def row(self) -> list[Any]:
+        """As ``RevisionInfo.from_revision`` gives it for the same revision of Alembic's map, as a list of
+        the fields in order (what ``answers`` stores; ``RevisionInfo(*row)`` makes the object)."""
+        header = self.header
+        longdoc = header["longdoc"]
+        nextrev = self.nextrev
+        return [
+            self.revision,
+            self.versioned,
+            _ids(self.deps),
+            tuple(sorted(self.labels)) if self.labels else (),
+            first_paragraph(longdoc),
+            longdoc,
+            header["path"],
+            header["create_date"],
+            not nextrev,
+            self.down is None,
+            len(nextrev) > 1,
+            len(self.versioned) > 1,
+            False,
+            None,
+            tuple(sorted(nextrev)) if len(nextrev) > 1 else (),
+        ]
 
     def info(self) -> RevisionInfo:
         """As ``RevisionInfo.from_revision`` gives it for the same revision of Alembic's map."""
-        header = self.header
-        return RevisionInfo(
-            revision=self.revision,
-            down_revisions=self.versioned,
-            dependencies=as_tuple(self.deps),
-            branch_labels=tuple(sorted(self.labels)),
-            doc=first_paragraph(header["longdoc"]),
-            longdoc=header["longdoc"],
-            path=header["path"],
-            create_date=header["create_date"],
-            is_head=not self.nextrev,
-            is_base=self.down is None,
-            is_branch_point=len(self.nextrev) > 1,
-            is_merge_point=len(self.versioned) > 1,
-            branches_into=tuple(sorted(self.nextrev)) if len(self.nextrev) > 1 else (),
-        )
+        return RevisionInfo(*self.row())
 
 
 def _walk(starts: Iterable[_Rev], step: Callable[[_Rev], Iterable[str]], by_id: dict[str, _Rev]) -> Iterator[_Rev]:
@@ -107,15 +119,16 @@ def _walk(starts: Iterable[_Rev], step: Callable[[_Rev], Iterable[str]], by_id: 
             yield rev
 
 
-def _reach(starts: Iterable[_Rev], step: Callable[[_Rev], Iterable[str]], by_id: dict[str, _Rev]) -> set[str]:
-    """The ids ``_walk`` reaches, without its generator (the history of 5,000 revisions walks several times)."""
+def _reach(starts: Iterable[str], edges: dict[str, Iterable[str]]) -> set[str]:
+    """The ids reached from ``starts`` along ``edges`` (id -> ids), the starts included."""
     seen: set[str] = set()
     todo = list(starts)
+    pop, add, extend = todo.pop, seen.add, todo.extend
     while todo:
-        rev = todo.pop()
-        if rev.revision not in seen:
-            seen.add(rev.revision)
-            todo.extend([by_id[name] for name in step(rev)])
+        rev = pop()
+        if rev not in seen:
+            add(rev)
+            extend(edges[rev])
     return seen
 
 
@@ -145,6 +158,9 @@ class Lineage:
         real_heads = dict.fromkeys(revs)
         # linked in the order Alembic's map is walked (its labels are keys too, so a labelled revision comes
         # twice): the frozensets are built by the same steps, so they even iterate in the same order
+        for rev in revs:
+            if rev.resolved:
+                rev.all_down = _dedupe(rev.versioned + rev.resolved)
         for rev in names.values():
             for down_id in rev.all_down:
                 down = by_id.get(down_id)
@@ -162,7 +178,9 @@ class Lineage:
                     if older is not rev and older.resolved:
                         keep.difference_update(older.resolved)
                 rev.normalized = tuple(keep)
+                rev.normalized_down = _dedupe(rev.versioned + rev.normalized)
         self.revs, self.by_id = revs, by_id
+        self._down: dict[str, tuple[str, ...]] | None = None  # normalized_down by id, for the history walk
         self._check_acyclic(list(heads), list(real_heads))
         self.heads = [rev.revision for rev in heads]
         self.real_heads = [rev.revision for rev in real_heads]  # what nothing else needs: history starts there
@@ -173,15 +191,15 @@ class Lineage:
         if not self.revs:
             return
         everything = set(self.by_id)
+        revs = self.revs
         for tops, down, bottoms, up in (
-            (heads, lambda r: r.versioned, [r for r in self.revs if r.down is None], lambda r: r.nextrev),
-            (real_heads, lambda r: r.all_down, [r for r in self.revs if r.down is None and r.deps is None],
-             lambda r: r.all_nextrev),
+            (heads, "versioned", [r for r in revs if r.down is None], "nextrev"),
+            (real_heads, "all_down", [r for r in revs if r.down is None and r.deps is None], "all_nextrev"),
         ):
             if not tops or not bottoms:
                 raise Uncertain("a cycle")
-            below = _reach(tops, down, self.by_id)
-            above = _reach(bottoms, up, self.by_id)
+            below = _reach([r.revision for r in tops], {r.revision: getattr(r, down) for r in revs})
+            above = _reach([r.revision for r in bottoms], {r.revision: getattr(r, up) for r in revs})
             if everything - (below & above):
                 raise Uncertain("a cycle")
 
@@ -214,20 +232,31 @@ class Lineage:
                 node.labels.update(rev.orig_labels)
 
     def _ancestors(self, revision: str) -> set[str]:
-        return _reach([self.by_id[revision]], lambda r: r.normalized_down, self.by_id)
+        if self._down is None:
+            self._down = {rev.revision: rev.normalized_down for rev in self.revs}
+        return _reach([revision], self._down)
 
     def heads_answer(self) -> list[RevisionInfo]:
         """``heads``: as ``api.heads`` lists them."""
         return [self.by_id[h].info() for h in self.heads]
 
+    def heads_rows(self) -> list[list[Any]]:
+        """``heads_answer`` as rows (``_Rev.row``)."""
+        return [self.by_id[h].row() for h in self.heads]
+
     def history_answer(self) -> list[RevisionInfo]:
         """``history`` with no range: Alembic's walk from heads to base, newest first."""
+        return [RevisionInfo(*row) for row in self.history_rows()]
+
+    def history_rows(self) -> list[list[Any]]:
+        """``history_answer`` as rows (``_Rev.row``)."""
         todo: set[str] = set()
+        above_head = {head: self._ancestors(head) for head in self.real_heads}
         for head in self.real_heads:
-            todo |= self._ancestors(head)
+            todo |= above_head[head]
         position = {rev.revision: i for i, rev in enumerate(self.revs)}
         current = sorted((h for h in self.real_heads if h in todo), key=position.__getitem__)
-        ancestors = [self._ancestors(h) for h in current]
+        ancestors = [set(above_head[h]) for h in current]
         output: list[str] = []
         i = 0
         budget = 4 * (len(self.revs) + 1) ** 2  # far above any walk of a sound graph; a guard, not a limit
@@ -260,4 +289,4 @@ class Lineage:
                     ancestors.extend(self._ancestors(h) for h in below[1:])
         if todo:
             raise Uncertain("the history walk left revisions out")
-        return [self.by_id[r].info() for r in output]
+        return [self.by_id[r].row() for r in output]

@@ -26,10 +26,15 @@ def _pyc_path(path: str) -> str:
     return f"{head}{sep}__pycache__{os.sep}{name.rpartition('.')[0]}.{tag}.pyc"
 
 
-def _magic() -> bytes:
-    import importlib.util
+_MAGIC: list[bytes] = []
 
-    return importlib.util.MAGIC_NUMBER
+
+def _magic() -> bytes:
+    if not _MAGIC:
+        import importlib.util
+
+        _MAGIC.append(importlib.util.MAGIC_NUMBER)
+    return _MAGIC[0]
 
 
 def compiled_before(path: Path | str, st: os.stat_result | None = None) -> bool:
@@ -53,12 +58,51 @@ def compiled_before(path: Path | str, st: os.stat_result | None = None) -> bool:
     return mtime == int(st.st_mtime) & 0xFFFFFFFF and size == st.st_size & 0xFFFFFFFF
 
 
-def compiles(path: str, text: str, st: os.stat_result | None = None) -> bool:
-    """The file compiles (its ``.pyc`` says so, or ``compile()`` does): Alembic's import would not stop at syntax."""
-    if compiled_before(path, st):
+def compiles(path: str, text: str, st: os.stat_result | None = None, *, pyc_checked: bool = False) -> bool:
+    """The file compiles (its ``.pyc`` says so, or ``compile()`` does): Alembic's import would not stop at syntax.
+
+    ``pyc_checked``: the caller found no ``.pyc`` that vouches for it (``compiled_before_all``).
+    """
+    if not pyc_checked and compiled_before(path, st):
         return True
     try:
         compile(text, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):  # ValueError: a NUL byte
         return False
     return True
+
+
+def compiled_before_all(paths: list[str], stats: list[os.stat_result]) -> list[bool]:
+    """``compiled_before`` of each file, with each ``__pycache__`` listed once (no open() for a missing .pyc)."""
+    tag = sys.implementation.cache_tag
+    if sys.pycache_prefix is not None or sys.flags.optimize or tag is None:
+        return [compiled_before(path, st) for path, st in zip(paths, stats)]
+    expected = _magic() + b"\0\0\0\0"  # then the source's mtime and size, as Python's import compares them
+    listed: dict[str, set[str]] = {}
+    suffix = f".{tag}.pyc"
+    found = []
+    for path, st in zip(paths, stats):
+        head, sep, name = path.rpartition(os.sep)
+        cache = f"{head}{sep}__pycache__"
+        names = listed.get(cache)
+        if names is None:
+            try:
+                names = listed[cache] = set(os.listdir(cache))
+            except OSError:
+                names = listed[cache] = set()
+        pyc = name.rpartition(".")[0] + suffix
+        if pyc not in names:
+            found.append(False)
+            continue
+        try:
+            fd = os.open(f"{cache}{os.sep}{pyc}", os.O_RDONLY)
+            try:
+                head16 = os.read(fd, 16)
+            finally:
+                os.close(fd)
+        except OSError:
+            found.append(False)
+            continue
+        found.append(head16 == expected + (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
+                     + (st.st_size & 0xFFFFFFFF).to_bytes(4, "little"))
+    return found
