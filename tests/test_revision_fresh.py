@@ -28,7 +28,9 @@ from schemashift import api
 from schemashift.config import load_project
 from schemashift.revisions import fresh
 from schemashift.revisions.display import RevisionInfo
-from schemashift.revisions.headers import Uncertain, certain_header
+from schemashift.revisions.answers import Answers
+from schemashift.revisions.headers import Uncertain, certain_header, certain_headers, decode_source, decode_sources
+from schemashift.revisions.syntax import compiled_before, compiled_before_all
 
 INI = "[alembic]\nscript_location = %(here)s/migrations\n{extra}"
 
@@ -201,6 +203,20 @@ def test_a_usual_project_is_answered_and_stored(tmp_path):
     ]
     stored = json.loads((ini.parent / "migrations" / "__pycache__" / "schemashift-answers.json").read_text())
     assert set(stored["answers"]) == {"heads", "history"}
+    for name in ("heads", "history"):  # the stored rows replay as the very answers given
+        assert Answers(ini.parent / "migrations", ini, "alembic").lookup(name) == answers[name]
+
+
+def test_only_the_wanted_answer_is_made_but_both_are_stored(tmp_path):
+    ini = make_project(tmp_path)
+    chain(ini)
+    answers = fresh.fresh_answers(ini, "alembic", ("heads",))
+    assert answers is not None and set(answers) == {"heads"}
+    assert [i.revision for i in answers["heads"]] == ["bbb2"]
+    stored = Answers(ini.parent / "migrations", ini, "alembic")
+    assert stored.lookup("heads") == answers["heads"]
+    project = load_project(ini)
+    assert stored.lookup("history") == api.history(project, indicate_current=False).entries
 
 
 # ---------------------------------------------------------------- reasons to give up
@@ -240,12 +256,19 @@ PLAIN = "revision = 'aaa1'\ndown_revision = None\nbranch_labels = None\ndepends_
         ("revision = 'aaa1'\ndown_revision = {'x'}\n", "down_revision is"),
         ('("""doc""")\n' + PLAIN, "starts with a bracket"),
         ('"""doc""" + "more"\n' + PLAIN, "longer statement"),
+        # the annotation's call takes the first value as an argument: Python binds 'bbb2'
+        ("revision: f(x = 'aaa1'\n) = 'bbb2'\ndown_revision = None\n", "annotation leaves a bracket open"),
+        (PLAIN + "from os.path import \\\n*\n", "indirectly"),
+        (PLAIN + "f'{globals().update(revision=1)}'\n", "indirectly|f-string"),
+        (PLAIN + "x = '''\n''' \"\"\"\n\"\"\"\nexec('revision = 1')\n", "indirectly"),
     ],
 )
 def test_the_certain_reader_gives_up(text, reason):
     compile(text, "x.py", "exec")  # each is valid Python: only what it binds is in doubt
     with pytest.raises(Uncertain, match=reason):
         certain_header(text)
+    with pytest.raises(Uncertain):  # read with others, it still sends the whole command the normal way
+        certain_headers([USUAL[0], text, USUAL[1]])
 
 
 def test_the_certain_reader_reads_what_python_binds():
@@ -440,3 +463,146 @@ def test_strings_and_comments_are_found_as_python_tokenizes_them(pieces, seps):
     theirs = [t.string.lstrip("rRbBuUfF") for t in tokenize.generate_tokens(io.StringIO(text).readline)
               if t.type in (tokenize.STRING, tokenize.COMMENT)]
     assert [m.group() for m in _NOT_CODE.finditer(text)] == theirs
+
+
+# ---------------------------------------------------------------- many files at once, as one by one
+
+USUAL = [
+    FILE.format(message="usual", rev=rev, down_text="", day=1 + style, header=header_lines(rev, down, labels, deps, style))
+    for rev, down, labels, deps, style in [
+        ("aaa1", None, None, None, 0), ("bbb2", "aaa1", "lab", None, 1), ("ccc3", ("aaa1", "bbb2"), None, "lab", 2),
+        ("ddd4", "ccc3", ("x", "y"), None, 0), ("eee5", "ddd4", None, ("aaa1", "bbb2"), 1),
+    ]
+]
+# what a file may hold that could mislead a scan of all files joined: strings that look unterminated or hold a
+# bracket, a NUL escape, a refusal word in a string or comment or in code, header names in strings, brackets
+# across lines, continued lines, a second assignment of a header name
+MISLEADING = [
+    "x = \"'''\"\n", "y = '\"\"\"'\n", "z = '('\n", "w = ')]}'\n", "# (((\n", "s = '\\x00'\n", "# eval(x) modules\n",
+    "'''global revision'''\n", "t = [\n    1,\n]\n", "u = ('a'\n     'b')\n", "def upgrade():\n    exec('x = 1')\n",
+    "v = r'\\'\n", "q = '''\nrevision = 'fake'\n'''\n", "p = f'{1}'\n", "import os\n", "o = b'x'\n",
+    "op.execute('revision')\n", "n = \"revision = 'x'\"\n", "m = {'k': (1, [2])}\n", "l = 'a' \\\n    'b'\n",
+    "down_revision = 'fff6'\n", "k = \"\"\"\n\"\"\"\n", "j = '''it's'''\n", "i = '#'\n", "h = 'a' '''\n'''\n",
+    "from os.path import *\n", "from os import \\\n*\n", "f'{globals()}'\n", "g = rf'{1}'\n",
+]
+
+
+def outcome(read, texts):
+    try:
+        return read(texts)
+    except Uncertain:
+        return "Uncertain"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(range(len(USUAL) + 2)),
+                          st.lists(st.sampled_from(MISLEADING), max_size=3),
+                          st.lists(st.sampled_from(MISLEADING), max_size=2)), min_size=1, max_size=5))
+def test_many_files_are_read_as_one_by_one(files):
+    """``certain_headers`` answers (or gives up) exactly as ``certain_header`` does file by file."""
+    bases = USUAL + [PLAIN, '"""doc"""\n' + PLAIN]
+    texts = []
+    for base, before, after in files:
+        # ``before`` goes after the usual file's docstring (or first of all), ``after`` at the end
+        head, sep, rest = bases[base].partition("\n\n\"\"\"\n")
+        text = (head + sep + "".join(before) + rest if sep else "".join(before) + bases[base]) + "".join(after)
+        try:
+            compile(text, "x.py", "exec")
+        except SyntaxError:
+            assume(False)
+        texts.append(text)
+    assert outcome(certain_headers, texts) == outcome(lambda ts: [certain_header(t) for t in ts], texts)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "revision = 'aaa1' \"\"\"x\"\"\"",  # Python joins the two strings
+        "revision = 'aaa1' '''\n'''",
+        "if False: \\\nrevision = 'aaa1'",  # not bound at all
+        "revision = 'aaa1'  # a comment",
+        "revision: \"str\" = 'aaa1'",
+        "revision: Dict[str, 'x'] = 'aaa1'",
+        "revision: f(x = 'a'\n) = 'aaa1'",
+        "revision = 'aaa1'; x = 1",
+        "revision = u'aaa1'",
+        "revision = b'aaa1'",
+        "revision = 'aaa1' \\\n    'b'",
+        "revision = None",
+        "revision = 'a-1'",
+        "revision = 'aaa1'\nrevision = 'bbb2'",
+        "revision = 'aaa1'\nx = 1",
+        "revision = ('aaa1')",
+    ],
+)
+def test_a_header_line_like_the_usual_one_is_read_as_one_by_one(line):
+    assert "\nrevision = 'aaa1'\n" in USUAL[0]
+    usual = USUAL[0].replace("revision = 'aaa1'", line)
+    compile(usual, "x.py", "exec")
+    texts = [USUAL[1], usual, USUAL[3]]
+    assert outcome(certain_headers, texts) == outcome(lambda ts: [certain_header(t) for t in ts], texts)
+
+
+def test_the_usual_files_are_read_without_certain_header(monkeypatch):
+    """The joined reading answers the usual files itself (else it would be no quicker), as certain_header."""
+    from schemashift.revisions import headers
+
+    one_by_one = [certain_header(t) for t in USUAL]
+    read = []
+    monkeypatch.setattr(headers, "certain_header", lambda text: read.append(text) or one_by_one[0])
+    assert certain_headers(USUAL) == [one_by_one[0] if t in read else h for t, h in zip(USUAL, one_by_one)]
+    assert read == USUAL[2:]  # only those with a tuple or list of ids (certain_header reads any literal)
+
+
+def test_a_file_that_does_not_compile_misleads_no_other():
+    """A string a broken file leaves open ends at its file's end: the next file is read as if alone."""
+    broken = [PLAIN + "x = '''\n", PLAIN + 'y = "\n', PLAIN + "z = (\n", PLAIN + "# '''\nw = '''(\n",
+              PLAIN + "v = '\\\n"]
+    for bad in broken:
+        with pytest.raises(SyntaxError):
+            compile(bad, "x.py", "exec")
+        texts = [bad, USUAL[1], bad, USUAL[3]]
+        assert certain_headers(texts) == [certain_header(t) for t in texts]
+        assert certain_headers(texts)[1]["revision"] == "bbb2"
+
+
+def test_a_nul_character_gives_up():
+    with pytest.raises(Uncertain, match="NUL"):
+        certain_headers([USUAL[0], PLAIN + "x = 1\0\n"])
+    with pytest.raises(Uncertain, match="NUL"):
+        decode_sources([USUAL[0].encode(), PLAIN.encode() + b"x = 1\0\ny = 2\n"])
+
+
+@pytest.mark.parametrize(
+    "datas",
+    [
+        [USUAL[0].encode(), USUAL[1].replace("\n", "\r\n").encode(), USUAL[2].replace("\n", "\r").encode() + b"\r"],
+        [USUAL[0].encode(), b"# -*- coding: utf-8 -*-\n" + PLAIN.encode()],
+        [USUAL[0].encode(), "# caf\u00e9\n".encode() + PLAIN.encode()],
+        [USUAL[0].encode(), b"# -*- coding: latin-1 -*-\n" + PLAIN.encode()],
+        [USUAL[0].encode(), b"\xef\xbb\xbf" + PLAIN.encode()],
+        [USUAL[0].encode(), PLAIN.encode() + b"# caf\xe9\n"],
+        [USUAL[0].encode()[:-1] + b"\xc3", USUAL[1].encode()],  # a UTF-8 sequence cut at the file's end
+    ],
+)
+def test_files_are_decoded_together_as_one_by_one(datas):
+    assert outcome(decode_sources, datas) == outcome(lambda ds: [decode_source(d) for d in ds], datas)
+
+
+def test_the_pyc_check_of_all_files_is_the_check_of_each(tmp_path):
+    import importlib.util
+    import os
+    import py_compile
+
+    paths = []
+    for i, text in enumerate(USUAL):
+        path = tmp_path / f"r{i}.py"
+        path.write_text(text)
+        paths.append(str(path))
+    for path in paths[:3]:
+        py_compile.compile(path, cfile=importlib.util.cache_from_source(path), doraise=True)
+    Path(paths[1]).write_text(USUAL[1] + "# edited\n")  # its .pyc no longer vouches for it
+    os.utime(paths[2], (1, 1))  # nor for this one
+    stats = [os.stat(p) for p in paths]
+    assert compiled_before_all(paths, stats) == [compiled_before(p, st) for p, st in zip(paths, stats)]
+    assert compiled_before_all(paths, stats) == [True, False, False, False, False]
