@@ -12,6 +12,7 @@ normal path), never guess.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -207,16 +208,20 @@ def test_a_usual_project_is_answered_and_stored(tmp_path):
         assert Answers(ini.parent / "migrations", ini, "alembic").lookup(name) == answers[name]
 
 
-def test_only_the_wanted_answer_is_made_but_both_are_stored(tmp_path):
+def test_only_the_wanted_answer_is_worked_out_and_stored(tmp_path):
     ini = make_project(tmp_path)
     chain(ini)
+    stored = Answers(ini.parent / "migrations", ini, "alembic")
     answers = fresh.fresh_answers(ini, "alembic", ("heads",))
     assert answers is not None and set(answers) == {"heads"}
     assert [i.revision for i in answers["heads"]] == ["bbb2"]
-    stored = Answers(ini.parent / "migrations", ini, "alembic")
-    assert stored.lookup("heads") == answers["heads"]
+    assert stored.lookup("heads") == answers["heads"] and stored.lookup("history") is None
+    history = fresh.fresh_answers(ini, "alembic", ("history",))
+    assert history is not None and set(history) == {"history"}
     project = load_project(ini)
-    assert stored.lookup("history") == api.history(project, indicate_current=False).entries
+    assert history["history"] == api.history(project, indicate_current=False).entries
+    assert stored.lookup("history") == history["history"]
+    assert stored.lookup("heads") == answers["heads"]  # kept: the files did not change
 
 
 # ---------------------------------------------------------------- reasons to give up
@@ -338,6 +343,8 @@ def chain(ini: Path) -> Path:
                                                                              "op.execute(a=1, a=2)")),
          "does not compile"),  # found by the compiler, not the parser
         (lambda v: (v / "link.py").symlink_to(v / "b.py"), "symlinked"),
+        (lambda v: (v / "d.py").mkdir(), "not a regular file"),  # Alembic skips it; here, no guess
+        (lambda v: os.mkfifo(v / "f.py"), "not a regular file"),  # and reading it does not block
     ],
 )
 def test_a_graph_or_file_alembic_would_refuse_gives_up(tmp_path, spoil, reason):

@@ -21,10 +21,11 @@ header index cannot either: a file that compiles but fails when imported
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
-from .answers import Answers, fingerprint_add_all, fingerprint_start, read_section, revision_files, script_location
+from .answers import Answers, fingerprint_add_all, fingerprint_start, REV_FILE, read_section, revision_files, script_location
 from .display import RevisionInfo
 from .headers import Uncertain, certain_headers, decode_sources
 from .lineage import Lineage
@@ -33,6 +34,8 @@ from .syntax import compiled_before_all, compiles
 # options that change which files Alembic reads, or how; only their plain absence (or a plain
 # true/false) is read here
 _UNREAD_OPTIONS = ("version_locations", "sourceless")
+# a symlink is refused (os.open fails), never followed; a FIFO does not block the open (then refused: not regular)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def layout(ini: Path, section: str) -> tuple[Path, list[str], bool]:
@@ -55,11 +58,38 @@ def layout(ini: Path, section: str) -> tuple[Path, list[str], bool]:
     return location, [os.path.realpath(versions)], recursive == "true"
 
 
+def _listed(directory: str, recursive: bool) -> list[str]:
+    """The revision files' paths, as ``revision_files`` lists them (without a DirEntry each, when not recursive)."""
+    if recursive or not hasattr(os, "O_NOFOLLOW"):
+        paths = []
+        for entry in revision_files(directory, recursive):
+            if entry.is_symlink():
+                raise Uncertain("a symlinked revision file")
+            paths.append(entry.path)
+        return paths
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return []
+    match = REV_FILE.match
+    return [f"{directory}{os.sep}{name}" for name in names if match(name)]  # a directory among them: see _read
+
+
 def _read(path: str) -> tuple[os.stat_result, bytes]:
-    """The file's stat and bytes (os.read: a tenth of open()'s cost, which counts over 5,000 files)."""
-    fd = os.open(path, os.O_RDONLY)
+    """The file's stat and bytes (os.read: a tenth of open()'s cost, which counts over 5,000 files).
+
+    Only a regular file, not through a symlink (as the index reads them), else ``Uncertain``.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise Uncertain("a symlinked revision file") from exc
+        raise
     try:
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Uncertain(f"{path} is not a regular file")
         data = os.read(fd, st.st_size + 1)
         if len(data) <= st.st_size:  # a short read of a regular file: its end
             return st, data
@@ -78,11 +108,9 @@ def read_headers(dirs: list[str], recursive: bool, digest: Any) -> list[dict[str
     """
     paths, stats, datas = [], [], []
     for directory in dirs:
-        for entry in revision_files(directory, recursive):
-            if entry.is_symlink():
-                raise Uncertain("a symlinked revision file")
-            st, data = _read(entry.path)
-            paths.append(entry.path)
+        for path in _listed(directory, recursive):
+            st, data = _read(path)
+            paths.append(path)
             stats.append(st)
             datas.append(data)
     fingerprint_add_all(digest, paths, stats)
@@ -96,13 +124,14 @@ def read_headers(dirs: list[str], recursive: bool, digest: Any) -> list[dict[str
     return headers
 
 
-def compute_rows(ini: Path, section: str) -> tuple[dict[str, list[list[Any]]], Path, list[str], bool, str]:
-    """The answers ``heads`` and ``history`` as rows (``RevisionInfo``'s fields in order), and what storing
-    them needs; ``Uncertain`` when in doubt."""
+def compute_rows(ini: Path, section: str, wanted: tuple[str, ...] = ("heads", "history"),
+                 ) -> tuple[dict[str, list[list[Any]]], Path, list[str], bool, str]:
+    """The ``wanted`` answers (``heads``, ``history``) as rows (``RevisionInfo``'s fields in order), and what
+    storing them needs; ``Uncertain`` when in doubt."""
     location, dirs, recursive = layout(ini, section)
     digest = fingerprint_start(ini, section, dirs, recursive)
     lineage = Lineage(read_headers(dirs, recursive, digest))
-    rows = {"heads": lineage.heads_rows(), "history": lineage.history_rows()}
+    rows = {name: lineage.heads_rows() if name == "heads" else lineage.history_rows() for name in wanted}
     return rows, location, dirs, recursive, digest.hexdigest()
 
 
@@ -114,12 +143,13 @@ def compute(ini: Path, section: str) -> tuple[dict[str, list[RevisionInfo]], Pat
 
 def fresh_answers(ini: Path, section: str, wanted: tuple[str, ...] = ("heads", "history"),
                   ) -> dict[str, list[RevisionInfo]] | None:
-    """``heads`` and ``history`` from the files' text, stored for next time; None when in any doubt.
+    """The ``wanted`` answers from the files' text, stored for next time; None when in any doubt.
 
-    Both are stored; only the ``wanted`` ones are made into ``RevisionInfo`` objects.
+    Only what is asked is worked out (the other answer is then worked out when asked: ``heads`` of 5,000
+    revisions needs no history walk).
     """
     try:
-        rows, location, dirs, recursive, before = compute_rows(ini, section)
+        rows, location, dirs, recursive, before = compute_rows(ini, section, wanted)
     except (Uncertain, OSError):
         return None
     Answers(location, ini, section).store_rows(rows, dirs, recursive, before)

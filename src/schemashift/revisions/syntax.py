@@ -77,12 +77,17 @@ def compiled_before_all(paths: list[str], stats: list[os.stat_result]) -> list[b
     tag = sys.implementation.cache_tag
     if sys.pycache_prefix is not None or sys.flags.optimize or tag is None:
         return [compiled_before(path, st) for path, st in zip(paths, stats)]
-    expected = _magic() + b"\0\0\0\0"  # then the source's mtime and size, as Python's import compares them
+    import struct
+
+    pack = struct.Struct("<4sIII").pack  # magic, flags 0 (not hash-based), the source's mtime and size
+    magic = _magic()
     listed: dict[str, set[str]] = {}
     suffix = f".{tag}.pyc"
+    sep = os.sep
+    read, close, open_, rdonly = os.read, os.close, os.open, os.O_RDONLY
     found = []
     for path, st in zip(paths, stats):
-        head, sep, name = path.rpartition(os.sep)
+        head, _, name = path.rpartition(sep)
         cache = f"{head}{sep}__pycache__"
         names = listed.get(cache)
         if names is None:
@@ -90,19 +95,18 @@ def compiled_before_all(paths: list[str], stats: list[os.stat_result]) -> list[b
                 names = listed[cache] = set(os.listdir(cache))
             except OSError:
                 names = listed[cache] = set()
-        pyc = name.rpartition(".")[0] + suffix
+        pyc = name[:name.rfind(".")] + suffix
         if pyc not in names:
             found.append(False)
             continue
         try:
-            fd = os.open(f"{cache}{os.sep}{pyc}", os.O_RDONLY)
+            fd = open_(f"{cache}{sep}{pyc}", rdonly)
             try:
-                head16 = os.read(fd, 16)
+                head16 = read(fd, 16)
             finally:
-                os.close(fd)
+                close(fd)
         except OSError:
             found.append(False)
             continue
-        found.append(head16 == expected + (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
-                     + (st.st_size & 0xFFFFFFFF).to_bytes(4, "little"))
+        found.append(head16 == pack(magic, 0, int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF))
     return found
