@@ -170,6 +170,9 @@ _HEADER_ASSIGN = re.compile(r"(revision|down_revision|branch_labels|depends_on)[
 # when no identifier character touches it: ``_binds_indirectly``)
 _INDIRECT_WORDS = ("globals", "global", "nonlocal", "locals", "vars", "exec", "eval", "setattr", "delattr",
                    "__dict__", "__getattr__", "__import__", "import_module", "modules", "__builtins__", "builtins")
+# a longer word that starts with a refused word (distinct occurrences of it start at distinct places, so it
+# never holds more of them than there are): if it holds every occurrence, the word is not there as a word
+_INSIDE_LONGER = {"exec": "execute"}  # op.execute, in every other revision file
 _STAR_IMPORT = re.compile(r"\bimport[\s\\]*\*")  # a backslash may continue the line
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 _ILLEGAL_IN_ID = set("@-+:")  # as Alembic's Revision.verify_rev_id
@@ -480,6 +483,9 @@ def certain_headers(texts: list[str]) -> list[dict[str, Any]]:
     starts = list(accumulate(map((len(_SEP)).__add__, map(len, texts)), initial=len(_SEP)))  # each file's
     slow = set()  # the files ``certain_header`` reads
     for word in _INDIRECT_WORDS:  # as ``_binds_indirectly``, in the whole text (f-strings' fields are code)
+        longer = _INSIDE_LONGER.get(word)
+        if longer and joined.count(word) == joined.count(longer):
+            continue  # only at the start of the longer word: not the word
         at = joined.find(word)
         while at != -1:
             if _is_word_char(joined, at - 1) or _is_word_char(joined, at + len(word)):
@@ -498,11 +504,13 @@ def certain_headers(texts: list[str]) -> list[dict[str, Any]]:
     for group in (2, 4):
         pieces[group::5] = ["''" if other is not None else "" for other in pieces[group::5]]
     codes = "".join(pieces).split("\0")[1:]
-    found = []
-    for index, (text, code) in enumerate(zip(texts, codes)):
-        header = None if index in slow else _usual_header(text, code)
-        found.append(certain_header(text) if header is None else header)
-    return found
+    return [
+        certain_header(text) if header is None else header
+        for text, header in (
+            (text, None if index in slow else _usual_header(text, code))
+            for index, (text, code) in enumerate(zip(texts, codes))
+        )
+    ]
 
 
 def _usual_header(text: str, code: str) -> dict[str, Any] | None:
