@@ -39,7 +39,7 @@ _CREATE_DATE = re.compile(r"^Create Date:\s*(.+?)\s*$", re.MULTILINE)
 
 def first_paragraph(longdoc: str) -> str:
     """A revision's message: the docstring up to its first blank line (as Alembic's ``doc``)."""
-    return re.split("\n\n", longdoc)[0] if longdoc else ""
+    return longdoc.split("\n\n", 1)[0] if longdoc else ""  # as Alembic's re.split("\n\n", ...)[0]
 
 
 def create_date(longdoc: str) -> str | None:

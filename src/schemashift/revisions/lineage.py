@@ -26,7 +26,7 @@ graphs.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator
+from typing import AbstractSet, Any, Callable, Iterable, Iterator
 
 from .display import RevisionInfo, as_tuple
 from .headers import Uncertain, first_paragraph
@@ -50,6 +50,9 @@ def _ids(value: Any) -> tuple[str, ...]:
     return (value,) if type(value) is str else as_tuple(value)
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 class _Rev:
     """One revision and the edges the map gives it."""
 
@@ -66,11 +69,11 @@ class _Rev:
         self.down = _scalar(self.versioned)
         self.deps = _scalar(dependencies)
         self.orig_labels = _ids(header["branch_labels"])
-        self.labels = set(self.orig_labels)
+        self.labels: AbstractSet[str] = set(self.orig_labels) if self.orig_labels else _NONE  # and spread ones
         self.resolved: tuple[str, ...] = ()  # depends_on as revision ids (a label names its revision)
         self.normalized: tuple[str, ...] = ()  # those an ancestor does not already depend on
-        self.nextrev: frozenset[str] = frozenset()  # revisions whose down_revision is this one
-        self.all_nextrev: frozenset[str] = frozenset()  # ... or which depend on it
+        self.nextrev: frozenset[str] = _NONE  # revisions whose down_revision is this one
+        self.all_nextrev: frozenset[str] = _NONE  # ... or which depend on it
         # the versioned ones are distinct (``headers`` refuses a repeated entry), so the usual revision's
         # edges need no dedupe
         self.all_down: tuple[str, ...] = self.versioned  # down revisions and resolved dependencies
@@ -192,10 +195,11 @@ class Lineage:
             return
         everything = set(self.by_id)
         revs = self.revs
-        for tops, down, bottoms, up in (
-            (heads, "versioned", [r for r in revs if r.down is None], "nextrev"),
-            (real_heads, "all_down", [r for r in revs if r.down is None and r.deps is None], "all_nextrev"),
-        ):
+        checks = [(heads, "versioned", [r for r in revs if r.down is None], "nextrev")]
+        if any(r.deps is not None for r in revs):  # else the second check is the first one again
+            checks.append(
+                (real_heads, "all_down", [r for r in revs if r.down is None and r.deps is None], "all_nextrev"))
+        for tops, down, bottoms, up in checks:
             if not tops or not bottoms:
                 raise Uncertain("a cycle")
             below = _reach([r.revision for r in tops], {r.revision: getattr(r, down) for r in revs})
@@ -229,7 +233,7 @@ class Lineage:
                 raise Uncertain("a branch label inside another label's branch")
         for rev in labelled:
             for node in reach[rev.revision]:
-                node.labels.update(rev.orig_labels)
+                node.labels = node.labels | set(rev.orig_labels)
 
     def _ancestors(self, revision: str) -> set[str]:
         if self._down is None:
