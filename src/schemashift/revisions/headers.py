@@ -503,18 +503,25 @@ def certain_headers(texts: list[str]) -> list[dict[str, Any]]:
         pieces[group::5] = ["'" + word + "'" if word else "" for word in pieces[group::5]]
     for group in (2, 4):
         pieces[group::5] = ["''" if other is not None else "" for other in pieces[group::5]]
-    codes = "".join(pieces).split("\0")[1:]
-    return [
-        certain_header(text) if header is None else header
-        for text, header in (
-            (text, None if index in slow else _usual_header(text, code))
-            for index, (text, code) in enumerate(zip(texts, codes))
-        )
-    ]
+    code = "".join(pieces)
+    codes = code.split("\0")[1:]
+    found = [None if index in slow else _usual_header(text, one) for index, (text, one) in enumerate(zip(texts, codes))]
+    # each header name is used only on the lines read: counted over all files at once (no file has fewer uses
+    # than lines), and file by file only when that count differs
+    lines = sum(usual[1] for usual in found if usual is not None)
+    if lines != _uses(code) - sum(_uses(one) for one, usual in zip(codes, found) if usual is None):
+        found = [usual if usual is None or usual[1] == _uses(one) else None for usual, one in zip(found, codes)]
+    return [certain_header(text) if usual is None else usual[0] for text, usual in zip(texts, found)]
 
 
-def _usual_header(text: str, code: str) -> dict[str, Any] | None:
-    """The header of a usual file (see above), or None: then ``certain_header`` decides."""
+def _uses(code: str) -> int:
+    """How often the header names appear in ``code`` (``down_revision`` holds ``revision``)."""
+    return code.count("revision") + code.count("branch_labels") + code.count("depends_on")
+
+
+def _usual_header(text: str, code: str) -> tuple[dict[str, Any], int] | None:
+    """The header of a usual file (see above) and how many lines it was read from (the caller checks that the
+    names appear nowhere else), or None: then ``certain_header`` decides."""
     block = _USUAL_BLOCK.search(code)
     if block is None:
         return None
@@ -526,12 +533,8 @@ def _usual_header(text: str, code: str) -> dict[str, Any] | None:
         if key in values:
             return None
         values[key] = single or double or None
-    if (
-        len(values) != code.count("revision") + code.count("branch_labels") + code.count("depends_on")
-        or not values.get("revision")
-        or "down_revision" not in values
-    ):
-        return None  # a header name used elsewhere, or one missing
+    if not values.get("revision") or "down_revision" not in values:
+        return None
     doc = _USUAL_DOC.match(text)
     if doc is None:
         return None
@@ -548,4 +551,4 @@ def _usual_header(text: str, code: str) -> dict[str, Any] | None:
         "depends_on": values.get("depends_on"),
         "longdoc": longdoc,
         "create_date": create_date(longdoc),
-    }
+    }, len(values)
