@@ -72,33 +72,38 @@ def _listed(directory: str, recursive: bool) -> list[str]:
     except FileNotFoundError:
         return []
     match = REV_FILE.match
-    return [f"{directory}{os.sep}{name}" for name in names if match(name)]  # a directory among them: see _read
+    return [f"{directory}{os.sep}{name}" for name in names if match(name)]  # a directory among them: see _read_all
 
 
-def _read(path: str) -> tuple[os.stat_result, bytes]:
-    """The file's stat and bytes (os.read: a tenth of open()'s cost, which counts over 5,000 files).
+def _read_all(paths: list[str]) -> tuple[list[os.stat_result], list[bytes]]:
+    """Each file's stat and bytes (os.read: a tenth of open()'s cost, which counts over 5,000 files).
 
     Only a regular file, not through a symlink (as the index reads them), else ``Uncertain``.
     """
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        if os.path.islink(path):
-            raise Uncertain("a symlinked revision file") from exc
-        raise
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise Uncertain(f"{path} is not a regular file")
-        data = os.read(fd, st.st_size + 1)
-        if len(data) <= st.st_size:  # a short read of a regular file: its end
-            return st, data
-        chunks = [data]
-        while chunk := os.read(fd, 65536):  # it grew since its stat
-            chunks.append(chunk)
-        return st, b"".join(chunks)
-    finally:
-        os.close(fd)
+    stats, datas = [], []
+    open_, fstat, read, close, flags, regular = os.open, os.fstat, os.read, os.close, _OPEN_FLAGS, stat.S_ISREG
+    for path in paths:
+        try:
+            fd = open_(path, flags)
+        except OSError as exc:
+            if os.path.islink(path):
+                raise Uncertain("a symlinked revision file") from exc
+            raise
+        try:
+            st = fstat(fd)
+            if not regular(st.st_mode):
+                raise Uncertain(f"{path} is not a regular file")
+            data = read(fd, st.st_size + 1)
+            if len(data) > st.st_size:  # it grew since its stat (a short read of a regular file is its end)
+                chunks = [data]
+                while chunk := read(fd, 65536):
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+        finally:
+            close(fd)
+        stats.append(st)
+        datas.append(data)
+    return stats, datas
 
 
 def read_headers(dirs: list[str], recursive: bool, digest: Any) -> list[dict[str, Any]]:
@@ -106,13 +111,8 @@ def read_headers(dirs: list[str], recursive: bool, digest: Any) -> list[dict[str
 
     Each file's stamp goes into ``digest`` (the answers' fingerprint), taken before the file is read.
     """
-    paths, stats, datas = [], [], []
-    for directory in dirs:
-        for path in _listed(directory, recursive):
-            st, data = _read(path)
-            paths.append(path)
-            stats.append(st)
-            datas.append(data)
+    paths = [path for directory in dirs for path in _listed(directory, recursive)]
+    stats, datas = _read_all(paths)
     fingerprint_add_all(digest, paths, stats)
     texts = decode_sources(datas)
     headers = certain_headers(texts)

@@ -81,14 +81,13 @@ def compiled_before_all(paths: list[str], stats: list[os.stat_result]) -> list[b
 
     pack = struct.Struct("<4sIII").pack  # magic, flags 0 (not hash-based), the source's mtime and size
     magic = _magic()
-    listed: dict[str, set[str]] = {}
     suffix = f".{tag}.pyc"
     sep = os.sep
-    read, close, open_, rdonly = os.read, os.close, os.open, os.O_RDONLY
-    found = []
-    for path, st in zip(paths, stats):
+    listed: dict[str, set[str]] = {}
+    pycs = []  # each file's .pyc, or None where its __pycache__ has none
+    for path in paths:
         head, _, name = path.rpartition(sep)
-        cache = f"{head}{sep}__pycache__"
+        cache = f"{head}{sep}__pycache__{sep}"
         names = listed.get(cache)
         if names is None:
             try:
@@ -96,11 +95,15 @@ def compiled_before_all(paths: list[str], stats: list[os.stat_result]) -> list[b
             except OSError:
                 names = listed[cache] = set()
         pyc = name[:name.rfind(".")] + suffix
-        if pyc not in names:
+        pycs.append(cache + pyc if pyc in names else None)
+    found = []
+    read, close, open_, rdonly = os.read, os.close, os.open, os.O_RDONLY
+    for pyc, st in zip(pycs, stats):
+        if pyc is None:
             found.append(False)
             continue
         try:
-            fd = open_(f"{cache}{sep}{pyc}", rdonly)
+            fd = open_(pyc, rdonly)
             try:
                 head16 = read(fd, 16)
             finally:
