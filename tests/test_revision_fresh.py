@@ -550,6 +550,21 @@ def test_a_header_line_like_the_usual_one_is_read_as_one_by_one(line):
     assert outcome(certain_headers, texts) == outcome(lambda ts: [certain_header(t) for t in ts], texts)
 
 
+@pytest.mark.parametrize(
+    "start",
+    ['"""usual', '"""a \\"quote\\" \\\\ and \\\\n', '"""x"""  # c\n"""usual', '# c\n\n"""usual', "'''usual",
+     '""""usual', 'r"""usual \\n', 'u"""usual', 'b"""usual', '"""usual """ + """', '"""usual"""\n"""'],
+)
+def test_a_docstring_like_the_usual_one_is_read_as_one_by_one(start):
+    assert USUAL[0].startswith('"""usual\n') and USUAL[0].count('"""') == 2
+    usual = start + USUAL[0][len('"""usual'):]
+    if start.startswith("'''"):
+        usual = usual.replace('\n"""\n', "\n'''\n", 1)
+    compile(usual, "x.py", "exec")
+    texts = [USUAL[1], usual, USUAL[3]]
+    assert outcome(certain_headers, texts) == outcome(lambda ts: [certain_header(t) for t in ts], texts)
+
+
 def test_the_usual_files_are_read_without_certain_header(monkeypatch):
     """The joined reading answers the usual files itself (else it would be no quicker), as certain_header."""
     from schemashift.revisions import headers
@@ -562,13 +577,18 @@ def test_the_usual_files_are_read_without_certain_header(monkeypatch):
 
 
 def test_a_file_that_does_not_compile_misleads_no_other():
-    """A string a broken file leaves open ends at its file's end: the next file is read as if alone."""
-    broken = [PLAIN + "x = '''\n", PLAIN + 'y = "\n', PLAIN + "z = (\n", PLAIN + "# '''\nw = '''(\n",
-              PLAIN + "v = '\\\n"]
-    for bad in broken:
+    """A broken file (its syntax is refused later anyway) gives up, or leaves the next file read as if alone:
+    a triple-quoted string it leaves open runs over the separator, which is then missed."""
+    broken = {PLAIN + "x = '''\n": False, USUAL[0] + '"""\n': False, PLAIN + "# '''\nw = '''(\n": False,
+              PLAIN + 'y = "\n': True, PLAIN + "z = (\n": True, PLAIN + "v = '\\\n": True, PLAIN + "u = 'a": True}
+    for bad, answered in broken.items():
         with pytest.raises(SyntaxError):
             compile(bad, "x.py", "exec")
         texts = [bad, USUAL[1], bad, USUAL[3]]
+        if not answered:
+            with pytest.raises(Uncertain, match="left open"):
+                certain_headers(texts)
+            continue
         assert certain_headers(texts) == [certain_header(t) for t in texts]
         assert certain_headers(texts)[1]["revision"] == "bbb2"
 

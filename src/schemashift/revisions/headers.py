@@ -443,13 +443,14 @@ def _has_fstring(text: str, start: int = 0, end: int | None = None) -> bool:
 # files are scanned exactly as one by one.
 
 _SEP = "\0\n"  # the newline: each file's first line is a line start in the joined text, as in the file
-# strings and comments as ``_NOT_CODE`` finds them, with no body crossing a NUL, grouped by their first character
+# strings and comments as ``_NOT_CODE`` finds them (a comment stops at a NUL; only a string left open, in a file
+# that does not compile, can run over one: then the code has a NUL too few), grouped by their first character
 # (so that the regex engine skips code as quickly as for ``_NOT_CODE``): a plain quoted word (groups 1 and 3,
 # kept in the code: the header values), any other string (groups 2 and 4, empty: kept as '' so that nothing
 # joins across it) or a comment (dropped)
 _SPLIT = re.compile(
-    r"'(?:([\w.]+)'|(?:''[^'\\\0]*(?:(?:\\[^\0]|'(?!''))[^'\\\0]*)*'''|[^'\\\n\0]*(?:\\[^\0][^'\\\n\0]*)*')())"
-    r'|"(?:([\w.]+)"|(?:""[^"\\\0]*(?:(?:\\[^\0]|"(?!""))[^"\\\0]*)*"""|[^"\\\n\0]*(?:\\[^\0][^"\\\n\0]*)*")())'
+    r"'(?:([\w.]+)'|(?:''[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''|[^'\\\n]*(?:\\[\s\S][^'\\\n]*)*')())"
+    r'|"(?:([\w.]+)"|(?:""[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""|[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*")())'
     r"|\#[^\n\0]*"
 )
 # one header line of the usual file in that code: the name at a line start, an annotation whose brackets close
@@ -505,6 +506,8 @@ def certain_headers(texts: list[str]) -> list[dict[str, Any]]:
         pieces[group::5] = ["''" if other is not None else "" for other in pieces[group::5]]
     code = "".join(pieces)
     codes = code.split("\0")[1:]
+    if len(codes) != len(texts):
+        raise Uncertain("a string left open")  # so the file does not compile
     found = [None if index in slow else _usual_header(text, one) for index, (text, one) in enumerate(zip(texts, codes))]
     # each header name is used only on the lines read: counted over all files at once (no file has fewer uses
     # than lines), and file by file only when that count differs
@@ -535,12 +538,16 @@ def _usual_header(text: str, code: str) -> tuple[dict[str, Any], int] | None:
         values[key] = single or double or None
     if not values.get("revision") or "down_revision" not in values:
         return None
-    doc = _USUAL_DOC.match(text)
-    if doc is None:
-        return None
-    body = doc.group(1)
-    if body is None:
-        body = doc.group(2)
+    end = text.find('"""', 3) if text.startswith('"""') else -1  # the template's docstring, found without a regex
+    if end != -1 and text.startswith("\n", end + 3) and "\\" not in text[3:end]:
+        body = text[3:end]  # as _USUAL_DOC reads it
+    else:
+        doc = _USUAL_DOC.match(text)
+        if doc is None:
+            return None
+        body = doc.group(1)
+        if body is None:
+            body = doc.group(2)
     if sys.version_info >= (3, 13) and re.search(r"\n[ \t]", body):
         return None
     longdoc = body.strip()
