@@ -633,3 +633,17 @@ def test_the_pyc_check_of_all_files_is_the_check_of_each(tmp_path):
     stats = [os.stat(p) for p in paths]
     assert compiled_before_all(paths, stats) == [compiled_before(p, st) for p, st in zip(paths, stats)]
     assert compiled_before_all(paths, stats) == [True, False, False, False, False]
+
+
+def test_an_answer_made_from_a_row_is_the_one_made_by_its_constructor(tmp_path):
+    ini = make_project(tmp_path)
+    versions = chain(ini)
+    write(versions, "c", "ccc3", ("aaa1", "bbb2"), labels="lab", depends="aaa1", style=2)
+    rows, *_ = fresh.compute_rows(ini, "alembic")
+    assert rows["history"] and rows["heads"]
+    for row in rows["history"] + rows["heads"]:
+        made, built = RevisionInfo.from_row(row), RevisionInfo(*row)
+        assert made == built and vars(made) == vars(built) and hash(made) == hash(built)
+        assert made.one_line() == built.one_line() and made.details() == built.details()
+        with pytest.raises(AttributeError):  # still frozen
+            made.revision = "x"

@@ -6,8 +6,8 @@ people and scripts used to ``alembic history`` read ours the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, Sequence
 
 
 def as_tuple(value: Any) -> tuple[str, ...]:
@@ -38,6 +38,14 @@ class RevisionInfo:
     is_current: bool = False
     applied_at: str | None = field(default=None, compare=False)
     branches_into: tuple[str, ...] = ()  # the revisions revising this one, when it is a branch point
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> "RevisionInfo":
+        """``RevisionInfo(*row)``, without the frozen ``__init__``'s setattr per field (5,000 of them make a
+        long history: ``revisions.answers`` and ``revisions.fresh`` make them so)."""
+        info = object.__new__(cls)
+        info.__dict__.update(zip(_ROW_FIELDS, row))
+        return info
 
     @classmethod
     def from_revision(cls, rev: Any, *, current: frozenset[str] | set[str] = frozenset()) -> "RevisionInfo":
@@ -121,3 +129,6 @@ class RevisionInfo:
         lines.append("")
         lines.append("\n".join("    " + ln for ln in self.longdoc.splitlines()))
         return "\n".join(lines) + "\n"
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(RevisionInfo))  # the fields in order: a row's

@@ -138,7 +138,7 @@ def compute_rows(ini: Path, section: str, wanted: tuple[str, ...] = ("heads", "h
 def compute(ini: Path, section: str) -> tuple[dict[str, list[RevisionInfo]], Path, list[str], bool, str]:
     """The answers ``heads`` and ``history``, and what storing them needs; ``Uncertain`` when in doubt."""
     rows, *rest = compute_rows(ini, section)
-    return {name: [RevisionInfo(*row) for row in answer] for name, answer in rows.items()}, *rest
+    return {name: [RevisionInfo.from_row(row) for row in answer] for name, answer in rows.items()}, *rest
 
 
 def fresh_answers(ini: Path, section: str, wanted: tuple[str, ...] = ("heads", "history"),
@@ -153,4 +153,4 @@ def fresh_answers(ini: Path, section: str, wanted: tuple[str, ...] = ("heads", "
     except (Uncertain, OSError):
         return None
     Answers(location, ini, section).store_rows(rows, dirs, recursive, before)
-    return {name: [RevisionInfo(*row) for row in rows[name]] for name in wanted}
+    return {name: [RevisionInfo.from_row(row) for row in rows[name]] for name in wanted}

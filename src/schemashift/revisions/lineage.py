@@ -105,7 +105,7 @@ class _Rev:
 
     def info(self) -> RevisionInfo:
         """As ``RevisionInfo.from_revision`` gives it for the same revision of Alembic's map."""
-        return RevisionInfo(*self.row())
+        return RevisionInfo.from_row(self.row())
 
 
 def _walk(starts: Iterable[_Rev], step: Callable[[_Rev], Iterable[str]], by_id: dict[str, _Rev]) -> Iterator[_Rev]:
@@ -250,7 +250,7 @@ class Lineage:
 
     def history_answer(self) -> list[RevisionInfo]:
         """``history`` with no range: Alembic's walk from heads to base, newest first."""
-        return [RevisionInfo(*row) for row in self.history_rows()]
+        return [RevisionInfo.from_row(row) for row in self.history_rows()]
 
     def history_rows(self) -> list[list[Any]]:
         """``history_answer`` as rows (``_Rev.row``)."""
