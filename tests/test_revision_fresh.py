@@ -475,7 +475,8 @@ def test_strings_and_comments_are_found_as_python_tokenizes_them(pieces, seps):
 # ---------------------------------------------------------------- many files at once, as one by one
 
 USUAL = [
-    FILE.format(message="usual", rev=rev, down_text="", day=1 + style, header=header_lines(rev, down, labels, deps, style))
+    FILE.format(message="usual", rev=rev, down_text="", day=1 + style,
+                header=header_lines(rev, down, labels, deps, style))
     for rev, down, labels, deps, style in [
         ("aaa1", None, None, None, 0), ("bbb2", "aaa1", "lab", None, 1), ("ccc3", ("aaa1", "bbb2"), None, "lab", 2),
         ("ddd4", "ccc3", ("x", "y"), None, 0), ("eee5", "ddd4", None, ("aaa1", "bbb2"), 1),

@@ -138,7 +138,8 @@ class Answers:
             return None
         if data.get("fields") != _FIELDS:
             return None  # stored by another layout of RevisionInfo: compute anew
-        return [RevisionInfo.from_row([tuple(v) if type(v) is list else v for v in row]) for row in stored]  # noqa: E721
+        rows = ([tuple(v) if type(v) is list else v for v in row] for row in stored)  # noqa: E721
+        return [RevisionInfo.from_row(row) for row in rows]
 
     def store(self, name: str, infos: list[RevisionInfo], dirs: list[str], recursive: bool, before: str) -> None:
         """Keep ``infos`` as the answer ``name``, if the files did not change while it was computed.

@@ -3,11 +3,12 @@
 When no stored answer fits (a fresh checkout, an added or edited file),
 ``quick`` asks here before taking the normal path, which imports Alembic
 and SQLAlchemy (most of a second) and every revision file.  Here each file
-is read as text (``headers.certain_header``), shown to compile
-(``syntax.compiles``: its ``.pyc``, or ``compile()``, never an import), and
-the graph is worked out by Alembic's rules (``lineage``); the answers are
-then stored as the normal path stores them (``answers.Answers``), so the
-next call replays them.
+is read as text (``headers.certain_headers``), shown to compile
+(``syntax``: its ``.pyc``, or ``compile()``, never an import), and the graph
+is worked out by Alembic's rules (``lineage``); the answer asked for is then
+stored as the normal path stores it (``answers.Answers``), so the next call
+replays it.  Over 5,000 files every step counts: the files are read, decoded
+and fingerprinted together, and the answers kept as rows until one is printed.
 
 Anything in doubt (a config this does not read, a file whose header is not
 plain literals, a file that does not compile, a graph Alembic would refuse)
@@ -25,7 +26,15 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from .answers import Answers, fingerprint_add_all, fingerprint_start, REV_FILE, read_section, revision_files, script_location
+from .answers import (
+    REV_FILE,
+    Answers,
+    fingerprint_add_all,
+    fingerprint_start,
+    read_section,
+    revision_files,
+    script_location,
+)
 from .display import RevisionInfo
 from .headers import Uncertain, certain_headers, decode_sources
 from .lineage import Lineage

@@ -13,6 +13,9 @@ them; here they are read from the source, in two ways:
   text leaves no doubt about what Python would bind, and otherwise raises
   ``Uncertain``, which sends the whole command to the normal path.  It expects
   a file that compiles (the caller proves it: ``revisions.syntax``).
+  ``certain_headers`` gives the same for many files at once: the usual file
+  (Alembic's template) is read by a few passes over all the files' text
+  joined, any other by ``certain_header``; the tests pin the two together.
 
 Nothing here imports Alembic or SQLAlchemy.
 """
