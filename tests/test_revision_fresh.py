@@ -648,3 +648,9 @@ def test_an_answer_made_from_a_row_is_the_one_made_by_its_constructor(tmp_path):
         assert made.one_line() == built.one_line() and made.details() == built.details()
         with pytest.raises(AttributeError):  # still frozen
             made.revision = "x"
+
+
+def test_a_project_with_no_revision_yet_is_answered(tmp_path):
+    ini = make_project(tmp_path)
+    assert fast(ini) == alembic_answers(ini) == {"heads": [], "history": []}
+    assert certain_headers([]) == [] and decode_sources([]) == []

@@ -199,6 +199,8 @@ def decode_source(data: bytes) -> str:
 
 def decode_sources(datas: list[bytes]) -> list[str]:
     """``decode_source`` of each file (decoded together when none has a byte-order mark or a coding line)."""
+    if not datas:
+        return []
     joined = b"\0\n".join(datas)
     if b"\xef\xbb\xbf" in joined or b"coding" in joined:
         return [decode_source(data) for data in datas]
@@ -477,6 +479,8 @@ _USUAL_DOC = re.compile(
 
 def certain_headers(texts: list[str]) -> list[dict[str, Any]]:
     """``[certain_header(text) for text in texts]``, for texts that compile; ``Uncertain`` if any is in doubt."""
+    if not texts:
+        return []
     joined = _SEP + _SEP.join(texts)
     if joined.count("\0") != len(texts):
         raise Uncertain("a NUL character")  # compile() refuses it
