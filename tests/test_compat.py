@@ -189,3 +189,38 @@ def test_alembics_multidb_template_is_refused_before_anything_runs(tmp_path):
         engine = sa.create_engine(url)
         assert sa.inspect(engine).get_table_names() == []
         engine.dispose()
+
+
+def test_a_head_other_revisions_depend_on_is_an_effective_head(tmp_path, sqlite_url):
+    """Alembic marks a head that another branch ``depends_on`` "(effective head)" in ``heads``,
+    ``history`` and ``current`` ("(head)" in ``-v`` entries); schemashift printed "(head)", on the
+    cold-cache path and the normal one alike.  Dependencies by id and by branch label."""
+    from fixtures_projects import SchoolProject
+
+    root = tmp_path / "deps"
+    _alembic_init(root, sqlite_url)
+    versions = root / "migrations" / "versions"
+    files = {  # rev: (down, branch_labels, depends_on)
+        "a1": (None, None, None), "a2": ("a1", None, None),
+        "b1": (None, ("other",), ("a2",)), "b2": ("b1", None, None),
+        "c1": (None, ("third",), None), "d1": (None, None, ("third",)),
+    }
+    for rev, (down, labels, deps) in files.items():
+        (versions / f"{rev}.py").write_text(
+            f'"""{rev}"""\nrevision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = {labels!r}\n'
+            f"depends_on = {deps!r}\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n")
+    project = SchoolProject(root, sqlite_url, "sqlite")
+    alembic_cli(root, "upgrade", "heads")
+    for cache in (versions.parent / "__pycache__").glob("schemashift-*"):
+        cache.unlink()
+    for path in ("cold", "stored", "normal"):
+        if path == "normal":
+            for cache in (versions.parent / "__pycache__").glob("schemashift-*"):
+                cache.unlink()
+            b1 = versions / "b1.py"  # a header that is not plain literals: read through Alembic
+            b1.write_text(b1.read_text().replace("depends_on = ('a2',)", "depends_on = tuple(['a2'])"))
+        for args in (("heads",), ("history",), ("current",), ("heads", "-v")):
+            ours, theirs = project.cli(*args).stdout, alembic_cli(root, *args).stdout
+            assert sorted(_normalized(ours)) == sorted(_normalized(theirs)), (path, args, ours, theirs)
+    heads = project.cli("heads").stdout
+    assert "a2 (effective head)" in heads and "c1 (third) (effective head)" in heads and "b2 (other) (head)" in heads

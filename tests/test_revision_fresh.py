@@ -101,9 +101,13 @@ def write(versions: Path, name: str, rev: str, down=None, labels=None, depends=N
 def alembic_answers(ini: Path) -> dict[str, list[RevisionInfo]]:
     """What Alembic's own map says, through a real ScriptDirectory (every file imported)."""
     rmap = ScriptDirectory.from_config(Config(str(ini))).revision_map
-    heads = [RevisionInfo.from_revision(rmap.get_revision(h)) for h in rmap.heads]
+    def info(rev):  # Alembic's own "effective head" test is is_head and not _is_real_head (_all_nextrev)
+        dependents = tuple(sorted(rev._all_nextrev - rev.nextrev)) if rev.is_head else ()
+        return RevisionInfo.from_revision(rev, dependents=dependents)
+
+    heads = [info(rmap.get_revision(h)) for h in rmap.heads]
     walked = rmap.iterate_revisions("heads", "base", inclusive=True, assert_relative_length=False)
-    return {"heads": heads, "history": [RevisionInfo.from_revision(r) for r in walked]}
+    return {"heads": heads, "history": [info(r) for r in walked]}
 
 
 def without_date(infos: list[RevisionInfo]) -> list[RevisionInfo]:

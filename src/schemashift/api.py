@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .config import METADATA_OPTION, Project, load_project, redact_url, require_template
 from .errors import ConfigError, DatabaseError, Refused, RevisionError, SchemashiftError
-from .revisions.display import RevisionInfo
+from .revisions.display import RevisionInfo, as_tuple
 from .revisions.ids import check_new_rev_id, check_reference, docstring_safe
 from .revisions.index import RevisionIndex
 from .runner import REVISION_ERRORS, alembic_command, revision_error, revision_map, run_env, script_directory
@@ -318,8 +318,10 @@ def current(project: Project, *, keep_heads: bool = False) -> CurrentState:
     keep = _answer_keeper(project) if keep_heads else None
     rmap = _revision_map(project)
     if keep is not None:
-        keep("heads", [RevisionInfo.from_revision(rmap.get_revision(h)) for h in rmap.heads])
-    infos = []
+        keep("heads", _head_infos(rmap))
+        keep("history", [RevisionInfo.from_revision(rev, dependents=_dependents(rmap, rev)) for rev in
+                         rmap.iterate_revisions("heads", "base", inclusive=True, assert_relative_length=False)])
+    revs = []
     for rev_id in ids:
         try:
             rev = rmap.get_revision(rev_id)
@@ -330,7 +332,10 @@ def current(project: Project, *, keep_heads: bool = False) -> CurrentState:
                 f"the database is at revision {rev_id}, which no revision file defines",
                 hint="restore the missing file, or 'schemashift stamp REV' if you know where it really is",
             )
-        infos.append(RevisionInfo.from_revision(rev, current=set(ids)))
+        revs.append(rev)
+    revs = _all_current(rmap, revs)
+    marked = {rev.revision for rev in revs}
+    infos = [RevisionInfo.from_revision(rev, current=marked, dependents=_dependents(rmap, rev)) for rev in revs]
     return CurrentState(infos, redact_url(project.url))
 
 
@@ -354,9 +359,57 @@ def heads(project: Project) -> list[RevisionInfo]:
     """The head revisions of the scripts (not of the database)."""
     keep = _answer_keeper(project)
     rmap = _revision_map(project)
-    infos = [RevisionInfo.from_revision(rmap.get_revision(h)) for h in rmap.heads]
+    infos = _head_infos(rmap)
     keep("heads", infos)
     return infos
+
+
+def _all_current(rmap: Any, revs: list[Any]) -> list[Any]:
+    """What Alembic's ``current`` lists for the version table's rows (``get_all_current``): the rows,
+    and the revisions they depend on (``depends_on``) that nothing else in their ancestry revises.
+
+    The ancestry (down revisions and dependencies) is closed under down revisions, so a revision
+    has a descendant in it exactly when one of its direct children is in it: one pass, where
+    Alembic walks every revision's descendants.
+    """
+    found: dict[str, Any] = {}
+    todo = list(revs)
+    while todo:
+        rev = todo.pop()
+        if rev is None or rev.revision in found:
+            continue
+        found[rev.revision] = rev
+        todo.extend(rmap.get_revision(name) for name in as_tuple(rev.down_revision) + as_tuple(rev.dependencies))
+    tops = [rev for rev in found.values() if not rev.nextrev.intersection(found)]
+    first = [rev for rev in revs if rev in tops]
+    return first + sorted((rev for rev in tops if rev not in first), key=lambda r: r.revision)
+
+
+def _head_infos(rmap: Any) -> list[RevisionInfo]:
+    return [RevisionInfo.from_revision(rev, dependents=_dependents(rmap, rev))
+            for rev in (rmap.get_revision(h) for h in rmap.heads)]
+
+
+def _dependents(rmap: Any, rev: Any) -> tuple[str, ...]:
+    """The revisions naming ``rev`` in their depends_on (by id or branch label, as Alembic resolves
+    them), other than through down_revision; asked of heads only, where Alembic prints them."""
+    if rev.nextrev:  # not a head: Alembic marks nothing
+        return ()
+    table = _DEPENDENTS.get(id(rmap))
+    if table is None or table[0] is not rmap:
+        found: dict[str, list[str]] = {}
+        for other in rmap.iterate_revisions("heads", "base", inclusive=True, assert_relative_length=False):
+            for name in as_tuple(other.dependencies):
+                target = rmap.get_revision(name)
+                if target is not None and target.revision not in as_tuple(other.down_revision):
+                    found.setdefault(target.revision, []).append(other.revision)
+        table = (rmap, {k: tuple(sorted(v)) for k, v in found.items()})
+        _DEPENDENTS.clear()
+        _DEPENDENTS[id(rmap)] = table
+    return table[1].get(rev.revision, ())
+
+
+_DEPENDENTS: dict[int, tuple[Any, dict[str, tuple[str, ...]]]] = {}  # the last map's, kept with the map
 
 
 @dataclass
@@ -373,14 +426,16 @@ def branches(project: Project) -> list[BranchPoint]:
     points = []
     for rev in rmap.iterate_revisions("heads", "base", inclusive=True, assert_relative_length=False):
         if rev.is_branch_point:
-            into = [RevisionInfo.from_revision(rmap.get_revision(r)) for r in sorted(rev.nextrev)]
+            into = [RevisionInfo.from_revision(r, dependents=_dependents(rmap, r))
+                    for r in (rmap.get_revision(n) for n in sorted(rev.nextrev))]
             points.append(BranchPoint(RevisionInfo.from_revision(rev), into))
     return points
 
 
 def show(project: Project, rev: str) -> RevisionInfo:
     rmap = _revision_map(project)
-    return RevisionInfo.from_revision(_resolve(rmap, rev))
+    found = _resolve(rmap, rev)
+    return RevisionInfo.from_revision(found, dependents=_dependents(rmap, found))
 
 
 @dataclass
@@ -439,7 +494,7 @@ def history(
     marked = set(currents or ())
     entries = []
     for rev in walked:
-        info = RevisionInfo.from_revision(rev, current=marked)
+        info = RevisionInfo.from_revision(rev, current=marked, dependents=_dependents(rmap, rev))
         if applied_at and rev.revision in applied_at:
             info = _with_applied(info, applied_at[rev.revision])
         entries.append(info)

@@ -68,19 +68,45 @@ def position(ini: Path | None, section: str, *, overridden: bool) -> Any:
 
 def current(ini: Path | None, section: str, where: Any) -> tuple[list[Any], str] | None:
     """``current``'s revisions and the redacted URL, from ``where`` (a ``position``) and
-    Alembic's last answers; None unless those answers hold every revision the database is at."""
+    Alembic's last ``history`` answer; None unless it holds every revision the database is at,
+    and none of its revisions depends on another (``depends_on``)."""
     ids = where.heads
     try:
         from .redact import redact_url
 
-        known: dict[str, Any] = {}
-        for name in ("heads", "history"):
-            if all(rev in known for rev in ids):
-                break
-            for info in cached_answer(ini, section, name) or []:
-                known.setdefault(info.revision, info)
+        history = cached_answer(ini, section, "history")
+        if history is None:
+            return None
+        known = {info.revision: info for info in history}
         if not all(rev in known for rev in ids):
+            return None
+        ids = _all_current(known, ids)
+        if ids is None:
             return None
         return [replace(known[rev], is_current=True) for rev in ids], redact_url(where.url)
     except Exception:  # anything unusual: the normal path reports it properly
         return None
+
+
+def _all_current(known: dict[str, Any], ids: Any) -> list[str] | None:
+    """Alembic's ``get_all_current`` (as ``api.current``): the rows, and the revisions they depend on
+    that nothing in their ancestry revises; None when a depends_on names a branch label (resolved
+    only by Alembic's map)."""
+    if not any(info.dependencies for info in known.values()):
+        return list(ids)
+    if any(name not in known for info in known.values() for name in info.dependencies):
+        return None
+    children: dict[str, set[str]] = {}
+    for info in known.values():
+        for down in info.down_revisions:
+            children.setdefault(down, set()).add(info.revision)
+    found: set[str] = set()
+    todo = list(ids)
+    while todo:
+        rev = todo.pop()
+        if rev not in found:
+            found.add(rev)
+            todo.extend(known[rev].down_revisions + known[rev].dependencies)
+    tops = {rev for rev in found if not children.get(rev, set()) & found}
+    return [rev for rev in ids if rev in tops] + sorted(tops.difference(ids))
+

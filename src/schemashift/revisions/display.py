@@ -38,6 +38,9 @@ class RevisionInfo:
     is_current: bool = False
     applied_at: str | None = field(default=None, compare=False)
     branches_into: tuple[str, ...] = ()  # the revisions revising this one, when it is a branch point
+    # revisions that name this one in depends_on (not as a down revision): a head they depend on is
+    # what Alembic calls an "effective head"
+    dependents: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> "RevisionInfo":
@@ -48,7 +51,8 @@ class RevisionInfo:
         return info
 
     @classmethod
-    def from_revision(cls, rev: Any, *, current: frozenset[str] | set[str] = frozenset()) -> "RevisionInfo":
+    def from_revision(cls, rev: Any, *, current: frozenset[str] | set[str] = frozenset(),
+                      dependents: tuple[str, ...] = ()) -> "RevisionInfo":
         return cls(
             revision=rev.revision,
             down_revisions=as_tuple(rev.down_revision),
@@ -64,7 +68,14 @@ class RevisionInfo:
             is_merge_point=bool(rev.is_merge_point),
             is_current=rev.revision in current,
             branches_into=tuple(sorted(rev.nextrev)) if rev.is_branch_point else (),
+            dependents=dependents,
         )
+
+    @property
+    def head_flag(self) -> str:
+        """``head``, or ``effective head`` for a head other revisions depend on, as Alembic marks them
+        in ``heads``, ``history`` and ``current`` (its ``-v`` entries say ``head`` for both)."""
+        return "effective head" if self.dependents else "head"
 
     def one_line(self, *, parents: bool = True, doc: bool = True, tree: bool = True) -> str:
         """``down -> rev (labels) (head) (current) (branchpoint), message``.
@@ -80,7 +91,7 @@ class RevisionInfo:
         if self.branch_labels:
             text += f" ({', '.join(self.branch_labels)})"
         for flag, word in (
-            (self.is_head, "head"),
+            (self.is_head, self.head_flag),
             (self.is_current, "current"),
             (tree and self.is_branch_point, "branchpoint"),
             (tree and self.is_merge_point, "mergepoint"),
@@ -95,7 +106,8 @@ class RevisionInfo:
 
     def head_only(self) -> str:
         """``rev (head) (branchpoint)``: the line of ``current``, as Alembic's ``_head_only``."""
-        flags = ((self.is_head, "head"), (self.is_branch_point, "branchpoint"), (self.is_merge_point, "mergepoint"))
+        flags = ((self.is_head, self.head_flag), (self.is_branch_point, "branchpoint"),
+                 (self.is_merge_point, "mergepoint"))
         return self.revision + "".join(f" ({w})" for f, w in flags if f)
 
     def details(self) -> str:

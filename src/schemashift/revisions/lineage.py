@@ -101,6 +101,7 @@ class _Rev:
             False,
             None,
             tuple(sorted(nextrev)) if len(nextrev) > 1 else (),
+            () if nextrev else tuple(sorted(self.all_nextrev - nextrev)),  # dependents, asked of heads only
         ]
 
     def info(self) -> RevisionInfo:
