@@ -211,6 +211,8 @@ def test_a_head_other_revisions_depend_on_is_an_effective_head(tmp_path, sqlite_
             f"depends_on = {deps!r}\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n")
     project = SchoolProject(root, sqlite_url, "sqlite")
     alembic_cli(root, "upgrade", "heads")
+    commands = (("heads",), ("history",), ("current",), ("heads", "-v"))
+    theirs = {args: sorted(_normalized(alembic_cli(root, *args).stdout)) for args in commands}
     for cache in (versions.parent / "__pycache__").glob("schemashift-*"):
         cache.unlink()
     for path in ("cold", "stored", "normal"):
@@ -219,8 +221,8 @@ def test_a_head_other_revisions_depend_on_is_an_effective_head(tmp_path, sqlite_
                 cache.unlink()
             b1 = versions / "b1.py"  # a header that is not plain literals: read through Alembic
             b1.write_text(b1.read_text().replace("depends_on = ('a2',)", "depends_on = tuple(['a2'])"))
-        for args in (("heads",), ("history",), ("current",), ("heads", "-v")):
-            ours, theirs = project.cli(*args).stdout, alembic_cli(root, *args).stdout
-            assert sorted(_normalized(ours)) == sorted(_normalized(theirs)), (path, args, ours, theirs)
+        for args in commands:
+            ours = project.cli(*args).stdout
+            assert sorted(_normalized(ours)) == theirs[args], (path, args, ours, theirs[args])
     heads = project.cli("heads").stdout
     assert "a2 (effective head)" in heads and "c1 (third) (effective head)" in heads and "b2 (other) (head)" in heads

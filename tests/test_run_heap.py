@@ -59,3 +59,16 @@ def test_a_process_that_froze_objects_keeps_its_own_freeze(sqlite_runcore):
     after = gc.get_freeze_count()  # objects freed by reference counting leave the count, nothing joins it
     assert before * 0.9 < after <= before  # neither thawed nor grown by the run
     assert kept
+
+
+def test_a_process_that_turned_the_collector_off_is_left_as_it_is(sqlite_runcore):
+    """verify's own freeze already left such a process alone; the run froze regardless
+    (tests/test_verify_safety.py caught it)."""
+    sqlite_runcore.rev("a1", None, PROBE)
+    gc.disable()
+    try:
+        sqlite_runcore.upgrade("head")
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
+    assert "probe_not" in _tables(sqlite_runcore)

@@ -10,7 +10,8 @@ back when the run ends, so cyclic garbage among them is collected then, not
 lost (objects freed by reference counting are freed at once either way).
 
 Runs may nest (a scratch run inside a verification): the outermost one
-thaws.  A process that froze objects itself is left alone.
+thaws.  A process that froze objects itself, or turned the collector off, is
+left alone.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def enter() -> None:
     """A run starts: from now on ``hold`` may freeze, unless the process froze objects itself."""
     global _depth, _ours
     if _depth == 0:
-        _ours = hasattr(gc, "freeze") and gc.get_freeze_count() == 0
+        # a process that froze objects itself, or turned the collector off, is left as it is
+        _ours = hasattr(gc, "freeze") and gc.isenabled() and gc.get_freeze_count() == 0
     _depth += 1
 
 
