@@ -20,7 +20,7 @@ from schemashift.safety.ledger import Ledger
 
 PROCESSES = 8
 # 10 per backend in the suite (its slowest test); bench/soak_kill.py runs 40 to 200
-KILL_TRIALS = int(os.environ.get("SCHEMASHIFT_KILL_TRIALS", "10"))
+KILL_TRIALS = int(os.environ.get("SCHEMASHIFT_KILL_TRIALS", "5"))  # bench/soak_kill.py runs 200
 CHAIN = 50
 
 
