@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from .watch import transaction_probe
+
 
 def _autocommit(connection: Any) -> bool:
     return connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
@@ -28,9 +30,9 @@ class SqliteTransactions:
 
     def __init__(self, connection: Any) -> None:
         self.dbapi = connection.connection.dbapi_connection
-        # sqlite3 says whether a transaction is open; SQLAlchemy's aiosqlite adapter does not, the
-        # aiosqlite connection it wraps does
-        self._state = self.dbapi if hasattr(self.dbapi, "in_transaction") else self.dbapi.driver_connection
+        # sqlite3 says whether a transaction is open; under SQLAlchemy's aiosqlite adapter the
+        # connection it wraps does (the statement watch asks the same way)
+        self._probe = transaction_probe(self.dbapi)
         self.pysqlite = hasattr(self.dbapi, "isolation_level")
         self.user_foreign_keys = bool(self._scalar("PRAGMA foreign_keys"))
         self.foreign_keys = self.user_foreign_keys
@@ -42,7 +44,7 @@ class SqliteTransactions:
 
     @property
     def in_transaction(self) -> bool:
-        return bool(self._state.in_transaction)
+        return bool(self._probe(self.dbapi))
 
     @property
     def transactional(self) -> bool:
