@@ -317,9 +317,10 @@ def current(project: Project, *, keep_heads: bool = False) -> CurrentState:
     ids = database_heads(project)
     keep = _answer_keeper(project) if keep_heads else None
     rmap = _revision_map(project)
+    dependents = _dependents_of(rmap)
     if keep is not None:
-        keep("heads", _head_infos(rmap))
-        keep("history", [RevisionInfo.from_revision(rev, dependents=_dependents(rmap, rev)) for rev in
+        keep("heads", _head_infos(rmap, dependents))
+        keep("history", [RevisionInfo.from_revision(rev, dependents=dependents(rev)) for rev in
                          rmap.iterate_revisions("heads", "base", inclusive=True, assert_relative_length=False)])
     revs = []
     for rev_id in ids:
@@ -335,7 +336,7 @@ def current(project: Project, *, keep_heads: bool = False) -> CurrentState:
         revs.append(rev)
     revs = _all_current(rmap, revs)
     marked = {rev.revision for rev in revs}
-    infos = [RevisionInfo.from_revision(rev, current=marked, dependents=_dependents(rmap, rev)) for rev in revs]
+    infos = [RevisionInfo.from_revision(rev, current=marked, dependents=dependents(rev)) for rev in revs]
     return CurrentState(infos, redact_url(project.url))
 
 
@@ -359,57 +360,49 @@ def heads(project: Project) -> list[RevisionInfo]:
     """The head revisions of the scripts (not of the database)."""
     keep = _answer_keeper(project)
     rmap = _revision_map(project)
-    infos = _head_infos(rmap)
+    infos = _head_infos(rmap, _dependents_of(rmap))
     keep("heads", infos)
     return infos
 
 
 def _all_current(rmap: Any, revs: list[Any]) -> list[Any]:
-    """What Alembic's ``current`` lists for the version table's rows (``get_all_current``): the rows,
-    and the revisions they depend on (``depends_on``) that nothing else in their ancestry revises.
+    """``revisions.lineage.all_current`` over Alembic's map (a depends_on may name a branch label)."""
+    from .revisions.lineage import all_current
 
-    The ancestry (down revisions and dependencies) is closed under down revisions, so a revision
-    has a descendant in it exactly when one of its direct children is in it: one pass, where
-    Alembic walks every revision's descendants.
-    """
-    found: dict[str, Any] = {}
-    todo = list(revs)
-    while todo:
-        rev = todo.pop()
-        if rev is None or rev.revision in found:
-            continue
-        found[rev.revision] = rev
-        todo.extend(rmap.get_revision(name) for name in as_tuple(rev.down_revision) + as_tuple(rev.dependencies))
-    tops = [rev for rev in found.values() if not rev.nextrev.intersection(found)]
-    first = [rev for rev in revs if rev in tops]
-    return first + sorted((rev for rev in tops if rev not in first), key=lambda r: r.revision)
+    def parents(rev_id: str) -> list[str]:
+        rev = rmap.get_revision(rev_id)
+        return [*as_tuple(rev.down_revision), *(rmap.get_revision(n).revision for n in as_tuple(rev.dependencies))]
+
+    return [rmap.get_revision(r) for r in all_current((rev.revision for rev in revs), parents,
+                                                       lambda rev_id: rmap.get_revision(rev_id).nextrev)]
 
 
-def _head_infos(rmap: Any) -> list[RevisionInfo]:
-    return [RevisionInfo.from_revision(rev, dependents=_dependents(rmap, rev))
+def _head_infos(rmap: Any, dependents: Callable[[Any], tuple[str, ...]]) -> list[RevisionInfo]:
+    return [RevisionInfo.from_revision(rev, dependents=dependents(rev))
             for rev in (rmap.get_revision(h) for h in rmap.heads)]
 
 
-def _dependents(rmap: Any, rev: Any) -> tuple[str, ...]:
-    """The revisions naming ``rev`` in their depends_on (by id or branch label, as Alembic resolves
-    them), other than through down_revision; asked of heads only, where Alembic prints them."""
-    if rev.nextrev:  # not a head: Alembic marks nothing
-        return ()
-    table = _DEPENDENTS.get(id(rmap))
-    if table is None or table[0] is not rmap:
-        found: dict[str, list[str]] = {}
-        for other in rmap.iterate_revisions("heads", "base", inclusive=True, assert_relative_length=False):
-            for name in as_tuple(other.dependencies):
-                target = rmap.get_revision(name)
-                if target is not None and target.revision not in as_tuple(other.down_revision):
-                    found.setdefault(target.revision, []).append(other.revision)
-        table = (rmap, {k: tuple(sorted(v)) for k, v in found.items()})
-        _DEPENDENTS.clear()
-        _DEPENDENTS[id(rmap)] = table
-    return table[1].get(rev.revision, ())
+def _dependents_of(rmap: Any) -> Callable[[Any], tuple[str, ...]]:
+    """``rev -> the revisions naming it in their depends_on`` (by id or branch label, as Alembic
+    resolves them), other than through down_revision; asked of heads only, where Alembic prints
+    them.  The map is walked once, on the first head asked about."""
+    table: dict[str, tuple[str, ...]] | None = None
 
+    def dependents(rev: Any) -> tuple[str, ...]:
+        nonlocal table
+        if rev.nextrev:  # not a head: Alembic marks nothing
+            return ()
+        if table is None:
+            found: dict[str, list[str]] = {}
+            for other in rmap.iterate_revisions("heads", "base", inclusive=True, assert_relative_length=False):
+                for name in as_tuple(other.dependencies):
+                    target = rmap.get_revision(name)
+                    if target is not None and target.revision not in as_tuple(other.down_revision):
+                        found.setdefault(target.revision, []).append(other.revision)
+            table = {k: tuple(sorted(v)) for k, v in found.items()}
+        return table.get(rev.revision, ())
 
-_DEPENDENTS: dict[int, tuple[Any, dict[str, tuple[str, ...]]]] = {}  # the last map's, kept with the map
+    return dependents
 
 
 @dataclass
@@ -423,10 +416,11 @@ class BranchPoint:
 def branches(project: Project) -> list[BranchPoint]:
     """The branch points of the scripts, newest first (the order of ``history``), as ``alembic branches``."""
     rmap = _revision_map(project)
+    dependents = _dependents_of(rmap)
     points = []
     for rev in rmap.iterate_revisions("heads", "base", inclusive=True, assert_relative_length=False):
         if rev.is_branch_point:
-            into = [RevisionInfo.from_revision(r, dependents=_dependents(rmap, r))
+            into = [RevisionInfo.from_revision(r, dependents=dependents(r))
                     for r in (rmap.get_revision(n) for n in sorted(rev.nextrev))]
             points.append(BranchPoint(RevisionInfo.from_revision(rev), into))
     return points
@@ -435,7 +429,7 @@ def branches(project: Project) -> list[BranchPoint]:
 def show(project: Project, rev: str) -> RevisionInfo:
     rmap = _revision_map(project)
     found = _resolve(rmap, rev)
-    return RevisionInfo.from_revision(found, dependents=_dependents(rmap, found))
+    return RevisionInfo.from_revision(found, dependents=_dependents_of(rmap)(found))
 
 
 @dataclass
@@ -492,9 +486,10 @@ def history(
             raise _ambiguous_walk(rmap, rev_range or "") from exc
         raise revision_error(exc) from exc
     marked = set(currents or ())
+    dependents = _dependents_of(rmap)
     entries = []
     for rev in walked:
-        info = RevisionInfo.from_revision(rev, current=marked, dependents=_dependents(rmap, rev))
+        info = RevisionInfo.from_revision(rev, current=marked, dependents=dependents(rev))
         if applied_at and rev.revision in applied_at:
             info = _with_applied(info, applied_at[rev.revision])
         entries.append(info)

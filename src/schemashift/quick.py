@@ -89,24 +89,17 @@ def current(ini: Path | None, section: str, where: Any) -> tuple[list[Any], str]
 
 
 def _all_current(known: dict[str, Any], ids: Any) -> list[str] | None:
-    """Alembic's ``get_all_current`` (as ``api.current``): the rows, and the revisions they depend on
-    that nothing in their ancestry revises; None when a depends_on names a branch label (resolved
-    only by Alembic's map)."""
+    """``revisions.lineage.all_current`` over the stored history; None when a depends_on names a
+    branch label (resolved only by Alembic's map)."""
     if not any(info.dependencies for info in known.values()):
         return list(ids)
     if any(name not in known for info in known.values() for name in info.dependencies):
         return None
+    from .revisions.lineage import all_current
+
     children: dict[str, set[str]] = {}
     for info in known.values():
         for down in info.down_revisions:
             children.setdefault(down, set()).add(info.revision)
-    found: set[str] = set()
-    todo = list(ids)
-    while todo:
-        rev = todo.pop()
-        if rev not in found:
-            found.add(rev)
-            todo.extend(known[rev].down_revisions + known[rev].dependencies)
-    tops = {rev for rev in found if not children.get(rev, set()) & found}
-    return [rev for rev in ids if rev in tops] + sorted(tops.difference(ids))
-
+    return all_current(ids, lambda rev: known[rev].down_revisions + known[rev].dependencies,
+                       lambda rev: children.get(rev, set()))

@@ -295,3 +295,26 @@ class Lineage:
         if todo:
             raise Uncertain("the history walk left revisions out")
         return [self.by_id[r].row() for r in output]
+
+
+def all_current(ids: Iterable[str], parents: Callable[[str], Iterable[str]],
+                children: Callable[[str], AbstractSet[str]]) -> list[str]:
+    """Alembic's ``get_all_current``: the version rows ``ids``, and the revisions they depend on
+    (``depends_on``) that nothing in their ancestry revises, the rows first.
+
+    ``parents`` gives a revision's down revisions and dependencies, ``children`` the revisions whose
+    down revision it is.  The ancestry is closed under down revisions, so a revision has a
+    descendant in it exactly when one of its direct children is in it: one pass, where Alembic
+    walks every revision's descendants.  Shared by ``api.current`` and the cold ``quick.current``.
+    """
+    ids = list(ids)
+    found: set[str] = set()
+    todo = list(ids)
+    while todo:
+        rev = todo.pop()
+        if rev not in found:
+            found.add(rev)
+            todo.extend(parents(rev))
+    tops = {rev for rev in found if not children(rev) & found}
+    return [rev for rev in ids if rev in tops] + sorted(tops.difference(ids))
+
