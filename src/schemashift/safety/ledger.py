@@ -362,6 +362,7 @@ class RowInsert:
         if kept is not None and kept[0] is dbapi:
             cursor = kept[1]
         else:
+            self.close()  # another connection's cursor, if any
             cursor = dbapi.cursor()
             self._cursor = (dbapi, cursor)
         base = self.dialect.loaded_dbapi.Error
