@@ -83,3 +83,34 @@ def test_run_options_reach_the_migration_context(sqlite_runcore):
     p.rev("bbb", "aaa", "from schemashift.runtime.options import options_of\nassert options_of(op.get_context()).allow_loss")
     with pytest.raises(MigrationFailed, match="migration bbb failed: AssertionError"):
         api.upgrade(p.project(), "head")
+
+
+def test_a_prelude_runs_inside_the_step_before_its_function(sqlite_runcore):
+    """``run_first`` wraps the ``migration_fn`` attribute ``MigrationContext.run_migrations`` calls: the
+    prelude sees the step's transaction open and the revision's function not yet run."""
+    from alembic.runtime.migration import RevisionStep
+
+    from schemashift.alembic_bridge.steps import run_first
+
+    assert "self.migration_fn = revision.module.upgrade" in inspect.getsource(RevisionStep.__init__)
+    assert "step.migration_fn(**kw)" in inspect.getsource(MigrationContext.run_migrations)
+    p = sqlite_runcore
+    p.rev("aaa", None, "op.create_table('t', sa.Column('id', sa.Integer, primary_key=True))")
+    script = ScriptDirectory.from_config(p.project().config)
+    [step] = upgrade_steps(script, "head", ())
+    seen = []
+    original = step.migration_fn
+    run_first(step, lambda: seen.append("prelude"))
+    assert step.migration_fn is not original and step.migration_fn.__name__ == "upgrade"
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(p.url)
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn)
+        from alembic.operations import Operations
+
+        with Operations.context(ctx):
+            step.migration_fn()
+    engine.dispose()
+    assert seen == ["prelude"]
+    assert "t" in p.tables()

@@ -25,6 +25,7 @@ from alembic.operations import ops as alembic_ops
 from . import table_result
 
 _READ_ONLY = ("SELECT", "PRAGMA", "WITH", "SHOW", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "VALUES")
+_BOOKKEEPING = ("SAVEPOINT", "RELEASE", "ROLLBACK")  # the capture's own savepoint, not a read of the revision
 
 
 class WriteBlocked(Exception):
@@ -46,6 +47,13 @@ class Capture:
     ops: list[CapturedOp] = field(default_factory=list)
     direct_sql: list[str] = field(default_factory=list)
     stopped: str | None = None  # why the capture could not follow the function to its end
+    reads: int = 0  # statements the function sent to the database (it may decide from what it read)
+    failed: bool = False  # the function raised: what it would do after that is unknown
+
+    @property
+    def depends_on_state(self) -> bool:
+        """What the function does may change with the database it runs on: it read it, or it raised."""
+        return self.reads > 0 or self.failed
 
 
 def caller_line(path: str | None) -> int | None:
@@ -105,9 +113,12 @@ class _Guard:
     def __call__(self, conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
         if self.capture is None:
             return
-        if not statement.lstrip().upper().startswith(_READ_ONLY):
+        head = statement.lstrip().upper()
+        if not head.startswith(_READ_ONLY):
             self.capture.direct_sql.append(" ".join(statement.split()))
             raise WriteBlocked(statement)
+        if not head.startswith(_BOOKKEEPING):
+            self.capture.reads += 1
 
 
 class Listening:
@@ -207,6 +218,7 @@ def capture_function(
     except (Exception, SystemExit) as exc:  # a revision that cannot be followed without running it (sys.exit too)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         operations.capture.stopped = f"{type(exc).__name__}: {first[:200]}"
+        operations.capture.failed = True
     finally:
         if own_autocommit is not None:
             migration_context.autocommit_block = own_autocommit

@@ -65,6 +65,7 @@ class PlannedRevision:
     findings: list[Finding] = field(default_factory=list)  # about the revision as a whole
     stopped: str | None = None
     batch_recreates: bool = False  # an Alembic batch block that may copy, drop and rename a table
+    depends_on_state: bool = False  # the function read the database (or raised): judged again when it runs
 
     def all_findings(self) -> list[Finding]:
         return [f for op in self.operations for f in op.findings] + self.findings
@@ -86,6 +87,8 @@ class Plan:
     url: str | None = None
     live: bool = True  # rows counted on the live database
     revisions: list[PlannedRevision] = field(default_factory=list)
+    # revisions judged again just before they ran, on the database the steps before them left
+    when_run: list[PlannedRevision] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
@@ -104,6 +107,7 @@ class Plan:
             "direction": self.direction, "target": self.target, "dialect": self.dialect,
             "server_version": list(self.server_version) if self.server_version else None, "url": self.url,
             "live": self.live, "revisions": [r.as_dict() for r in self.revisions],
+            "when_run": [r.as_dict() for r in self.when_run],
             "blocking": [f.as_dict() for f in self.blocking()],
         }
 
@@ -269,6 +273,7 @@ class Planner:
         planned = PlannedRevision(script.revision, script.doc or "", path, self.direction)
         capture = captured.capture
         planned.stopped = capture.stopped
+        planned.depends_on_state = capture.depends_on_state
         planned.batch_recreates = any(item.batch is not None and item.recreate != "never" for item in capture.ops)
         ctx = Context(self.dialect, direction=self.direction, facts=self.facts, pg_version=self.pg_version(),
                       target_metadata=self.target_metadata, lock_timeout=self.session_lock_timeout,

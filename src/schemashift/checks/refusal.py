@@ -42,6 +42,20 @@ class UnsafeOperations(Refused):
         return out
 
 
+class UnsafeWhenRun(UnsafeOperations):
+    """A revision judged again just before it ran did something the plan could not see."""
+
+    def __init__(self, plan: Plan, findings: Sequence[Finding], revision: str) -> None:
+        super().__init__(plan, findings)
+        n = len(self.findings)
+        self.message = (
+            f"{n} unsafe operation{'s' if n != 1 else ''} that the plan before the run could not see: {revision} "
+            "decides what to do from the database, and the steps before it changed the database"
+        )
+        rules = ",".join(sorted({f.rule for f in self.findings}))
+        self.hint = f"review them, then rerun with --allow {rules}, or add '# schemashift: allow RULE -- reason' to the revision"
+
+
 Confirm = Callable[[Plan, list[Finding]], bool]
 
 
@@ -81,6 +95,38 @@ class RunGate:
             gate(plan, self.confirm)
 
         return decide
+
+    def rejudged(self) -> set[str]:
+        """The revisions to judge again when they run: their functions read the database (or raised)."""
+        return {r.revision for r in self.plan.revisions if r.depends_on_state} if self.plan is not None else set()
+
+    def recheck(self, script: Any, migration_context: Any) -> None:
+        """Judge ``script`` again on the database as it is now, just before it runs.
+
+        The plan judged every revision on the database as the run found it.  A
+        revision that reads the database to decide what to do (``if
+        has_table(...)``) may do something else once the steps before it have
+        changed the database, so its operations are captured again here, in
+        the step's own transaction, with live rows.  A finding that the plan
+        did not show, and that nobody allowed (a finding confirmed at the
+        plan's prompt stays confirmed), refuses the step.  What was judged is
+        kept in the plan's ``when_run``, so the result says what ran.
+        """
+        fresh = plan_revisions([script], migration_context, direction=self.direction, target=self.target,
+                               url=self.url, allowances=self.allowances)
+        judged = fresh.revisions[0]
+        confirmed: set[tuple[str, int | None]] = set()
+        if self.plan is not None:
+            self.plan.when_run.append(judged)
+            for planned in self.plan.revisions:
+                if planned.revision == judged.revision:
+                    confirmed = {(f.rule, f.line) for f in planned.all_findings() if f.allowed_by == "prompt"}
+        for finding in fresh.blocking():
+            if (finding.rule, finding.line) in confirmed:
+                finding.allowed_by = "prompt"
+        blocking = fresh.blocking()
+        if blocking:  # not asked about: a person's answer would be awaited inside the step's transaction
+            raise UnsafeWhenRun(fresh, blocking, judged.revision)
 
 
 def sql_comments(plan: Plan) -> str:

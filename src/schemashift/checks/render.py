@@ -34,9 +34,11 @@ def plan_text(plan: Plan) -> Iterator[tuple[str, str | None]]:
     if not plan.revisions:
         yield "Nothing to do: the database is already there.", None
         return
-    for rev in plan.revisions:
+    for index, rev in enumerate(plan.revisions):
         yield "", None
         yield f"{rev.revision}  {rev.doc}", "bold"
+        if rev.depends_on_state and index > 0:
+            yield "  (decides from the database: judged again when it runs, after the steps before it)", "dim"
         if not rev.operations:
             yield "  (no operations)", "dim"
         for op in rev.operations:

@@ -20,7 +20,8 @@ class StepEvent:
         source = ", ".join(self.from_revisions) or "<base>"
         target = ", ".join(self.to_revisions) or "<base>"
         verb = {"up": "Upgraded", "down": "Downgraded"}.get(self.direction, "Stamped")
-        return f"{verb} {source} -> {target}, {self.doc} ({self.seconds * 1000:.0f} ms)"
+        doc = " ".join(self.doc.split())  # a docstring with no blank line after its title is one paragraph
+        return f"{verb} {source} -> {target}, {doc} ({self.seconds * 1000:.0f} ms)"
 
 
 @dataclass

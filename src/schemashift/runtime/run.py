@@ -307,11 +307,29 @@ class Run:
         if gate is None or not self.steps or self.direction not in ("up", "down"):
             return None
         decide = gate(self.steps, self._reading_context(connection, kw))
+        self._judge_again_when_run(gate)
         if enforcing:  # the capture also sees a batch block reached through a helper of the project's
             planned = {r.revision: r.batch_recreates for r in getattr(getattr(gate, "plan", None), "revisions", ())}
             self.rebuilds = [known or planned.get(_revision_of(step), False)
                              for known, step in zip(self.rebuilds, self.steps)]
         return decide
+
+    def _judge_again_when_run(self, gate: Any) -> None:
+        """A revision that decides from the database is judged again just before it runs.
+
+        The plan saw the database as the run found it; a step after the first
+        runs on a database the steps before it changed (``gate.recheck``).
+        """
+        recheck = getattr(gate, "recheck", None)
+        again = gate.rejudged() if recheck is not None else ()
+        if not again:
+            return
+        from ..alembic_bridge.steps import run_first
+
+        for step in self.steps[1:]:
+            script = getattr(step, "revision", None)
+            if getattr(script, "revision", None) in again:
+                run_first(step, lambda script=script: recheck(script, self.env.get_context()))
 
     def _check_ledger(self, connection: Any, heads: tuple[str, ...]) -> None:
         """Applied files unchanged: one narrow read of the ledger, checksums from the revision index."""
