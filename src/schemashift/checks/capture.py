@@ -23,6 +23,7 @@ from alembic.operations import BatchOperations, Operations
 from alembic.operations import ops as alembic_ops
 
 from . import table_result
+from ..runtime.watch import savepoint_possible
 
 _READ_ONLY = ("SELECT", "PRAGMA", "WITH", "SHOW", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "VALUES")
 _BOOKKEEPING = ("SAVEPOINT", "RELEASE", "ROLLBACK")  # the capture's own savepoint, not a read of the revision
@@ -170,7 +171,7 @@ class _SavepointOnFirstUse:
         self.active = True
 
     def __call__(self, conn: Any, *args: Any) -> None:
-        if self.active and self.nested is None and not self.opening and conn.in_transaction():
+        if self.active and self.nested is None and not self.opening and savepoint_possible(conn):
             self.opening = True  # begin_nested() sends SAVEPOINT through this very event
             try:
                 self.nested = conn.begin_nested()

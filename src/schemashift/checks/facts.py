@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ..runtime.watch import savepoint_possible
+
 COUNT_CAP = 1_000_000
 # PostgreSQL's row estimates of tables :t in schema :s (the default one when NULL)
 _ESTIMATES = (
@@ -101,7 +103,7 @@ class Facts:
         if not any(wanted.values()):
             return
         conn = self.connection
-        nested = conn.begin_nested() if self.dialect.name == "postgresql" and conn.in_transaction() else None
+        nested = conn.begin_nested() if savepoint_possible(conn) else None
         try:
             self._prefetch(wanted, to_count)
         except Exception:  # a read that fails here is read (and failed) lazily, one table at a time
@@ -210,7 +212,7 @@ class Facts:
         import sqlalchemy as sa
 
         conn = self.connection
-        nested = conn.begin_nested() if conn.dialect.name == "postgresql" and conn.in_transaction() else None
+        nested = conn.begin_nested() if savepoint_possible(conn) else None
         try:
             rows = list(conn.execute(sa.text(sql), params))
         except Exception:

@@ -41,7 +41,7 @@ from . import heap
 from .options import CONTEXT_KEY, RunOptions
 from .results import MigrateResult, StepEvent
 from .sqlite import SqliteTransactions
-from .watch import Watch
+from .watch import Watch, autocommits
 
 TRANSACTIONAL_DDL = {"sqlite", "postgresql", "mssql"}
 
@@ -152,6 +152,7 @@ class Run:
         self._observer: Callable[[], Any] | None = None  # opens a connection other than the migration's
         self._clock = time.perf_counter()
         self.transactional = True
+        self.autocommit = False  # env.py's connection commits each statement (AUTOCOMMIT)
         self.offline = False
         self._ledger_existed = False
         self._ledger_to_write = False
@@ -186,6 +187,9 @@ class Run:
         if self.external:
             self.whole_run = True  # env.py's transaction spans the run; no per-step commit is possible
         self.transactional = connection.dialect.name in TRANSACTIONAL_DDL
+        self.autocommit = self.transactional and connection.dialect.name != "sqlite" and autocommits(connection)
+        if self.autocommit:  # env.py's engine commits each statement: nothing can be rolled back
+            self.transactional = False
         if connection.dialect.name == "sqlite":
             self.sqlite = SqliteTransactions(connection)
             self.transactional = self.sqlite.transactional
@@ -203,7 +207,7 @@ class Run:
         heap.hold()  # the revision modules Alembic loaded, the plan: the same
         if not self.transactional and self.steps and self.options.notice:  # said only when something will run
             self.options.notice(
-                f"{connection.dialect.name} commits each DDL statement at once: a migration that fails "
+                f"{self._why_not_transactional()}: a migration that fails "
                 "half way cannot be rolled back; schemashift will list the statements that ran"
             )
         self.watch = Watch(connection)
@@ -219,6 +223,11 @@ class Run:
                 self.sqlite.begin_now(self.fk_off_now)
         kw["transaction_per_migration"] = not self.whole_run
         return kw
+
+    def _why_not_transactional(self) -> str:
+        if self.autocommit:
+            return "env.py's connection is in AUTOCOMMIT mode, so each statement commits at once"
+        return f"{self.connection.dialect.name} commits each DDL statement at once"
 
     def _unlisten(self, connection: Any) -> None:
         for name, fn in (("begin", self._on_begin), ("commit", self._on_commit), ("rollback", self._on_rollback)):
@@ -608,7 +617,7 @@ class Run:
         if not self.transactional:
             from ..safety.nontransactional import describe_partial
 
-            return describe_partial(ran, self._failed_statement)
+            return describe_partial(ran, self._failed_statement, every_statement=self.autocommit)
         if watch is not None and watch.escaped:
             done = "; ".join(" ".join(s.split())[:120] for s in watch.escaped[:5])
             return (

@@ -36,6 +36,31 @@ def transaction_probe(dbapi_connection: Any) -> Callable[[Any], bool | None]:
     return lambda c: None
 
 
+def autocommits(connection: Any) -> bool:
+    """The connection commits each statement by itself (AUTOCOMMIT), whatever SQLAlchemy's ``begin()`` says.
+
+    Set per connection (``execution_options(isolation_level="AUTOCOMMIT")``)
+    or per engine, which SQLAlchemy applies to the driver's connection only:
+    then the driver's own ``autocommit`` flag says it (psycopg, psycopg2,
+    asyncpg's adapter).  SQLite is left to ``runtime.sqlite``, which issues
+    its own ``BEGIN``.
+    """
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return True
+    if connection.dialect.name == "sqlite":
+        return False
+    try:
+        dbapi = connection.connection.dbapi_connection
+    except Exception:
+        return False
+    return getattr(dbapi, "autocommit", None) is True
+
+
+def savepoint_possible(connection: Any) -> bool:
+    """A PostgreSQL read may be fenced by a SAVEPOINT: a transaction is really open on the server."""
+    return connection.dialect.name == "postgresql" and connection.in_transaction() and not autocommits(connection)
+
+
 def driver_in_transaction(dbapi_connection: Any) -> bool | None:
     """Whether the DBAPI connection has a transaction open; None when the driver cannot say."""
     return transaction_probe(dbapi_connection)(dbapi_connection)

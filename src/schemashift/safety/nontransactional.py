@@ -29,11 +29,24 @@ def split_ran(statements: Sequence[str], failed: str | None) -> tuple[list[str],
     return writes[: last_commit + 1], writes[last_commit + 1 :]
 
 
-def describe_partial(statements: Sequence[str], failed: str | None) -> str:
-    """The hint of a failed migration on a database that commits each DDL statement."""
-    stayed, undone = split_ran(statements, failed)
+def describe_partial(statements: Sequence[str], failed: str | None, *, every_statement: bool = False) -> str:
+    """The hint of a failed migration on a database that commits each DDL statement.
+
+    ``every_statement``: the connection was in AUTOCOMMIT mode, so every
+    writing statement before the failing one stayed, DDL or not.
+    """
+    if every_statement:
+        ran = [s for s in statements if s]
+        if failed is not None and ran and ran[-1] == failed:
+            ran.pop()
+        stayed = [s for s in ran if not READS.match(s)]
+        undone: list[str] = []
+        why = "env.py's connection commits each statement (AUTOCOMMIT)"
+    else:
+        stayed, undone = split_ran(statements, failed)
+        why = "this database has no transactional DDL"
     short = lambda items: "; ".join(" ".join(s.split())[:120] for s in items)  # noqa: E731
-    text = f"this database has no transactional DDL, so these statements of it stayed applied: {short(stayed) or 'none'}"
+    text = f"{why}, so these statements of it stayed applied: {short(stayed) or 'none'}"
     if undone:
         text += f"; rolled back: {short(undone)}"
     return text

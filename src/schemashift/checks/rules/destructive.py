@@ -10,6 +10,7 @@ from typing import Any
 
 from ..actions import Action
 from ..findings import Finding
+from ...runtime.watch import savepoint_possible
 from . import Context, t
 
 
@@ -132,7 +133,7 @@ def _lossy(action: Action, ctx: Context) -> list[Finding]:
     lost = 0
     examples: list[object] = []
     reasons = []
-    nested = conn.begin_nested() if ctx.name == "postgresql" and conn.in_transaction() else None
+    nested = conn.begin_nested() if savepoint_possible(conn) else None
     try:
         for sql in plan.helpers:  # pg_temp functions, rolled back below
             conn.exec_driver_sql(sql)
