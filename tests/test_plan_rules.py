@@ -76,6 +76,11 @@ CASES = [
                       "with op.batch_alter_table('teams') as b:\n    b.alter_column('name', type_=sa.String(80))  # POS", "ok"),
     ("SS-S503", LITE, "with op.batch_alter_table('teams') as b:\n    b.alter_column('name', type_=sa.String(80))  # NEG\n"
                       "with op.batch_alter_table('users') as b:\n    b.alter_column('note', type_=sa.String(200))  # POS", "ok"),
+    # recreate="always" written by the user (it was taken for a part of op.rebuild_table, and nothing was said)
+    ("SS-S503", LITE, "with op.batch_alter_table('teams', recreate='always') as b:\n"
+                      "    b.alter_column('name', type_=sa.String(80))  # NEG\n"
+                      "with op.batch_alter_table('users', recreate='always') as b:\n"
+                      "    b.alter_column('note', type_=sa.String(200))  # POS", "ok"),
     ("SS-S502", LITE, "op.add_column('users', sa.Column('age', sa.Integer, server_default='0'))  # NEG\n"
                       "op.alter_column('users', 'email', nullable=False)  # POS", "fails"),
     ("SS-X601", PG, "op.execute('UPDATE teams SET name = name')  # NEG\nop.execute('REINDEX TABLE teams')  # POS", "ok"),
@@ -291,6 +296,46 @@ def test_expression_indexes_read_without_sqlalchemys_skip_warning(tmp_path, sqli
     # --allow-destructive covers the destructive rules only, so it is not offered for SS-S503 (it was)
     assert "--allow SS-S503," in refused.error_line and "--allow-destructive" not in refused.error_line
     assert project.cli("upgrade", "head", "--allow-destructive", ok=False).code == 5
+    planned = project.cli("plan", "head").stdout  # the plan's summary offers what would be enough, too
+    assert "will refuse unless --allow SS-S503" in planned and "--allow-destructive" not in planned
     with project.engine().connect() as conn:
         assert "lower(email)" in conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ix_t_lower'").scalar()
     assert project.rows("t", "id, email") == [(1, "A@x"), (2, "b@y")]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # SQLite's rename check; PostgreSQL alters in place
+def test_a_batch_rebuild_of_a_table_a_view_names_is_refused_and_rebuild_table_keeps_it(shop, backend):
+    """Batch mode drops the table and renames its copy; SQLite then re-reads every view and every other
+    table's trigger, and fails on one naming the table (plain Alembic leaves ``_alembic_tmp_teams``
+    behind).  The plan says so (SS-S502); a view that only holds the name in a string is not named;
+    ``op.rebuild_table`` keeps the view and the trigger working, every row kept."""
+    with shop.engine().begin() as conn:
+        conn.exec_driver_sql("CREATE VIEW team_names AS SELECT name FROM \"teams\" WHERE id < 10")
+        conn.exec_driver_sql("CREATE VIEW words AS SELECT 'empty' AS w FROM users")
+        conn.exec_driver_sql("CREATE TRIGGER users_touch AFTER INSERT ON users BEGIN UPDATE teams SET name = name; END")
+    path = shop.case("with op.batch_alter_table('empty') as b:\n    b.alter_column('v', type_=sa.BigInteger())  # NEG\n"
+                     "with op.batch_alter_table('teams') as b:\n    b.alter_column('name', type_=sa.String(80))  # POS")
+    before = shop.state()
+    found = by_line(shop.plan(), path)
+    assert ("SS-S502", "error") in found[line_of(path, "# POS")]
+    assert "SS-S502" not in {r for r, _ in found.get(line_of(path, "# NEG"), set())}
+    [message] = [f.message for rev in shop.plan().revisions for op in rev.operations for f in op.findings
+                 if f.rule == "SS-S502"]
+    assert message.startswith("batch rebuild of teams fails: view team_names, trigger users_touch name it")
+    with pytest.raises(MigrationFailed) as failed:
+        api.upgrade(shop.project(), allow=["SS-S502", "SS-S503"])
+    assert "team_names" in str(failed.value) or "users_touch" in str(failed.value)
+    assert shop.state() == before
+    text = path.read_text()
+    batch = "    with op.batch_alter_table('teams') as b:\n        b.alter_column('name', type_=sa.String(80))  # POS"
+    assert batch in text
+    path.write_text(text.replace(batch, "    import schemashift.safety.rebuild  # noqa: F401\n"
+                                        "    op.rebuild_table('teams', alter_columns={'name': {'type_': sa.String(80)}})"))
+    plan = shop.plan()
+    assert not [f for rev in plan.revisions for op in rev.operations for f in op.findings if f.rule == "SS-S502"]
+    api.upgrade(shop.project())
+    assert shop.rows("teams", "id, name") == TEAMS and shop.users() == USERS4
+    with shop.engine().begin() as conn:
+        assert conn.exec_driver_sql("SELECT name FROM team_names ORDER BY name").all() == [("blue",), ("red",)]
+        conn.exec_driver_sql("INSERT INTO users (id, email, name, team_id) VALUES (5, 'e@x', 'Eve', 1)")  # the trigger runs
+        assert "VARCHAR(80)" in conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'teams'").scalar()

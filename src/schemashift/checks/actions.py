@@ -155,14 +155,15 @@ def from_op(op: Any, dialect: Any, *, batch: bool = False, recreate: str | None 
     if rebuild_op is not None and isinstance(op, rebuild_op):
         out = [Action("rebuild", extra={"rebuild_op": True}, **common)]
         inside = {**common, "batch": True, "recreate": "always"}  # parts of the rebuild, not ALTERs of their own
-        out += [Action("drop_column", column=c, **inside) for c in op.drop_columns]
+        part = {"rebuild_part": True}
+        out += [Action("drop_column", column=c, extra=dict(part), **inside) for c in op.drop_columns]
         for col, change in op.alter_columns.items():
             if "type_" in change:
                 out.append(Action("alter_type", column=col, old_type=change.get("existing_type"),
                                   new_type=change.get("type_"), allow_loss=op.allow_loss,
-                                  extra={"self_checking": True, "using": change.get("using")}, **inside))
+                                  extra={"self_checking": True, "using": change.get("using"), **part}, **inside))
             if change.get("nullable") is False and change.get("existing_nullable") is not False:
-                out.append(Action("set_not_null", column=col, **inside))
+                out.append(Action("set_not_null", column=col, extra=dict(part), **inside))
         return out
     if isinstance(op, ops.ExecuteSQLOp):
         from .rawsql import analyse, sql_text

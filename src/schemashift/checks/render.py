@@ -59,8 +59,9 @@ def plan_text(plan: Plan) -> Iterator[tuple[str, str | None]]:
     blocking = plan.blocking()
     if blocking:
         rules = ",".join(sorted({f.rule for f in blocking}))
+        destructive = all(RULES[f.rule].family == "destructive" for f in blocking if f.rule in RULES)
         yield (f"{len(blocking)} error-level finding(s): {plan.direction == 'up' and 'upgrade' or 'downgrade'} "
-               f"will refuse unless --allow {rules} or --allow-destructive"), "bold red"
+               f"will refuse unless --allow {rules}{' or --allow-destructive' if destructive else ''}"), "bold red"
     else:
         yield "No error-level findings: the run would not be refused.", "green"
 

@@ -41,7 +41,7 @@ def rebuilds(action: Action) -> bool:
 def check(action: Action, ctx: Context) -> list[Finding]:
     if ctx.name != "sqlite":
         return []
-    if action.batch and action.recreate == "always" and action.kind != "rebuild" and not action.extra.get("convert"):
+    if action.extra.get("rebuild_part"):
         return []  # a part of op.rebuild_table: the rebuild itself is reported once
     if rebuilds(action):
         if not ctx.existing(action):
@@ -53,6 +53,13 @@ def check(action: Action, ctx: Context) -> list[Finding]:
         if lost:
             found.append(ctx.finding(
                 "SS-S503", f"batch rebuild of {t(action)} loses {', '.join(lost)} (use op.rebuild_table)", action,
+            ))
+        naming = _views_naming(action, ctx) if action.batch and action.kind != "rebuild" else []
+        if naming:
+            found.append(ctx.finding(
+                "SS-S502", f"batch rebuild of {t(action)} fails: {', '.join(naming)} name{'s' if len(naming) == 1 else ''} "
+                "it, and SQLite checks them when the new table is renamed (use op.rebuild_table, which keeps them)",
+                action,
             ))
         return found
     if action.batch:
@@ -95,6 +102,28 @@ def _unseen_by_reflection(action: Action, ctx: Context) -> list[str]:
         elif any(not _plain_column(term) for term in _index_terms(sql)):
             lost.append(f"the expression, DESC or COLLATE of index {name}")
     return lost
+
+
+def _views_naming(action: Action, ctx: Context) -> list[str]:
+    """Views, and triggers of other tables, whose SQL names the table: batch mode drops the table, then
+    renames its copy, and SQLite (``legacy_alter_table`` off) re-reads every one of them then, failing
+    on the table it cannot find.  Matched on the identifiers of the SQL (strings are not names)."""
+    if ctx.facts is None:
+        return []
+    quote_schema = ctx.dialect.identifier_preparer.quote_schema
+    master = f"{quote_schema(action.schema)}.sqlite_master" if action.schema else "sqlite_master"
+    rows = ctx.facts.query(
+        f"SELECT type, name, sql FROM {master} WHERE (type = 'view' OR (type = 'trigger' "
+        "AND tbl_name <> :table COLLATE NOCASE)) AND sql IS NOT NULL ORDER BY type DESC, name",
+        table=action.table,
+    )
+    wanted = (action.table or "").lower()
+    out = []
+    for kind, name, sql in rows or []:
+        names = {token.ident.lower() for token in tokenize(sql) if token.kind in ("word", "quoted")}
+        if wanted in names:
+            out.append(f"{kind} {name}")
+    return out
 
 
 def _index_terms(sql: str) -> list[str]:
