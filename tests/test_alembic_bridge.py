@@ -114,3 +114,23 @@ def test_a_prelude_runs_inside_the_step_before_its_function(sqlite_runcore):
     engine.dispose()
     assert seen == ["prelude"]
     assert "t" in p.tables()
+
+
+def test_serving_answers_context_get_bind_while_configure_has_not_returned():
+    """``serving`` sets the attribute ``EnvironmentContext.get_context()`` reads, and only when unset."""
+    from alembic.script import ScriptDirectory as SD  # noqa: F401 - the same module Alembic uses
+
+    from schemashift.alembic_bridge.environment import serving
+
+    assert "self._migration_context" in inspect.getsource(EnvironmentContext.get_context)
+    assert "self._migration_context = MigrationContext.configure(" in inspect.getsource(EnvironmentContext.configure)
+    env = EnvironmentContext.__new__(EnvironmentContext)
+    env._migration_context = None
+    marker = object()
+    with serving(env, marker):
+        assert env.get_context() is marker
+    assert env._migration_context is None
+    other = object()
+    env._migration_context = other
+    with serving(env, marker):
+        assert env.get_context() is other

@@ -13,7 +13,8 @@ transactions.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+from typing import Any, Callable, Iterator
 
 from alembic.runtime.environment import EnvironmentContext
 
@@ -65,3 +66,23 @@ def attached_environment(config: Any, script: Any, *, on_configure: ConfigureHoo
 
 def check_attached(context: Any) -> None:
     context.schemashift_check_attached()
+
+
+@contextlib.contextmanager
+def serving(context: Any, migration_context: Any) -> Iterator[None]:
+    """While the run plans inside ``configure``, env.py's ``context`` answers with ``migration_context``.
+
+    Alembic sets the ``MigrationContext`` that ``context.get_bind()`` and
+    ``context.get_context()`` return only when ``configure`` returns; the
+    run's gate captures revisions before that, and a revision (or a module it
+    imports, as Airflow's ``db_types``) that asks ``context.get_bind()`` would
+    fail there while it works when run.  Nothing is set when one is there.
+    """
+    if getattr(context, "_migration_context", None) is not None:
+        yield
+        return
+    context._migration_context = migration_context  # noqa: SLF001 - read by get_context()/get_bind()
+    try:
+        yield
+    finally:
+        context._migration_context = None  # noqa: SLF001 - configure sets Alembic's own right after

@@ -487,14 +487,17 @@ def _module_to_capture(revision: Any, load: Callable[[str, str], Any]) -> Any:
 def _holds_schema_objects(module: Any) -> bool:
     from sqlalchemy.sql.schema import SchemaItem
 
+    # by ``type()``: ``isinstance`` asks ``__class__``, which a lazy proxy a revision imported (Airflow's
+    # ``db_types.StringID``) answers by resolving itself, outside any migration context
     for name, value in vars(module).items():
         if name.startswith("__"):
             continue
-        if isinstance(value, SchemaItem):
+        kind = type(value)
+        if issubclass(kind, SchemaItem):
             return True
-        if isinstance(value, (list, tuple, set, dict)):
-            items = value.values() if isinstance(value, dict) else value
-            if any(isinstance(item, SchemaItem) for item in items):
+        if kind in (list, tuple, set, dict):
+            items = value.values() if kind is dict else value
+            if any(issubclass(type(item), SchemaItem) for item in items):
                 return True
     return False
 

@@ -315,7 +315,11 @@ class Run:
         gate = self.options.gate
         if gate is None or not self.steps or self.direction not in ("up", "down"):
             return None
-        decide = gate(self.steps, self._reading_context(connection, kw))
+        from ..alembic_bridge.environment import serving
+
+        reading = self._reading_context(connection, kw)
+        with serving(self.env, reading):  # context.get_bind() in a revision answers while it is captured
+            decide = gate(self.steps, reading)
         self._judge_again_when_run(gate)
         if enforcing:  # the capture also sees a batch block reached through a helper of the project's
             planned = {r.revision: r.batch_recreates for r in getattr(getattr(gate, "plan", None), "revisions", ())}
