@@ -221,7 +221,8 @@ def test_ss_s503_names_the_clauses_a_batch_rebuild_drops(shop, backend):
         assert found == []  # PostgreSQL alters in place
         return
     assert len(found) == 1 and found[0].level == "error", found
-    for clause in ("AUTOINCREMENT", "COLLATE NOCASE", "CHECK (qty >= 0)", "ON DELETE CASCADE", "DEFERRABLE"):
+    for clause in ("AUTOINCREMENT", "COLLATE NOCASE", "CHECK (qty >= 0)", "ON DELETE CASCADE",
+                   "DEFERRABLE INITIALLY DEFERRED"):
         assert clause in found[0].message, found[0].message
     assert "ck_orders_code" not in found[0].message and "CHECK (code" not in found[0].message  # a named CHECK is kept
     api.upgrade(shop.project(), allow=["SS-S503"])
@@ -339,3 +340,18 @@ def test_a_batch_rebuild_of_a_table_a_view_names_is_refused_and_rebuild_table_ke
         assert conn.exec_driver_sql("SELECT name FROM team_names ORDER BY name").all() == [("blue",), ("red",)]
         conn.exec_driver_sql("INSERT INTO users (id, email, name, team_id) VALUES (5, 'e@x', 'Eve', 1)")  # the trigger runs
         assert "VARCHAR(80)" in conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'teams'").scalar()
+
+
+def test_clauses_that_spell_out_the_default_are_not_counted_as_lost():
+    """Airflow's tables say ``ON DELETE NO ACTION``; a batch rebuild that drops those words changes nothing,
+    and SS-S503 refused 26 downgrade steps of Airflow's history for it."""
+    from schemashift.schema.sqlite_clauses import table_clauses
+
+    plain = "CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p (id))"
+    for spelled in ("ON DELETE NO ACTION", "ON UPDATE NO ACTION", "DEFERRABLE INITIALLY IMMEDIATE", "DEFERRABLE",
+                    "NOT DEFERRABLE INITIALLY DEFERRED", "ON DELETE NO ACTION ON UPDATE NO ACTION NOT DEFERRABLE"):
+        assert table_clauses(plain.replace("(id))", f"(id) {spelled})")) == table_clauses(plain), spelled
+    for meaningful, clause in (("ON DELETE CASCADE", "ON DELETE CASCADE"), ("ON UPDATE SET NULL", "ON UPDATE SET NULL"),
+                               ("DEFERRABLE INITIALLY DEFERRED", "DEFERRABLE INITIALLY DEFERRED"),
+                               ("ON DELETE RESTRICT", "ON DELETE RESTRICT")):
+        assert set(table_clauses(plain.replace("(id))", f"(id) {meaningful})"))) == {clause}, meaningful
