@@ -184,3 +184,44 @@ def test_a_foreign_key_to_columns_that_are_not_unique_is_explained(fk_project):
     assert "neither its primary key nor covered by a UNIQUE constraint" in line
     assert "rolled back: the database is as it was before migration bbb" in line
     assert fk_project.state() == before and children(fk_project) == [(10, 1, "a"), (11, 1, "b"), (20, 2, "c")]
+
+
+def _orphan_before(p) -> None:
+    """A row that violated its foreign key before any migration (written while enforcement was off)."""
+    import sqlite3
+
+    db = sqlite3.connect(p.url.removeprefix("sqlite:///"))
+    db.execute("INSERT INTO child VALUES (40, 98, 'old orphan')")
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("atomic", ["step", "run"])
+def test_rows_that_violated_before_the_run_do_not_refuse_a_rebuild(fk_project, atomic):
+    """A database once used with enforcement off holds orphans: every rebuild of it was refused as if the
+    migration had made them ("migration ? would leave 1 row(s) ..."). Now only rows a step adds count."""
+    p = fk_project
+    _orphan_before(p)
+    p.rev("bbb", "aaa", "import schemashift.safety.rebuild  # noqa: F401\n"
+          "op.rebuild_table('child', alter_columns={'v': {'type_': sa.String(50)}})")
+    result = p.upgrade(atomic=atomic)
+    assert [s.revision for s in result.steps] == ["bbb"]
+    assert result.warnings == [
+        "rows already violated foreign keys before this run (1 in child -> parent); schemashift left them as "
+        "they were and checks only that no migration adds to them"
+    ]
+    assert children(p) == [(10, 1, "a"), (11, 1, "b"), (20, 2, "c"), (40, 98, "old orphan")]
+
+
+def test_a_step_adding_to_rows_that_violated_before_is_refused(fk_project):
+    p = fk_project
+    _orphan_before(p)
+    before = p.state()
+    p.rev("bbb", "aaa", REBUILD_PARENT + "\nop.execute(\"INSERT INTO child VALUES (30, 99, 'new orphan')\")")
+    with pytest.raises(Refused) as refused:
+        p.upgrade()
+    line = refused.value.one_line()
+    assert line.startswith("migration bbb refused: it would leave 1 more row(s) violating foreign keys than before it:")
+    assert "child rowid 30 -> parent" in line and "migration ?" not in line
+    assert "rolled back: the database is as it was before migration bbb" in line
+    assert p.state() == before

@@ -143,6 +143,7 @@ class Run:
         self.fk_off_now = False
         self.version_table = ("alembic_version", None)
         self._pending: list[tuple[StepEvent, tuple[str, ...]]] = []
+        self._undone: list[str] = []  # steps a rollback that was not a failure's undid (env.py's own)
         self._committed_heads: tuple[str, ...] = ()
         self._scope_heads: tuple[str, ...] = ()
         self._commit_seen = False
@@ -158,6 +159,7 @@ class Run:
         self._ledger_to_write = False
         self._checksums: dict[str, str] | None = None  # revision file -> checksum, from the revision index
         self._planned: dict[str, Any] | None = None  # revision id -> Script of the planned steps
+        self._violations: dict[tuple[str, str], int] = {}  # foreign key violations per (table, parent) so far
         self._real_dirs: dict[str, str] = {}
 
     # ------------------------------------------------------------ configure
@@ -215,7 +217,8 @@ class Run:
         if self.external:
             if self.options.atomic == "step" and self.steps and self.options.notice:
                 self.options.notice(
-                    "env.py opens its own transaction (connectable.begin()), so this run commits or rolls "
+                    "env.py's connection is already in a transaction when it calls context.configure() "
+                    "(connectable.begin(), or a statement env.py ran first), so this run commits or rolls "
                     "back as one transaction, not one per migration"
                 )
             if self.sqlite is not None:
@@ -312,6 +315,18 @@ class Run:
             self._ledger_existed, self._ledger_to_write = self.ledger.presence(connection)
             if self._ledger_existed and self.direction == "up" and self.check_ledger is not None and self.steps:
                 self._check_ledger(connection, heads)
+        decide = self._review(connection, kw, enforcing)
+        if enforcing and any(self.rebuilds):  # what violated foreign keys before: not the migration's doing
+            self._violations = _violations_by_table(self.sqlite.foreign_key_violations())  # type: ignore[union-attr]
+            if self._violations:
+                shown = ", ".join(f"{n} in {t} -> {p}" for (t, p), n in sorted(self._violations.items())[:5])
+                self.result.warnings.append(
+                    f"rows already violated foreign keys before this run ({shown}); schemashift left them as they "
+                    "were and checks only that no migration adds to them"
+                )
+        return decide
+
+    def _review(self, connection: Any, kw: dict[str, Any], enforcing: bool) -> Callable[[], None] | None:
         gate = self.options.gate
         if gate is None or not self.steps or self.direction not in ("up", "down"):
             return None
@@ -448,6 +463,7 @@ class Run:
 
     def _on_rollback(self, connection: Any) -> None:
         self._commit_seen = False
+        self._undone.extend(event_.revision for event_, _ in self._pending)
         self._pending.clear()
 
     def _flush(self) -> None:
@@ -515,14 +531,25 @@ class Run:
         return found if found is not None else step.up_revision
 
     def _refuse_foreign_key_violations(self, step: Any) -> None:
+        """Refuse a step that ran with foreign keys off and left more rows violating them than there were.
+
+        Counted per (table, referenced table): a rebuild may renumber the rowids
+        of a table without an INTEGER PRIMARY KEY.  Rows that violated them
+        before the run (a database used with enforcement off) are not the
+        migration's doing and never refuse it.
+        """
         assert self.sqlite is not None
         found = self.sqlite.foreign_key_violations()
-        if found:
-            shown = ", ".join(f"{t} rowid {r} -> {p}" for t, r, p, *_ in found[:5])
+        now = _violations_by_table(found)
+        added = {key: n - self._violations.get(key, 0) for key, n in now.items() if n > self._violations.get(key, 0)}
+        if added:
+            rows = [r for r in found if (r[0], r[2]) in added]
+            shown = ", ".join(f"{t} rowid {r} -> {p}" for t, r, p, *_ in rows[:5])
             raise Refused(
-                f"migration {_revision_of(step)} would leave {len(found)} row(s) violating foreign keys: {shown}",
+                f"it would leave {sum(added.values())} more row(s) violating foreign keys than before it: {shown}",
                 hint="fix the referencing rows in the migration (it ran with foreign keys off to rebuild a table)",
             )
+        self._violations = now
 
     def _write_ledger(self, connection: Any, step: Any, direction: str, duration_ms: int) -> None:
         if direction == "stamp":
@@ -550,6 +577,8 @@ class Run:
         if self.offline or self.connection is None:
             self.result.after = self.result.steps[-1].to_revisions if self.result.steps else self.result.before
             return self.result
+        if self._undone:
+            self._undone_by_env_py()
         if self.applied != len(self.steps):
             raise InternalMismatch(
                 f"env.py returned after {self.applied} of {len(self.steps)} migrations without an error",
@@ -565,6 +594,32 @@ class Run:
             )
         self.result.after = expected
         return self.result
+
+    def _undone_by_env_py(self) -> None:
+        """Steps ran, then env.py's transaction was rolled back, not committed, with no error.
+
+        So it goes when env.py's connection was already in a transaction at
+        ``context.configure()`` (a statement env.py ran first began one, as
+        SQLAlchemy 2 does) and env.py closes the connection without
+        committing, or rolls back on purpose (a dry run).  Plain Alembic says
+        nothing; schemashift never reports such a run as applied, nor as
+        "nothing to do".
+        """
+        found = self._heads_elsewhere()
+        undone = ", ".join(self._undone)
+        if found is None:
+            state = "could not read the version back to confirm the state"
+        elif set(found) == set(self.result.before):
+            state = "rolled back: the database is as it was before the run"
+        else:
+            state = f"the database is at {', '.join(found) or 'base'}"
+        raise MigrationFailed(
+            f"env.py rolled back what ran ({undone}) instead of committing it: its connection was already in a "
+            "transaction when it called context.configure(), and nobody committed that transaction",
+            revision=undone,
+            hint="commit in env.py after the statements it runs before context.configure() (or run them in a "
+            f"'connect' event listener), or use connectable.begin(); {state}",
+        )
 
     def _heads_elsewhere(self) -> tuple[str, ...] | None:
         if self._observer is None:
@@ -647,6 +702,14 @@ class Run:
                 cleanup()
         with contextlib.suppress(Exception):
             self.ledger.close()
+
+
+def _violations_by_table(rows: Sequence[tuple[Any, ...]]) -> dict[tuple[str, str], int]:
+    """``PRAGMA foreign_key_check`` rows counted per (table, referenced table)."""
+    counts: dict[tuple[str, str], int] = {}
+    for table, _rowid, parent, *_ in rows:
+        counts[(table, parent)] = counts.get((table, parent), 0) + 1
+    return counts
 
 
 def _reason(exc: BaseException) -> str:
