@@ -52,6 +52,26 @@ def test_seeding_respects_keys_parents_and_constraints(db_url):
     assert again.inserted == {} and again.skipped == {}
 
 
+def test_a_primary_key_that_is_also_a_foreign_key_points_at_parent_rows(db_url):
+    """Airflow's ``dag_run_note.dag_run_id``: the key was left to the database to number (1, 2, 3), so the
+    seeded notes pointed at runs that did not exist, and verify blamed a later rebuild for the orphans."""
+    engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
+    md = sa.MetaData()
+    sa.Table("runs", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(10)))
+    sa.Table("run_notes", md, sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), primary_key=True),
+             sa.Column("content", sa.String(20)))
+    try:
+        with engine.begin() as conn:
+            md.create_all(conn)
+            conn.execute(sa.text("INSERT INTO runs (id, name) VALUES (7, 'a'), (8, 'b')"))
+            result = seed_tables(conn, ["run_notes"])
+            assert result.inserted == {"run_notes": 2}
+            notes = conn.execute(sa.text("SELECT run_id FROM run_notes ORDER BY run_id")).scalars().all()
+            assert notes == [7, 8]  # one note per run, each pointing at a run that exists
+    finally:
+        engine.dispose()
+
+
 def test_fingerprint_keys_rows_by_primary_key_and_normalises_values(sqlite_url):
     engine = sa.create_engine(sqlite_url)
     with engine.begin() as conn:

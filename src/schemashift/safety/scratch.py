@@ -178,9 +178,14 @@ class Scratch:
         if empty:
             found = _objects(connection)
             if found:
+                hint = "remove objects from the template database (template1), or give another --scratch-url"
+                if self.dialect == "sqlite":  # a new file: only a connection kept from before the reset writes there
+                    hint = ("a connection kept open across runs wrote into it (an engine env.py makes once per "
+                            "process, as Airflow's settings.engine, outlives the scratch file it was made for): make "
+                            "env.py build its engine from sqlalchemy.url each time, or give --scratch-url a server")
                 raise Refused(
                     f"the scratch database {where} is not empty ({', '.join(found[:5])}); nothing was run",
-                    hint="remove objects from the template database (template1), or give another --scratch-url",
+                    hint=hint,
                 )
 
     def identity(self) -> str:

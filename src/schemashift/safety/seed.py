@@ -231,10 +231,10 @@ def _rows_for(
             if col.name == int_key and col.name not in fk_values:
                 row[col.name] = SEED_ID_START + i  # explicit, clear of ids the migrations insert
                 continue
-            if col.name == auto or col.identity is not None:
+            if col.name in fk_values:  # before the key's own generator: a key that is also a foreign key
+                row[col.name] = fk_values[col.name][i]  # (dag_run_note.dag_run_id) must point at a parent row
                 continue
-            if col.name in fk_values:
-                row[col.name] = fk_values[col.name][i]
+            if col.name == auto or col.identity is not None:
                 continue
             if col.foreign_keys:  # nullable, and no parent row to point at
                 row[col.name] = None
