@@ -211,7 +211,7 @@ def test_a_head_other_revisions_depend_on_is_an_effective_head(tmp_path, sqlite_
             f"depends_on = {deps!r}\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n")
     project = SchoolProject(root, sqlite_url, "sqlite")
     alembic_cli(root, "upgrade", "heads")
-    commands = (("heads",), ("history",), ("current",), ("heads", "-v"))
+    commands = (("heads",), ("history",), ("current",), ("heads", "-v"), ("heads", "--resolve-dependencies"))
     theirs = {args: sorted(_normalized(alembic_cli(root, *args).stdout)) for args in commands}
     for cache in (versions.parent / "__pycache__").glob("schemashift-*"):
         cache.unlink()
@@ -226,3 +226,5 @@ def test_a_head_other_revisions_depend_on_is_an_effective_head(tmp_path, sqlite_
             assert sorted(_normalized(ours)) == theirs[args], (path, args, ours, theirs[args])
     heads = project.cli("heads").stdout
     assert "a2 (effective head)" in heads and "c1 (third) (effective head)" in heads and "b2 (other) (head)" in heads
+    resolved = project.cli("heads", "--resolve-dependencies").stdout  # a2 and c1 are depended on: no heads
+    assert "a2" not in resolved and "c1" not in resolved and "b2 (other) (head)" in resolved

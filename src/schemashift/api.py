@@ -356,10 +356,17 @@ def _answer_keeper(project: Project) -> Callable[[str, list[RevisionInfo]], None
     return lambda name, infos: answers.store(name, infos, dirs, recursive, before)
 
 
-def heads(project: Project) -> list[RevisionInfo]:
-    """The head revisions of the scripts (not of the database)."""
-    keep = _answer_keeper(project)
+def heads(project: Project, *, resolve_dependencies: bool = False) -> list[RevisionInfo]:
+    """The head revisions of the scripts (not of the database).
+
+    ``resolve_dependencies`` (Alembic's ``heads --resolve-dependencies``):
+    a revision another one ``depends_on`` is not a head.
+    """
     rmap = _revision_map(project)
+    if resolve_dependencies:
+        dependents = _dependents_of(rmap)
+        return [RevisionInfo.from_revision(rev, dependents=dependents(rev)) for rev in rmap.get_revisions("heads")]
+    keep = _answer_keeper(project)
     infos = _head_infos(rmap, _dependents_of(rmap))
     keep("heads", infos)
     return infos

@@ -530,15 +530,17 @@ def history(g: Globals, rev_range: str | None, indicate_current: bool, applied: 
 
 @app.command()
 @_verbose
+@click.option("--resolve-dependencies", is_flag=True,
+              help="Treat dependency versions as down revisions (a revision others depend on is no head)")
 @pass_globals
-def heads(g: Globals, verbose: bool) -> None:
+def heads(g: Globals, verbose: bool, resolve_dependencies: bool) -> None:
     """Show the head revision(s) of the migration scripts."""
     _no_collector_while_reading()
-    infos = quick.cached_answer(quick.plain_ini(g.config, Path.cwd()), g.name, "heads")
+    infos = None if resolve_dependencies else quick.cached_answer(quick.plain_ini(g.config, Path.cwd()), g.name, "heads")
     if infos is None:
         from . import api
 
-        infos = api.heads(g.project())
+        infos = api.heads(g.project(), resolve_dependencies=resolve_dependencies)
     if out.is_terminal and not verbose:
         out.print(_table("heads", infos))
         return
