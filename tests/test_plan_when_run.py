@@ -187,3 +187,25 @@ def test_the_plan_says_which_revisions_it_will_judge_again(runcore):
     note = "  (decides from the database: judged again when it runs, after the steps before it)"
     assert lines.count(note) == 1 and lines[lines.index(note) - 1].startswith("b2  ")  # a1 runs first: as planned
     assert p.version() == set() and p.rows("users_old", "id, name, nickname") == PEOPLE
+
+
+def test_a_write_the_revision_catches_still_stops_the_plan(runcore):
+    """The plan stops a write sent through op.get_bind(); a revision that catches the exception
+    (``except Exception``) went on down the path it takes when the write fails, and the plan showed
+    that path as if it were the one that runs.  Now the plan says it could not follow the function."""
+    p = runcore
+    seeded(p)
+    p.rev(
+        "a1", None,
+        "from sqlalchemy import text\n"
+        "try:\n"
+        "    op.get_bind().execute(text(\"UPDATE users_old SET nickname = 'x' WHERE id = 1\"))\n"
+        "except Exception:\n"
+        "    op.drop_column('users_old', 'nickname')\n",
+        "op.add_column('users_old', sa.Column('nickname', sa.String(20)))",
+    )
+    plan = api.plan(p.project(), "head")
+    [planned] = plan.revisions
+    assert planned.stopped == "it writes through op.get_bind(); what follows that write is not planned"
+    assert "SS-X601" in {f.rule for f in planned.all_findings()}
+    assert p.rows("users_old", "id, name, nickname") == PEOPLE  # planning wrote nothing

@@ -29,6 +29,9 @@ _READ_ONLY = ("SELECT", "PRAGMA", "WITH", "SHOW", "EXPLAIN", "SAVEPOINT", "RELEA
 _BOOKKEEPING = ("SAVEPOINT", "RELEASE", "ROLLBACK")  # the capture's own savepoint, not a read of the revision
 
 
+STOPPED_BY_WRITE = "it writes through op.get_bind(); what follows that write is not planned"
+
+
 class WriteBlocked(Exception):
     """upgrade() wrote through the connection while being captured."""
 
@@ -117,6 +120,9 @@ class _Guard:
         head = statement.lstrip().upper()
         if not head.startswith(_READ_ONLY):
             self.capture.direct_sql.append(" ".join(statement.split()))
+            # said here, not only where WriteBlocked lands: a revision may catch it (``except Exception``)
+            # and go on down a path it would not take when the write succeeds
+            self.capture.stopped = self.capture.stopped or STOPPED_BY_WRITE
             raise WriteBlocked(statement)
         if not head.startswith(_BOOKKEEPING):
             self.capture.reads += 1
@@ -215,7 +221,7 @@ def capture_function(
     try:
         getattr(module, name)()
     except WriteBlocked:
-        operations.capture.stopped = "it writes through op.get_bind(); what follows that write is not planned"
+        operations.capture.stopped = STOPPED_BY_WRITE
     except (Exception, SystemExit) as exc:  # a revision that cannot be followed without running it (sys.exit too)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         operations.capture.stopped = f"{type(exc).__name__}: {first[:200]}"
