@@ -228,3 +228,28 @@ def test_a_head_other_revisions_depend_on_is_an_effective_head(tmp_path, sqlite_
     assert "a2 (effective head)" in heads and "c1 (third) (effective head)" in heads and "b2 (other) (head)" in heads
     resolved = project.cli("heads", "--resolve-dependencies").stdout  # a2 and c1 are depended on: no heads
     assert "a2" not in resolved and "c1" not in resolved and "b2 (other) (head)" in resolved
+
+
+def test_stamp_purge_with_a_bad_revision_leaves_the_version_table_as_it_was(tmp_path, sqlite_url):
+    """Alembic's ``stamp --purge REV`` empties the version table before it resolves REV, so a typo leaves
+    the database with no version at all (seen on Keystone's history: exit 255, version table empty).
+    schemashift refuses the typo first (exit 2) and changes nothing."""
+    import sqlalchemy as sa
+
+    from fixtures_projects import SchoolProject
+
+    root = tmp_path / "purge"
+    _alembic_init(root, sqlite_url)
+    assert alembic_cli(root, "revision", "-m", "one", "--rev-id", "p1").code == 0
+    assert alembic_cli(root, "stamp", "head").code == 0
+    project = SchoolProject(root, sqlite_url, "sqlite")
+    refused = project.cli("stamp", "--purge", "nosuchrev", ok=False)
+    assert refused.code == 2 and "nosuchrev" in refused.error_line
+    assert project.version() == {"p1"}
+    theirs = subprocess.run([sys.executable, "-m", "alembic", "stamp", "--purge", "nosuchrev"], cwd=root,
+                            capture_output=True, text=True, timeout=300)
+    assert theirs.returncode != 0 and "nosuchrev" in theirs.stderr
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as conn:  # what plain Alembic leaves (documents the difference; fails if Alembic fixes it)
+        assert conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 0
+    engine.dispose()
