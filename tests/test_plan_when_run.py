@@ -40,11 +40,16 @@ def seeded(p) -> None:
     )
 
 
-def test_a_drop_the_plan_could_not_see_is_refused_when_it_runs(runcore):
-    p = runcore
+def rename_then_drop_if_there(p) -> None:
+    """users_old with rows; a1 renames it to users; b2 drops users.nickname if it finds it."""
     seeded(p)
     p.rev("a1", None, RENAME, RENAME_BACK)
     p.rev("b2", "a1", DROP_IF_THERE, ADD_BACK)
+
+
+def test_a_drop_the_plan_could_not_see_is_refused_when_it_runs(runcore):
+    p = runcore
+    rename_then_drop_if_there(p)
     with pytest.raises(UnsafeWhenRun) as refused:
         p.upgrade(allow_destructive=False)
     exc = refused.value
@@ -66,9 +71,7 @@ def test_a_drop_the_plan_could_not_see_is_refused_when_it_runs(runcore):
 
 def test_a_whole_run_refused_at_a_later_step_is_rolled_back_entirely(runcore):
     p = runcore
-    seeded(p)
-    p.rev("a1", None, RENAME, RENAME_BACK)
-    p.rev("b2", "a1", DROP_IF_THERE, ADD_BACK)
+    rename_then_drop_if_there(p)
     with pytest.raises(UnsafeWhenRun) as refused:
         p.upgrade(allow_destructive=False, atomic="run")
     assert "rolled back: the database is as it was before the run" in refused.value.hint
@@ -79,9 +82,7 @@ def test_a_whole_run_refused_at_a_later_step_is_rolled_back_entirely(runcore):
 
 def test_allowed_it_runs_and_the_result_keeps_what_was_judged_when_it_ran(runcore):
     p = runcore
-    seeded(p)
-    p.rev("a1", None, RENAME, RENAME_BACK)
-    p.rev("b2", "a1", DROP_IF_THERE, ADD_BACK)
+    rename_then_drop_if_there(p)
     result = p.upgrade(allow_destructive=False, allow=["SS-D102"])
     assert [s.revision for s in result.steps] == ["a1", "b2"]
     planned = {r.revision: r for r in result.plan.revisions}

@@ -8,6 +8,8 @@ call outside them cannot do: the statement fails.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...schema.sql import tokenize
 from ...schema.sqlite_clauses import table_clauses
 from ..actions import Action
@@ -86,13 +88,7 @@ def _unseen_by_reflection(action: Action, ctx: Context) -> list[str]:
     triggers, and indexes on an expression or with DESC/COLLATE (read from ``sqlite_master``)."""
     if ctx.facts is None or action.extra.get("convert"):
         return []
-    quote_schema = ctx.dialect.identifier_preparer.quote_schema
-    master = f"{quote_schema(action.schema)}.sqlite_master" if action.schema else "sqlite_master"
-    rows = ctx.facts.query(
-        f"SELECT type, name, sql FROM {master} WHERE tbl_name = :table COLLATE NOCASE "
-        "AND type IN ('table', 'trigger', 'index') AND sql IS NOT NULL ORDER BY type DESC, name",
-        table=action.table,
-    )
+    rows = _schema_rows(action, ctx, "tbl_name = :table COLLATE NOCASE AND type IN ('table', 'trigger', 'index')")
     lost = []
     for kind, name, sql in rows or []:
         if kind == "table":
@@ -104,19 +100,24 @@ def _unseen_by_reflection(action: Action, ctx: Context) -> list[str]:
     return lost
 
 
+def _schema_rows(action: Action, ctx: Context, where: str) -> list[Any]:
+    """(type, name, sql) rows of the action's schema's ``sqlite_master`` matching ``where`` (``:table`` bound)."""
+    assert ctx.facts is not None
+    quote_schema = ctx.dialect.identifier_preparer.quote_schema
+    master = f"{quote_schema(action.schema)}.sqlite_master" if action.schema else "sqlite_master"
+    return ctx.facts.query(
+        f"SELECT type, name, sql FROM {master} WHERE {where} AND sql IS NOT NULL ORDER BY type DESC, name",
+        table=action.table,
+    ) or []
+
+
 def _views_naming(action: Action, ctx: Context) -> list[str]:
     """Views, and triggers of other tables, whose SQL names the table: batch mode drops the table, then
     renames its copy, and SQLite (``legacy_alter_table`` off) re-reads every one of them then, failing
     on the table it cannot find.  Matched on the identifiers of the SQL (strings are not names)."""
     if ctx.facts is None:
         return []
-    quote_schema = ctx.dialect.identifier_preparer.quote_schema
-    master = f"{quote_schema(action.schema)}.sqlite_master" if action.schema else "sqlite_master"
-    rows = ctx.facts.query(
-        f"SELECT type, name, sql FROM {master} WHERE (type = 'view' OR (type = 'trigger' "
-        "AND tbl_name <> :table COLLATE NOCASE)) AND sql IS NOT NULL ORDER BY type DESC, name",
-        table=action.table,
-    )
+    rows = _schema_rows(action, ctx, "(type = 'view' OR (type = 'trigger' AND tbl_name <> :table COLLATE NOCASE))")
     wanted = (action.table or "").lower()
     out = []
     for kind, name, sql in rows or []:
