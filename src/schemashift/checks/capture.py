@@ -24,8 +24,9 @@ from alembic.operations import ops as alembic_ops
 
 from . import table_result
 from ..runtime.watch import savepoint_possible
+from ..schema.sql import READ_ONLY_STATEMENTS
 
-_READ_ONLY = ("SELECT", "PRAGMA", "WITH", "SHOW", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "VALUES")
+_READ_ONLY = READ_ONLY_STATEMENTS
 _BOOKKEEPING = ("SAVEPOINT", "RELEASE", "ROLLBACK")  # the capture's own savepoint, not a read of the revision
 
 

@@ -30,8 +30,9 @@ from alembic.operations import BatchOperations, Operations
 from alembic.operations import ops as alembic_ops
 
 from ..schema.reflection import expression_index_skips_hidden
+from ..schema.sql import READ_ONLY_STATEMENTS
 
-_READ_ONLY = ("SELECT", "PRAGMA", "WITH", "SHOW", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK")
+_READ_ONLY = READ_ONLY_STATEMENTS
 
 
 @dataclass

@@ -28,6 +28,11 @@ _TOKEN = re.compile(
 )
 
 
+# how statements that change nothing begin (upper case): reads, reflection (MySQL's DESCRIBE), savepoints
+READ_ONLY_STATEMENTS = ("SELECT", "PRAGMA", "WITH", "SHOW", "EXPLAIN", "DESCRIBE", "DESC ", "SAVEPOINT", "RELEASE",
+                        "ROLLBACK", "VALUES")
+
+
 @dataclass(frozen=True)
 class Token:
     kind: str  # word, quoted, string or punct
