@@ -90,6 +90,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _running(pid: int) -> bool:
+    """A thread of ``pid`` is still alive (a zombie leader's other threads may still hold its sockets)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 class MariaDbServer:
     """One server: ``start()``, ``url(db)``, ``create_database()``, ``stop()``.
 
@@ -158,11 +174,16 @@ class MariaDbServer:
             return
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
+            server_pids = _children(process.pid)
             self._signal(process.pid, signal.SIGKILL)  # a throwaway server: nothing to flush
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 pass
+            # runuser is reaped before mariadbd's threads have all died (and closed its port)
+            deadline = time.monotonic() + 30
+            while any(_running(pid) for pid in server_pids) and time.monotonic() < deadline:
+                time.sleep(0.01)
         shutil.rmtree(base, ignore_errors=True)
 
     def connect(self, dbname: str | None = None):
