@@ -8,6 +8,7 @@ migrations by hand, and read the schema and rows back.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -206,9 +207,54 @@ def run_probed(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 def alembic_lines(root: Path, *args: str) -> list[str]:
     """The non-blank lines plain ``alembic ARGS`` prints in ``root``, stripped."""
-    proc = subprocess.run([sys.executable, "-m", "alembic", *args], cwd=root, capture_output=True, text=True)
+    (proc,) = alembic_batch(root, [args])
     assert proc.returncode == 0, proc.stderr
     return [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
+
+
+# plain Alembic's console entry point (what ``python -m alembic`` runs) once per argument list, in order,
+# each command's stdout and stderr caught at the file descriptors (Alembic's Config binds sys.stdout early)
+ALEMBIC_BATCH = r"""
+import json, logging, os, sys, tempfile, traceback
+from alembic.config import main
+results = []
+for args in json.loads(sys.argv[1]):
+    root = logging.getLogger()  # logging as a new process finds it (env.py's fileConfig set it up)
+    for logger in [root, *[l for l in logging.Logger.manager.loggerDict.values() if isinstance(l, logging.Logger)]]:
+        logger.handlers.clear(); logger.disabled = False; logger.propagate = True; logger.setLevel(logging.NOTSET)
+    root.setLevel(logging.WARNING)
+    sys.stdout.flush(); sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
+        code = 0
+        try:
+            main(argv=args, prog="alembic")
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        sys.stdout.flush(); sys.stderr.flush()
+        os.dup2(saved[0], 1); os.dup2(saved[1], 2)
+        os.close(saved[0]); os.close(saved[1])
+        out.seek(0); err.seek(0)
+        results.append([code % 256, out.read().decode(), err.read().decode()])
+print(json.dumps(results))
+"""
+
+
+def alembic_batch(root: Path, commands: list[tuple[str, ...]]) -> list[subprocess.CompletedProcess]:
+    """Plain ``alembic ARGS`` for each argument list in ``root``, one after another in one new interpreter.
+
+    Why: each ``python -m alembic`` pays its start-up again; a test comparing many answers with
+    Alembic's asks them all at once (each command reads its files and database anew, as a process does).
+    """
+    proc = subprocess.run([sys.executable, "-c", ALEMBIC_BATCH, json.dumps([list(a) for a in commands])],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return [subprocess.CompletedProcess(["alembic", *args], code, out, err)
+            for args, (code, out, err) in zip(commands, json.loads(proc.stdout))]
 
 
 def forget_project_modules() -> None:

@@ -65,6 +65,14 @@ def run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float,
     if fresh or use_subprocess():
         return subprocess.run([sys.executable, "-m", "schemashift", *args], cwd=cwd, capture_output=True,
                               text=True, env=env, timeout=timeout)
+    proc = start(args, cwd=cwd, env=env)
+    stdout, stderr = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(["schemashift", *args], proc.returncode, stdout, stderr)
+
+
+def start(args: list[str], *, cwd: Path, env: dict[str, str]) -> Forked:
+    """``schemashift ARGS`` started in a forked child, not waited for (like ``subprocess.Popen`` with
+    stdout and stderr piped, text mode): for tests of several processes at once or of a killed one."""
     if not _warm:
         _import_warm_modules()
     out_r, out_w = os.pipe()
@@ -83,13 +91,55 @@ def run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float,
     gc.unfreeze()
     os.close(out_w)
     os.close(err_w)
-    stdout, stderr, timed_out = _collect(out_r, err_r, timeout)
-    if timed_out:
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    if timed_out:
-        raise subprocess.TimeoutExpired(["schemashift", *args], timeout, stdout, stderr)
-    return subprocess.CompletedProcess(["schemashift", *args], os.waitstatus_to_exitcode(status), stdout, stderr)
+    return Forked(["schemashift", *args], pid, out_r, err_r)
+
+
+class Forked:
+    """A started child: ``poll``, ``wait``, ``send_signal``, ``communicate``, ``returncode`` as Popen has them."""
+
+    def __init__(self, args: list[str], pid: int, out_r: int, err_r: int):
+        self.args, self.pid = args, pid
+        self._out_r, self._err_r = out_r, err_r
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            time.sleep(0.005)
+        self._close_pipes()
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def communicate(self, timeout: float) -> tuple[str, str]:
+        """Read stdout and stderr to the end and reap the child; on timeout kill it and raise."""
+        stdout, stderr, timed_out = _collect(self._out_r, self._err_r, timeout)
+        self._out_r = self._err_r = None
+        if timed_out:
+            os.kill(self.pid, signal.SIGKILL)
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        if timed_out:
+            raise subprocess.TimeoutExpired(self.args, timeout, stdout, stderr)
+        return stdout, stderr
+
+    def _close_pipes(self) -> None:
+        for fd in (self._out_r, self._err_r):
+            if fd is not None:
+                os.close(fd)
+        self._out_r = self._err_r = None
 
 
 def _import_warm_modules() -> None:

@@ -10,7 +10,16 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from fixtures_projects import STUDENTS, CliResult
+from fixtures_projects import STUDENTS, CliResult, alembic_batch
+
+
+def alembic_outputs(root: Path, commands) -> dict[tuple[str, ...], str]:
+    """Plain alembic's stdout for each command (run in order, in one process: ``alembic_batch``)."""
+    answers = {}
+    for args, proc in zip(commands, alembic_batch(root, commands)):
+        assert proc.returncode == 0, (args, proc.stderr)
+        answers[args] = proc.stdout
+    return answers
 
 
 def alembic_cli(root: Path, *args: str) -> CliResult:
@@ -110,8 +119,10 @@ def test_reading_commands_need_no_env_py_as_under_alembic(tmp_path, sqlite_url):
     _manual_revision(root, sqlite_url)
     (root / "migrations" / "env.py").unlink()
     project = SchoolProject(root, sqlite_url, "sqlite")
-    for args in (("heads",), ("history",), ("history", "-v"), ("show", "a1e0000001")):
-        assert project.cli(*args).stdout == alembic_cli(root, *args).stdout, args
+    reading = (("heads",), ("history",), ("history", "-v"), ("show", "a1e0000001"))
+    theirs = alembic_outputs(root, reading)
+    for args in reading:
+        assert project.cli(*args).stdout == theirs[args], args
     for args in (("upgrade", "head"), ("current",), ("check",), ("revision", "--autogenerate", "-m", "x")):
         failed = project.cli(*args, ok=False)
         assert failed.code == 2, (args, failed.stderr)
@@ -157,10 +168,12 @@ def test_heads_history_branches_print_what_alembic_prints(tmp_path, sqlite_url):
             "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
         )
     project = SchoolProject(root, sqlite_url, "sqlite")
-    for args in (("heads",), ("heads", "-v"), ("history",), ("history", "-v"), ("show", "a1"), ("show", "c3")):
-        assert _normalized(project.cli(*args).stdout) == _normalized(alembic_cli(root, *args).stdout), args
+    same = (("heads",), ("heads", "-v"), ("history",), ("history", "-v"), ("show", "a1"), ("show", "c3"))
+    answers = alembic_outputs(root, (*same, ("branches",), ("branches", "-v")))
+    for args in same:
+        assert _normalized(project.cli(*args).stdout) == _normalized(answers[args]), args
     for args in (("branches",), ("branches", "-v")):
-        ours, theirs = project.cli(*args).stdout, alembic_cli(root, *args).stdout
+        ours, theirs = project.cli(*args).stdout, answers[args]
         assert sorted(_normalized(ours)) == sorted(_normalized(theirs)), args
         assert ours.splitlines()[0] == theirs.splitlines()[0] == ("a1 (branchpoint)" if args == ("branches",) else "Rev: a1 (branchpoint)")
 
@@ -210,9 +223,9 @@ def test_a_head_other_revisions_depend_on_is_an_effective_head(tmp_path, sqlite_
             f'"""{rev}"""\nrevision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = {labels!r}\n'
             f"depends_on = {deps!r}\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n")
     project = SchoolProject(root, sqlite_url, "sqlite")
-    alembic_cli(root, "upgrade", "heads")
     commands = (("heads",), ("history",), ("current",), ("heads", "-v"), ("heads", "--resolve-dependencies"))
-    theirs = {args: sorted(_normalized(alembic_cli(root, *args).stdout)) for args in commands}
+    answers = alembic_outputs(root, (("upgrade", "heads"), *commands))
+    theirs = {args: sorted(_normalized(answers[args])) for args in commands}
     for cache in (versions.parent / "__pycache__").glob("schemashift-*"):
         cache.unlink()
     for path in ("cold", "stored", "normal"):

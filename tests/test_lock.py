@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 
+import forked_cli
 import pytest
 import sqlalchemy as sa
 
@@ -25,11 +26,14 @@ CHAIN = 50
 
 
 def spawn(project, *args):
+    """``schemashift ARGS`` started as its own process (a fork of this one: tests/forked_cli.py), not waited for."""
     env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_URL"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "schemashift", *args], cwd=project.root, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    if forked_cli.use_subprocess():
+        return subprocess.Popen(
+            [sys.executable, "-m", "schemashift", *args], cwd=project.root, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+    return forked_cli.start(list(args), cwd=project.root, env=env)
 
 
 def ups(project) -> Counter:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures_projects import SchoolProject, alembic_lines, chain_rev, run_probed, write_chain
+from fixtures_projects import SchoolProject, alembic_batch, chain_rev, run_probed, write_chain
 from schemashift import api
 
 
@@ -30,9 +30,11 @@ def probe(project: SchoolProject, *args: str) -> tuple[list[str], str]:
 
 
 def agree_with_alembic(project: SchoolProject) -> None:
-    for command in ("heads", "history"):
-        lines, _ = probe(project, command)  # the normal path, or the cache if nothing changed
-        assert lines == alembic_lines(project.root, command), command
+    theirs = alembic_batch(project.root, [("heads",), ("history",)])  # one process asks both
+    for command, plain in zip(("heads", "history"), theirs):
+        assert plain.returncode == 0, plain.stderr
+        lines = project.cli(command).stdout.splitlines()  # the normal path, or the cache if nothing changed
+        assert lines == [ln.strip() for ln in plain.stdout.splitlines() if ln.strip()], command
         again, imported = probe(project, command)
         assert again == lines and imported == "[]", (command, imported)
 
