@@ -14,6 +14,7 @@ import textwrap
 import pytest
 
 from schemashift import api
+from schemashift.checks.refusal import UnsafeOperations
 
 MODELS = """
 class Session(Base):
@@ -100,7 +101,10 @@ def test_a_batch_rebuild_that_lost_them_is_drift_and_the_revision_restores_them(
     assert api.check(proj.project).differences == []  # the DESC index that exists is not "changed"
     down = first.name.split("_")[0]
     (first.parent / "r2batch.py").write_text(BATCH_REBUILD.format(down=down))
-    proj.upgrade()
+    with pytest.raises(UnsafeOperations) as refused:  # the plan names what the batch rebuild loses
+        proj.upgrade()
+    assert "ix_sessions_email_lower" in refused.value.findings[0].message
+    proj.upgrade(allow=["SS-S503"])  # allowed on purpose: the drift this test is about
     lost = index_sql(proj, "sqlite")
     assert "ix_sessions_email_lower" not in lost and "DESC" not in lost["ix_sessions_project_end"], lost
     assert rows(proj) == ROWS
