@@ -139,9 +139,11 @@ class Allowances:
 
 
 def _loss_allowed(migration_context: Any) -> bool:
-    from ..safety.precheck import loss_allowed
+    """``safety.precheck.loss_allowed(ctx, False)``: the run's --allow-loss (run_options, not precheck's
+    import, which every run's plan would pay for)."""
+    from ..safety.run_options import run_option
 
-    return loss_allowed(migration_context, False)
+    return bool(run_option(migration_context, "allow_loss"))
 
 
 def parse_allow(values: Iterable[str]) -> frozenset[str]:
@@ -437,8 +439,6 @@ def plan_revisions(
     Online, rows and columns are read through the context's connection (in
     its transaction; nothing is written); offline nothing is connected.
     """
-    from ..safety.scratch import load_revision_module
-
     connection = None if migration_context.as_sql else migration_context.connection
     dialect = migration_context.dialect
     plan = Plan(direction, target, dialect.name, url=url, live=connection is not None)
@@ -458,7 +458,7 @@ def plan_revisions(
         # every revision captured first, so the live facts of all their tables are read in a few statements
         captured = []
         for revision in revisions:
-            module = _module_to_capture(revision, load_revision_module)
+            module = _module_to_capture(revision, _load_revision_module)
             captured.append((revision, planner.capture(revision, module, function, migration_context)))
         planner.prefetch(c for _, c in captured)
         for revision, one in captured:
@@ -467,6 +467,13 @@ def plan_revisions(
         if planner.listening is not None:
             planner.listening.close()
     return plan
+
+
+def _load_revision_module(path: str, name: str) -> Any:
+    """``safety.scratch.load_revision_module``, imported only when a revision needs a copy of its own."""
+    from ..safety.scratch import load_revision_module
+
+    return load_revision_module(path, name)
 
 
 def _module_to_capture(revision: Any, load: Callable[[str, str], Any]) -> Any:

@@ -31,6 +31,27 @@ from pathlib import Path
 from typing import Any
 
 HEADER_KEYS = ("revision", "down_revision", "branch_labels", "depends_on")
+
+
+class _LazyPattern:
+    """A pattern compiled on first use, which then takes its place among this module's globals.
+
+    Start-up time: the cold reader's patterns (``certain_header(s)``) cost a
+    few milliseconds to compile, paid by every command that imports this
+    module (a run reads headers with ``parse_header`` only).
+    """
+
+    def __init__(self, name: str, pattern: Any, flags: int = 0) -> None:
+        self.name, self.pattern, self.flags = name, pattern, flags
+
+    def __getattr__(self, attr: str) -> Any:
+        compiled = re.compile(self.pattern, self.flags)
+        globals()[self.name] = compiled
+        return getattr(compiled, attr)
+
+
+def _lazy(name: str, pattern: Any, flags: int = 0) -> Any:
+    return _LazyPattern(name, pattern, flags)
 _ASSIGN = re.compile(
     r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.*)$",
     re.MULTILINE,
@@ -158,7 +179,7 @@ class Uncertain(Exception):
 # everything in the text that is not code.  Exact for source that compiles on Python < 3.12; from 3.12 an
 # f-string may nest its own quotes, which ``certain_header`` refuses rather than mis-reads.  Every branch
 # starts with a quote or #, so the regex engine skips the code between them quickly.
-_NOT_CODE = re.compile(  # each body as runs of plain characters ("unrolled"), so long strings cost little
+_NOT_CODE = _lazy('_NOT_CODE',   # each body as runs of plain characters ("unrolled"), so long strings cost little
     r"'''[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''"
     r'|"""[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""'
     r"|'[^'\\\n]*(?:\\[\s\S][^'\\\n]*)*'"
@@ -167,8 +188,8 @@ _NOT_CODE = re.compile(  # each body as runs of plain characters ("unrolled"), s
 )
 _PREFIXES = {"r", "u", "b", "f", "br", "rb", "fr", "rf"}
 # the header names (a match is a name only if no identifier character or dot touches it: ``_is_name``)
-_HEADER_NAME = re.compile(r"down_revision|revision|branch_labels|depends_on")
-_HEADER_ASSIGN = re.compile(r"(revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=(?!=)")
+_HEADER_NAME = _lazy('_HEADER_NAME', r"down_revision|revision|branch_labels|depends_on")
+_HEADER_ASSIGN = _lazy('_HEADER_ASSIGN', r"(revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=(?!=)")
 # code that can bind a module's names without naming them as code: not read, only refused (a word counts
 # when no identifier character touches it: ``_binds_indirectly``)
 _INDIRECT_WORDS = ("globals", "global", "nonlocal", "locals", "vars", "exec", "eval", "setattr", "delattr",
@@ -176,8 +197,8 @@ _INDIRECT_WORDS = ("globals", "global", "nonlocal", "locals", "vars", "exec", "e
 # a longer word that starts with a refused word (distinct occurrences of it start at distinct places, so it
 # never holds more of them than there are): if it holds every occurrence, the word is not there as a word
 _INSIDE_LONGER = {"exec": "execute"}  # op.execute, in every other revision file
-_STAR_IMPORT = re.compile(r"\bimport[\s\\]*\*")  # a backslash may continue the line
-_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
+_STAR_IMPORT = _lazy('_STAR_IMPORT', r"\bimport[\s\\]*\*")  # a backslash may continue the line
+_CODING = _lazy('_CODING', rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 _ILLEGAL_IN_ID = set("@-+:")  # as Alembic's Revision.verify_rev_id
 
 
@@ -428,7 +449,7 @@ def certain_header(text: str) -> dict[str, Any]:
     }
 
 
-_FSTRING_START = re.compile(r"(?:[fF][rR]?|[rR][fF])['\"]")
+_FSTRING_START = _lazy('_FSTRING_START', r"(?:[fF][rR]?|[rR][fF])['\"]")
 
 
 def _has_fstring(text: str, start: int = 0, end: int | None = None) -> bool:
@@ -453,7 +474,7 @@ _SEP = "\0\n"  # the newline: each file's first line is a line start in the join
 # (so that the regex engine skips code as quickly as for ``_NOT_CODE``): a plain quoted word (groups 1 and 3,
 # kept in the code: the header values), any other string (groups 2 and 4, empty: kept as '' so that nothing
 # joins across it) or a comment (dropped)
-_SPLIT = re.compile(
+_SPLIT = _lazy('_SPLIT', 
     r"'(?:([\w.]+)'|(?:''[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''|[^'\\\n]*(?:\\[\s\S][^'\\\n]*)*')())"
     r'|"(?:([\w.]+)"|(?:""[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""|[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*")())'
     r"|\#[^\n\0]*"
@@ -464,14 +485,14 @@ _OUTSIDE = r"[^=\n()\[\]{}]*"  # unrolled loops below: linear even where a line 
 _ANNOTATION = rf"(?::{_OUTSIDE}(?:\[{_OUTSIDE}(?:\[{_OUTSIDE}\]{_OUTSIDE})*\]{_OUTSIDE})*)?"
 _USUAL_LINE = rf"\n(revision|down_revision|branch_labels|depends_on)[ \t]*{_ANNOTATION}=[ \t]*" \
               r"(?:'([\w.]+)'|\"([\w.]+)\"|(None))[ \t]*(?=\n)"
-_USUAL_VALUES = re.compile(r"\n(\w+)[^=\n]*=[ \t]*(?:'([\w.]+)'|\"([\w.]+)\"|(None))")  # of a block's lines
-_USUAL_BLOCK = re.compile(rf"{_USUAL_LINE}(?:{_USUAL_LINE})*".replace("(revision", "(?:revision")
+_USUAL_VALUES = _lazy('_USUAL_VALUES', r"\n(\w+)[^=\n]*=[ \t]*(?:'([\w.]+)'|\"([\w.]+)\"|(None))")  # of a block's lines
+_USUAL_BLOCK = _lazy('_USUAL_BLOCK', rf"{_USUAL_LINE}(?:{_USUAL_LINE})*".replace("(revision", "(?:revision")
                           .replace("'([", "'(?:[").replace('"([', '"(?:[').replace("(None)", "(?:None)"))
-_BRACKETS = re.compile(r"[()\[\]{}]")
-_STAR_FIND = re.compile(r"import[\s\\]*\*")  # ``_STAR_IMPORT`` with its word boundary checked by hand
+_BRACKETS = _lazy('_BRACKETS', r"[()\[\]{}]")
+_STAR_FIND = _lazy('_STAR_FIND', r"import[\s\\]*\*")  # ``_STAR_IMPORT`` with its word boundary checked by hand
 # the usual docstring: first in the file (after blank lines and comments), triple-quoted, no prefix, no
 # backslash, alone on its line
-_USUAL_DOC = re.compile(
+_USUAL_DOC = _lazy('_USUAL_DOC', 
     r'(?:[ \t\f]*(?:\#[^\n]*)?\n)*(?:"""([^"\\]*(?:"(?!"")[^"\\]*)*)"""|\'\'\'([^\'\\]*(?:\'(?!\'\')[^\'\\]*)*)\'\'\')'
     r"[ \t]*(?:\#[^\n]*)?\n"
 )

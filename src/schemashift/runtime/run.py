@@ -306,6 +306,7 @@ class Run:
         self.result.before = heads
         self._committed_heads = self._scope_heads = heads
         self.steps = list(self.plan(self.env.script if self.env else None, heads))
+        heap.hold()  # the revision modules Alembic just loaded: out of the collector's walks while the gate judges
         # only a SQLite project that enforces foreign keys needs to know which steps rebuild
         enforcing = self.sqlite is not None and self.sqlite.user_foreign_keys
         self.rebuilds = [enforcing and _uses(step, REBUILDING_OPS) for step in self.steps]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...schema.sql import tokenize
-from ...schema.sqlite_clauses import table_clauses
 from ..actions import Action
 from ..findings import Finding
 from . import Context, t
@@ -118,6 +116,10 @@ def _views_naming(action: Action, ctx: Context) -> list[str]:
     if ctx.facts is None:
         return []
     rows = _schema_rows(action, ctx, "(type = 'view' OR (type = 'trigger' AND tbl_name <> :table COLLATE NOCASE))")
+    if not rows:
+        return []
+    from ...schema.sql import tokenize  # start-up time: its tokenizer's pattern costs every run's plan
+
     wanted = (action.table or "").lower()
     out = []
     for kind, name, sql in rows or []:
@@ -137,6 +139,8 @@ def _index_terms(sql: str) -> list[str]:
 
 def _plain_column(term: str) -> bool:
     """``c`` or ``"c" ASC``: a key reflection describes fully."""
+    from ...schema.sql import tokenize  # start-up time: its tokenizer's pattern costs every run's plan
+
     words = tokenize(term)
     return len(words) == 1 or (len(words) == 2 and words[1].upper == "ASC")
 
@@ -162,5 +166,7 @@ def _table_clauses_lost(ctx: Context, table: str, schema: str | None, sql: str) 
         again = str(CreateTable(reflected).compile(dialect=ctx.facts.connection.dialect))
     except Exception:  # reflection this rule cannot do: SS-S501 still says a rebuild happens
         return []
+    from ...schema.sqlite_clauses import table_clauses
+
     missing = table_clauses(sql) - table_clauses(again)
     return sorted(missing.elements())
