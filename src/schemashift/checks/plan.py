@@ -15,10 +15,14 @@ import functools
 import io
 import json
 import os
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from alembic.script import Script
+
 from ..config import Project, redact_url
+from ..revisions.headers import first_paragraph
 from ..runner import REVISION_ERRORS, RunState, revision_error, run_env
 from .actions import Action, from_op
 from .capture import Listening, capture_function
@@ -272,7 +276,7 @@ class Planner:
     def judge(self, script: Any, captured: Captured, migration_context: Any) -> PlannedRevision:
         """The captured revision in words, with its live rows, locks and the findings of every rule."""
         path = str(script.path) if getattr(script, "path", None) else None
-        planned = PlannedRevision(script.revision, script.doc or "", path, self.direction)
+        planned = PlannedRevision(script.revision, _doc(script), path, self.direction)
         capture = captured.capture
         planned.stopped = capture.stopped
         planned.depends_on_state = capture.depends_on_state
@@ -281,11 +285,13 @@ class Planner:
                       target_metadata=self.target_metadata, lock_timeout=self.session_lock_timeout,
                       revision=script.revision, path=path, allow_loss=self._loss_allowed(migration_context))
         locking = False
-        ddl = 0  # operations that run DDL (MySQL/MariaDB commit each: SS-M701)
+        ddl = 0  # operations that run DDL (MySQL/MariaDB commit each: SS-M701; counted only there)
+        count_ddl = ctx.name in mysql_rules.NON_ATOMIC_DDL
         for item, actions in zip(capture.ops, captured.actions):
             ctx.line = item.line
             op = PlannedOperation(functools.partial(_words, item.op, self.dialect), line=item.line)
-            ddl += mysql_rules.is_ddl(actions)
+            if count_ddl:
+                ddl += mysql_rules.is_ddl(actions)
             self._describe(op, actions, ctx)
             for action in actions:
                 if action.kind == "set_lock_timeout":
@@ -294,7 +300,8 @@ class Planner:
                 if op.lock == pg_rules.ACCESS_EXCLUSIVE and ctx.existing(action) and not ctx.lock_timeout:
                     locking = True
                 self._advance(action)
-            op.findings = self._dedupe(op.findings)
+            if len(op.findings) > 1:
+                op.findings = self._dedupe(op.findings)
             planned.operations.append(op)
         for statement in capture.direct_sql:
             ctx.line = None
@@ -319,9 +326,12 @@ class Planner:
         non_atomic = mysql_rules.non_atomic_revision(ddl, ctx)
         if non_atomic is not None:
             planned.findings.append(non_atomic)
+        if not planned.findings and not any(op.findings for op in planned.operations):
+            return planned  # nothing to allow or level: the revision's suppressions need not be read
         marks = self._suppressions(path)
         for op in planned.operations:
-            op.findings = [f for f in (self.allowances.apply(x, marks) for x in op.findings) if f is not None]
+            if op.findings:
+                op.findings = [f for f in (self.allowances.apply(x, marks) for x in op.findings) if f is not None]
         planned.findings = [f for f in (self.allowances.apply(x, marks) for x in planned.findings) if f is not None]
         return planned
 
@@ -376,6 +386,14 @@ class Planner:
                 facts.renamed[action.new_name] = facts.live_name(action.table)
         elif action.kind in ("write", "delete_all", "truncate"):
             facts.written.add(action.table)
+
+
+def _doc(script: Any) -> str:
+    """Alembic's ``Script.doc`` (its docstring up to the first blank line) without the regex split it
+    makes per call (``first_paragraph`` is that split's answer); anything but a ``Script``: its ``doc``."""
+    if type(script) is not Script:
+        return script.doc or ""
+    return first_paragraph(script.longdoc)
 
 
 def _tables(actions: list[Action]) -> list[str]:
@@ -491,15 +509,20 @@ def _module_to_capture(revision: Any, load: Callable[[str, str], Any]) -> Any:
     return load(revision.path, f"schemashift_plan_{revision.revision}")
 
 
+#: the types of a revision module's usual names (its header, functions, imported modules): never schema objects
+_PLAIN_NAMES = frozenset({str, int, float, bool, type(None), types.FunctionType, types.ModuleType})
+
+
 def _holds_schema_objects(module: Any) -> bool:
     from sqlalchemy.sql.schema import SchemaItem
 
     # by ``type()``: ``isinstance`` asks ``__class__``, which a lazy proxy a revision imported (Airflow's
     # ``db_types.StringID``) answers by resolving itself, outside any migration context
+    plain = _PLAIN_NAMES
     for name, value in vars(module).items():
-        if name.startswith("__"):
-            continue
         kind = type(value)
+        if kind in plain or name.startswith("__"):
+            continue
         if issubclass(kind, SchemaItem):
             return True
         if kind in (list, tuple, set, dict):

@@ -22,9 +22,13 @@ def is_ddl(actions: list[Action]) -> bool:
     return any(a.kind not in NOT_DDL for a in actions)
 
 
+#: the dialects that commit each DDL statement (the only ones ``non_atomic_revision`` speaks for)
+NON_ATOMIC_DDL = ("mysql", "mariadb")
+
+
 def non_atomic_revision(ddl_operations: int, ctx: Context) -> Finding | None:
     """SS-M701 when a revision runs several DDL statements on MySQL/MariaDB."""
-    if ctx.name not in ("mysql", "mariadb") or ddl_operations < 2:
+    if ctx.name not in NON_ATOMIC_DDL or ddl_operations < 2:
         return None
     return ctx.finding(
         "SS-M701",
