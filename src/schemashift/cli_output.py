@@ -26,6 +26,7 @@ class Output:
     def __init__(self, stderr: bool = False) -> None:
         self.stderr = stderr
         self._console: Any = None
+        self._asked: tuple[Any, bool] | None = None  # (the stream last asked, whether it is a terminal)
 
     @property
     def file(self) -> Any:
@@ -33,8 +34,15 @@ class Output:
 
     @property
     def is_terminal(self) -> bool:
-        isatty = getattr(self.file, "isatty", None)
-        return bool(isatty and isatty())
+        """Whether the stream is a terminal, asked once per stream object (a run prints a line per step)."""
+        file = self.file
+        asked = self._asked
+        if asked is not None and asked[0] is file:
+            return asked[1]
+        isatty = getattr(file, "isatty", None)
+        answer = bool(isatty and isatty())
+        self._asked = (file, answer)
+        return answer
 
     @property
     def console(self) -> Any:

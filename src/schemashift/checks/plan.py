@@ -19,10 +19,8 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from alembic.script import Script
-
 from ..config import Project, redact_url
-from ..revisions.headers import first_paragraph
+from ..revisions.index import script_doc
 from ..runner import REVISION_ERRORS, RunState, revision_error, run_env
 from .actions import Action, from_op
 from .capture import Listening, capture_function
@@ -276,7 +274,7 @@ class Planner:
     def judge(self, script: Any, captured: Captured, migration_context: Any) -> PlannedRevision:
         """The captured revision in words, with its live rows, locks and the findings of every rule."""
         path = str(script.path) if getattr(script, "path", None) else None
-        planned = PlannedRevision(script.revision, _doc(script), path, self.direction)
+        planned = PlannedRevision(script.revision, script_doc(script), path, self.direction)
         capture = captured.capture
         planned.stopped = capture.stopped
         planned.depends_on_state = capture.depends_on_state
@@ -386,14 +384,6 @@ class Planner:
                 facts.renamed[action.new_name] = facts.live_name(action.table)
         elif action.kind in ("write", "delete_all", "truncate"):
             facts.written.add(action.table)
-
-
-def _doc(script: Any) -> str:
-    """Alembic's ``Script.doc`` (its docstring up to the first blank line) without the regex split it
-    makes per call (``first_paragraph`` is that split's answer); anything but a ``Script``: its ``doc``."""
-    if type(script) is not Script:
-        return script.doc or ""
-    return first_paragraph(script.longdoc)
 
 
 def _tables(actions: list[Action]) -> list[str]:

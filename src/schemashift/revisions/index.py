@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from alembic.script.revision import Revision, RevisionMap
 
 from ..errors import RevisionError, RevisionFileError
@@ -45,6 +45,14 @@ class IndexedRevision(Revision):
         self.longdoc = header["longdoc"]
         self.doc = first_paragraph(self.longdoc)
         self.create_date = header["create_date"]
+
+
+def script_doc(script: Any) -> str:
+    """Alembic's ``Script.doc`` (the docstring up to its first blank line) without the regex split it
+    makes on every call (``first_paragraph`` gives that split's answer); anything else: its ``doc``."""
+    if type(script) is not Script:
+        return script.doc or ""
+    return first_paragraph(script.longdoc)
 
 
 def _tuple_or_scalar(value: Any) -> Any:

@@ -36,6 +36,7 @@ from sqlalchemy import event
 from ..config import redact_url
 from ..errors import ConfigError, DatabaseError, MigrationFailed, Refused, SchemashiftError
 from ..safety import ledger as ledger_mod
+from ..revisions.index import script_doc
 from ..safety import lock as lock_mod
 from . import heap
 from .options import CONTEXT_KEY, RunOptions
@@ -489,7 +490,7 @@ class Run:
         if not step.is_stamp:
             script = self._script_of(step)
             if script is not None:
-                doc = script.doc
+                doc = script_doc(script)
         event_ = StepEvent(
             direction=direction,
             from_revisions=tuple(step.source_revision_ids),
