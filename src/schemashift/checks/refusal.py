@@ -121,10 +121,12 @@ class RunGate:
             for planned in self.plan.revisions:
                 if planned.revision == judged.revision:
                     confirmed = {(f.rule, f.line) for f in planned.all_findings() if f.allowed_by == "prompt"}
+        blocking = []
         for finding in fresh.blocking():
             if (finding.rule, finding.line) in confirmed:
                 finding.allowed_by = "prompt"
-        blocking = fresh.blocking()
+            else:
+                blocking.append(finding)
         if blocking:  # not asked about: a person's answer would be awaited inside the step's transaction
             raise UnsafeWhenRun(fresh, blocking, judged.revision)
 

@@ -35,14 +35,14 @@ from sqlalchemy import event
 
 from ..config import redact_url
 from ..errors import ConfigError, DatabaseError, MigrationFailed, Refused, SchemashiftError
-from ..safety import ledger as ledger_mod
 from ..revisions.index import script_doc
+from ..safety import ledger as ledger_mod
 from ..safety import lock as lock_mod
 from . import heap
 from .options import CONTEXT_KEY, RunOptions
 from .results import MigrateResult, StepEvent
 from .sqlite import SqliteTransactions
-from .watch import Watch, autocommits
+from .watch import Watch, autocommit_option, autocommits
 
 TRANSACTIONAL_DDL = {"sqlite", "postgresql", "mssql"}
 
@@ -449,7 +449,7 @@ class Run:
         return self.applied < len(self.rebuilds) and self.rebuilds[self.applied]
 
     def _on_begin(self, connection: Any) -> None:
-        autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        autocommit = autocommit_option(connection)
         if self._commit_seen:
             self._flush()
         self._between = False

@@ -18,11 +18,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from .watch import transaction_probe
-
-
-def _autocommit(connection: Any) -> bool:
-    return connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+from .watch import autocommit_option, transaction_probe
 
 
 class SqliteTransactions:
@@ -62,7 +58,7 @@ class SqliteTransactions:
 
     def before_begin(self, connection: Any, rebuilds: bool) -> None:
         """SQLAlchemy is beginning a transaction: set its foreign-key mode, then BEGIN."""
-        if _autocommit(connection) or self.in_transaction:
+        if autocommit_option(connection) or self.in_transaction:
             return  # an autocommit_block(): no transaction wanted, or one is already open
         self.set_foreign_keys(self.user_foreign_keys and not rebuilds)
         if self.pysqlite and not self.user_begins:

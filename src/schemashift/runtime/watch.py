@@ -36,6 +36,11 @@ def transaction_probe(dbapi_connection: Any) -> Callable[[Any], bool | None]:
     return lambda c: None
 
 
+def autocommit_option(connection: Any) -> bool:
+    """The connection's own execution option says AUTOCOMMIT (as ``autocommit_block()`` sets it)."""
+    return connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+
 def autocommits(connection: Any) -> bool:
     """The connection commits each statement by itself (AUTOCOMMIT), whatever SQLAlchemy's ``begin()`` says.
 
@@ -45,7 +50,7 @@ def autocommits(connection: Any) -> bool:
     asyncpg's adapter).  SQLite is left to ``runtime.sqlite``, which issues
     its own ``BEGIN``.
     """
-    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+    if autocommit_option(connection):
         return True
     if connection.dialect.name == "sqlite":
         return False
