@@ -26,10 +26,7 @@ from . import table_result
 from ..runtime.watch import savepoint_possible
 from ..schema.sql import READ_ONLY_STATEMENTS
 
-_READ_ONLY = READ_ONLY_STATEMENTS
 _BOOKKEEPING = ("SAVEPOINT", "RELEASE", "ROLLBACK")  # the capture's own savepoint, not a read of the revision
-
-
 STOPPED_BY_WRITE = "it writes through op.get_bind(); what follows that write is not planned"
 
 
@@ -119,7 +116,7 @@ class _Guard:
         if self.capture is None:
             return
         head = statement.lstrip().upper()
-        if not head.startswith(_READ_ONLY):
+        if not head.startswith(READ_ONLY_STATEMENTS):
             self.capture.direct_sql.append(" ".join(statement.split()))
             # said here, not only where WriteBlocked lands: a revision may catch it (``except Exception``)
             # and go on down a path it would not take when the write succeeds

@@ -19,12 +19,17 @@ IMPLICIT_COMMIT = re.compile(r"^\s*(CREATE|ALTER|DROP|RENAME|TRUNCATE|LOCK\s+TAB
 READS = re.compile(r"^\s*(SELECT|SHOW|DESCRIBE|DESC|EXPLAIN|SET\s+(@|SESSION|NAMES|autocommit))\b", re.IGNORECASE)
 
 
-def split_ran(statements: Sequence[str], failed: str | None) -> tuple[list[str], list[str]]:
-    """(stayed applied, rolled back): the writing statements before the failing one."""
+def split_ran(statements: Sequence[str], failed: str | None, *, every_statement: bool = False) -> tuple[list[str], list[str]]:
+    """(stayed applied, rolled back): the writing statements before the failing one.
+
+    ``every_statement``: each statement committed by itself (AUTOCOMMIT), DDL or not.
+    """
     ran = [s for s in statements if s]
     if failed is not None and ran and ran[-1] == failed:
         ran.pop()
     writes = [s for s in ran if not READS.match(s)]
+    if every_statement:
+        return writes, []
     last_commit = max((i for i, s in enumerate(writes) if IMPLICIT_COMMIT.match(s)), default=-1)
     return writes[: last_commit + 1], writes[last_commit + 1 :]
 
@@ -35,16 +40,9 @@ def describe_partial(statements: Sequence[str], failed: str | None, *, every_sta
     ``every_statement``: the connection was in AUTOCOMMIT mode, so every
     writing statement before the failing one stayed, DDL or not.
     """
-    if every_statement:
-        ran = [s for s in statements if s]
-        if failed is not None and ran and ran[-1] == failed:
-            ran.pop()
-        stayed = [s for s in ran if not READS.match(s)]
-        undone: list[str] = []
-        why = "env.py's connection commits each statement (AUTOCOMMIT)"
-    else:
-        stayed, undone = split_ran(statements, failed)
-        why = "this database has no transactional DDL"
+    stayed, undone = split_ran(statements, failed, every_statement=every_statement)
+    why = ("env.py's connection commits each statement (AUTOCOMMIT)" if every_statement
+           else "this database has no transactional DDL")
     short = lambda items: "; ".join(" ".join(s.split())[:120] for s in items)  # noqa: E731
     text = f"{why}, so these statements of it stayed applied: {short(stayed) or 'none'}"
     if undone:

@@ -32,7 +32,6 @@ from alembic.operations import ops as alembic_ops
 from ..schema.reflection import expression_index_skips_hidden
 from ..schema.sql import READ_ONLY_STATEMENTS
 
-_READ_ONLY = READ_ONLY_STATEMENTS
 
 
 @dataclass
@@ -136,7 +135,7 @@ class Recorder:
     def on_sql(self, conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
         if self.internal:
             return
-        if not statement.lstrip().upper().startswith(_READ_ONLY):
+        if not statement.lstrip().upper().startswith(READ_ONLY_STATEMENTS):
             self.recording.direct_sql.append(" ".join(statement.split()))
 
 
