@@ -88,7 +88,7 @@ def _unseen_by_reflection(action: Action, ctx: Context) -> list[str]:
         return []
     rows = _schema_rows(action, ctx, "tbl_name = :table COLLATE NOCASE AND type IN ('table', 'trigger', 'index')")
     lost = []
-    for kind, name, sql in rows or []:
+    for kind, name, sql in rows:
         if kind == "table":
             lost += _table_clauses_lost(ctx, name, action.schema, sql)
         elif kind == "trigger":
@@ -122,7 +122,7 @@ def _views_naming(action: Action, ctx: Context) -> list[str]:
 
     wanted = (action.table or "").lower()
     out = []
-    for kind, name, sql in rows or []:
+    for kind, name, sql in rows:
         names = {token.ident.lower() for token in tokenize(sql) if token.kind in ("word", "quoted")}
         if wanted in names:
             out.append(f"{kind} {name}")
