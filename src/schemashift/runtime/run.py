@@ -555,6 +555,7 @@ class Run:
 
     def _write_ledger(self, connection: Any, step: Any, direction: str, duration_ms: int) -> None:
         if direction == "stamp":
+            self.ledger.unstage(connection)
             if step.is_upgrade:  # stamped forward: every revision now below the new heads is in place
                 for rev in _newly_applied(self.env.script, step):
                     self.ledger.record(connection, rev.revision, ledger_mod.STAMP, path=rev.path,
@@ -565,10 +566,14 @@ class Run:
             return
         kind = ledger_mod.UP if direction == "up" else ledger_mod.DOWN
         script = self._script_of(step) if len(step.up_revision_ids) == 1 else None
+        # more steps follow, each committing on its own: the row may wait in SQLite's main file
+        stage = not self.whole_run and self.transactional and self.applied + 1 < len(self.steps)
+        if not stage:
+            self.ledger.unstage(connection)  # first: the rows keep the order the steps ran in
         for rev in (script,) if script is not None else step.up_revisions:
             known = self._checksum_of(rev.path) if rev.path else None
             self.ledger.record(connection, rev.revision, kind, path=rev.path, duration_ms=duration_ms,
-                               file_checksum=known)
+                               file_checksum=known, stage=stage)
 
     # ------------------------------------------------------------- the end
 
@@ -697,7 +702,22 @@ class Run:
         kept = _never_rolled_back(ran, self.connection)
         return f"rolled back: the database is as it was before {scope}{kept}"
 
+    def _unstage_left(self) -> None:
+        """A run that stopped before its last step left its committed steps' ledger rows staged in
+        SQLite's main file (see ``Ledger.record``): move them into the sidecar now, still under
+        the lock, on a connection of our own (env.py closed its own).  When that cannot be done
+        (an async driver), the next run's ``prepare`` moves them, and readers see them meanwhile."""
+        if not self.ledger.staging_left():
+            return
+        engine = getattr(self.connection, "engine", None)
+        if engine is None or engine.dialect.is_async:
+            return
+        with engine.connect() as connection:
+            self.ledger.prepare(connection)
+
     def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._unstage_left()
         while self._cleanups:
             cleanup = self._cleanups.pop()
             with contextlib.suppress(Exception):

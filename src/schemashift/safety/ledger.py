@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select
 from sqlalchemy.engine import BindTyping
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateTable
 
 from ..revisions.checksum import file_checksum
 from . import ledger_place
@@ -90,10 +91,14 @@ class Ledger:
         self.explicit = explicit  # a schema the config names is used on every dialect
         self.table = ledger_table(name, schema)
         self.legacy = ledger_table(name, None)
+        self.staging = ledger_table(name, "main")  # SQLite: rows of a run waiting in the main file
         self._pg_table: Table | None = None
         self._ready: set[int] = set()
         self._writing: dict[int, Table] = {}  # connection -> the table its rows go to
         self._inserts: dict[str, RowInsert] = {}
+        self._staging: dict[int, str] = {}  # connection -> its staging table's DDL (rows wait in the main file)
+        self._not_staging: set[int] = set()
+        self._staged: list[dict[str, Any]] = []
 
     @classmethod
     def for_config(cls, config: Any) -> "Ledger":
@@ -126,6 +131,8 @@ class Ledger:
                     self._copy_legacy(connection, self.table)
                 with connection.begin():
                     self.legacy.drop(connection)
+                self._staging.clear()
+                self._staged.clear()
         finally:
             if connection.in_transaction():  # the reads above auto-began one: leave none behind
                 connection.commit()
@@ -197,9 +204,17 @@ class Ledger:
         path: str | None,
         duration_ms: int | None = None,
         file_checksum: str | None = None,
+        stage: bool = False,
     ) -> None:
         """One ledger row.  ``file_checksum``: the file's checksum when the caller knows it already
-        (the run takes it from the revision index); otherwise the file at ``path`` is hashed."""
+        (the run takes it from the revision index); otherwise the file at ``path`` is hashed.
+
+        ``stage``: more steps follow in transactions of their own.  On SQLite
+        the row then waits in a table of the main file, committed with its
+        step, and ``unstage`` moves it into the sidecar with the run's last
+        step: a commit writing both files costs SQLite a super-journal and
+        about twice the syncs, once per run instead of once per step.
+        """
         key = id(connection)
         table = self._writing.get(key)
         if table is None:
@@ -220,10 +235,99 @@ class Ledger:
             "duration_ms": duration_ms,
             "tool_version": _TOOL_VERSION or _tool_version(),
         }
+        if stage and self._stages(connection, table):
+            table = self.staging
         insert = self._inserts.get(table.key)
         if insert is None or insert.dialect is not connection.dialect:
             insert = self._inserts[table.key] = RowInsert(table, connection.dialect)
         insert.run(connection, row)
+        if table is self.staging:
+            self._staged.append(row)
+
+    # ------------------------------------------------------- SQLite staging
+
+    def _stages(self, connection: Any, table: Table) -> bool:
+        """Whether this step's row may wait in the main file (see ``record``'s ``stage``).
+
+        Only for the SQLite sidecar in a rollback-journal mode (there a commit
+        touching both files pays SQLite's super-journal; in WAL mode the files
+        commit one by one and staging would not keep its promise), on a file
+        database, inside a transaction.  The staging table is created on first
+        use, in this step's transaction, through the driver (the run's
+        statement watch reports the migration's statements, not ours).
+        """
+        key = id(connection)
+        ddl = self._staging.get(key)
+        if ddl is not None:
+            # again before every row: a migration that dropped the table (reflect and drop all) cannot fail
+            # the next step's row; the rows it took are written again from memory by unstage
+            connection.connection.dbapi_connection.execute(ddl)
+            return True
+        if (
+            table is self.legacy
+            or connection.dialect.name != "sqlite"
+            or key in self._not_staging
+            or not connection.in_transaction()
+        ):
+            return False
+        dbapi = connection.connection.dbapi_connection
+        main = ledger_place.sqlite_main_file(connection)
+        if not main or ledger_place.sidecar_path(main) == ":memory:" or ledger_place.sqlite_wal(connection):
+            self._not_staging.add(key)
+            return False
+        ddl = str(CreateTable(self.staging, if_not_exists=True).compile(dialect=connection.dialect))
+        dbapi.execute(ddl)
+        self._staging[key] = ddl
+        return True
+
+    def staging_left(self) -> bool:
+        """Rows of this run still wait in SQLite's main file (the run stopped before its last step)."""
+        return bool(self._staging)
+
+    def unstage(self, connection: Any) -> int:
+        """Move the rows this run staged in the main file into the sidecar, and drop the staging table.
+
+        Runs in the transaction of the run's last step, before that step's
+        own row, so the move commits with that step (one commit across both
+        files per run, not one per step) and the rows keep the order the
+        steps ran in.  Rows the staging table holds that this run did not
+        stage (a run that stopped half way; ``prepare`` moves those too, and
+        ``entries`` reads them meanwhile) go first; a staged row a migration
+        removed from it is written again from memory.  Returns the rows moved.
+        """
+        key = id(connection)
+        if key not in self._staging:
+            return 0
+        dbapi = connection.connection.dbapi_connection
+        main = 'main."' + self.legacy.name.replace('"', '""') + '"'
+        side = '"' + str(self.table.schema).replace('"', '""') + '"."' + self.table.name.replace('"', '""') + '"'
+        columns = ", ".join(_ROW_KEYS)
+        staged, self._staged = self._staged, []
+        self._staging.pop(key, None)
+        exists = dbapi.execute(
+            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?", (self.legacy.name,)
+        ).fetchone()
+        held = dbapi.execute(f"SELECT {columns} FROM {main} ORDER BY id").fetchall() if exists else []
+        insert = self._inserts.get(self.table.key)
+        if insert is None or insert.dialect is not connection.dialect:
+            insert = self._inserts[self.table.key] = RowInsert(self.table, connection.dialect)
+        dialect = connection.dialect
+        when = self.table.c.applied_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        mine = [(row["revision"], row["direction"], when(row["applied_at"])) for row in staged]
+        found = [(r[0], r[1], r[3]) for r in held]
+        if found == mine:  # as always, unless something else touched the table: one statement
+            if held:
+                dbapi.execute(f"INSERT INTO {side} ({columns}) SELECT {columns} FROM {main} ORDER BY id")
+        else:
+            ours = set(mine)
+            marks = ", ".join("?" for _ in _ROW_KEYS)
+            dbapi.executemany(f"INSERT INTO {side} ({columns}) VALUES ({marks})",
+                              [r for r in held if (r[0], r[1], r[3]) not in ours])
+            for row in staged:
+                insert.run(connection, row)
+        if exists:
+            dbapi.execute(f"DROP TABLE {main}")
+        return len(set(found) | set(mine))
 
     def close(self) -> None:
         """The run is over: let go of the cursors kept for its rows."""
@@ -266,8 +370,9 @@ class Ledger:
         table = self.place(connection)
         rows = self._read(connection, table) if self._has(connection, table) else []
         if table is not self.legacy and self._has(connection, self.legacy):
+            # an older release's ledger (older rows), or rows a SQLite run staged (newer rows): in time order
             have = {_key(e) for e in rows}
-            rows = [e for e in self._read(connection, self.legacy) if _key(e) not in have] + rows
+            rows = sorted([e for e in self._read(connection, self.legacy) if _key(e) not in have] + rows, key=_when)
         return rows
 
     def baselines(self, connection: Any, *, legacy: bool = True) -> dict[str, str | None]:
@@ -386,6 +491,10 @@ class RowInsert:
 
 
 _ROW_KEYS = ("revision", "direction", "checksum", "applied_at", "duration_ms", "tool_version")
+
+
+def _when(entry: Entry) -> dt.datetime:
+    return entry.applied_at.replace(tzinfo=None) if entry.applied_at is not None else dt.datetime.min
 
 
 def _key(entry: Entry) -> tuple[Any, ...]:
