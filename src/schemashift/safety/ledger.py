@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -430,12 +431,24 @@ class RowInsert:
         self.order: tuple[str, ...] | None = None
         self.processors: dict[str, Any] = {}
         self._cursor: tuple[Any, Any] | None = None  # (DBAPI connection, its cursor kept for the rows)
+        self.execute_options: dict[str, Any] = {}
         if dialect.name in DRIVER_SQL_DIALECTS and dialect.bind_typing != BindTyping.SETINPUTSIZES:
             compiled = table.insert().inline().compile(dialect=dialect, column_keys=list(_ROW_KEYS))
             names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
             if sorted(names) == sorted(_ROW_KEYS):
                 self.sql = str(compiled)
                 self.order = tuple(names) if compiled.positional else None
+                if self.order is None and dialect.paramstyle == "pyformat":
+                    # the same statement with positional parameters: the driver then takes a tuple as it
+                    # is, instead of checking and reordering a dict on every row
+                    order = re.findall(r"%\((\w+)\)s", self.sql)
+                    if sorted(order) == sorted(_ROW_KEYS):
+                        self.sql = re.sub(r"%\((\w+)\)s", "%s", self.sql)
+                        self.order = tuple(order)
+                if dialect.driver == "psycopg":
+                    # psycopg prepares a statement run five times, and forgets it at every DDL (each
+                    # step's): a DEALLOCATE and a PREPARE more per step for a row sent once
+                    self.execute_options = {"prepare": False}
                 for key in _ROW_KEYS:
                     process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
                     if process is not None:
@@ -472,7 +485,7 @@ class RowInsert:
             self._cursor = (dbapi, cursor)
         base = self.dialect.loaded_dbapi.Error
         try:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.sql, params, **self.execute_options)
         except base as exc:
             self.close()
             raise DBAPIError.instance(self.sql, params, exc, base, dialect=self.dialect) from exc
