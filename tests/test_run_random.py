@@ -129,6 +129,11 @@ def test_random_runs_keep_version_schema_rows_and_ledger_in_agreement(random_pro
         fail = None
         if moving and rng.random() < 0.4:
             fail = f"{rid(rng.choice(list(moving)))}:{direction}:{rng.randint(0, 2 if up else 1)}"
+            if tool == "alembic" and backend == "sqlite":
+                # plain Alembic on pysqlite commits each DDL statement by itself: a failure leaves half a
+                # migration behind (the defect schemashift's own SQLite transactions fix), which no later
+                # round could be checked against; it fails only under schemashift here
+                fail = None
         monkeypatch.setenv("RUN_RANDOM_FAIL", fail or "")
         context = f"round {round_}: {tool} {direction} {count}->{target} fail={fail}"
         kinds.add((tool, bool(fail)))
