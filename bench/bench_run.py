@@ -5,10 +5,11 @@ Both tools run as whole processes (`python -m alembic`, `python -m
 schemashift`) on the same generated project, with the same transaction
 granularity (Alembic with ``transaction_per_migration=True``, schemashift
 with its default ``--atomic step``, lock and ledger on).  Runs are paired and
-alternated (which tool goes first flips every round) on a fresh database
-each round; the ratio is schemashift's median over Alembic's median, for wall
-time and for CPU time (user + system of the child process: what a shared,
-loaded machine moves least).  The children run without
+alternated (each command run by both tools back to back, which goes first
+flipping every round) on fresh databases each round; the ratio is
+schemashift's median over Alembic's median, and "paired" the median of each
+round's own ratio, for wall time and for CPU time (user + system of the child
+process: what a shared, loaded machine moves least).  The children run without
 ``PYTHONDONTWRITEBYTECODE`` (a user's machine writes ``.pyc`` files).
 
     python bench/bench_run.py [N] [ROUNDS]      # default 1000 revisions, 3 rounds
@@ -103,25 +104,29 @@ TOOLS = {
 
 
 def bench(backend: str, count: int, rounds: int, fresh_url) -> list[str]:
+    """Each round: both projects written first, then each command run by both tools back to back
+    (which goes first flips every round), so each pair shares the machine's state of that moment."""
     times: dict[tuple[str, str], list[tuple[float, float]]] = {(t, d): [] for t in TOOLS for d in ("up", "down")}
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
         for r in range(rounds):
             order = list(TOOLS) if r % 2 == 0 else list(reversed(TOOLS))
+            roots = {}
             for tool in order:
-                url = fresh_url()
-                root = Path(tmp) / f"{backend}-{r}-{tool}"
-                write_project(root, url, count)
-                times[(tool, "up")].append(timed([*TOOLS[tool], "upgrade", "head"], root))
-                times[(tool, "down")].append(timed([*TOOLS[tool], "downgrade", "base"], root))
+                roots[tool] = Path(tmp) / f"{backend}-{r}-{tool}"
+                write_project(roots[tool], fresh_url(), count)
+            for direction, command in (("up", ["upgrade", "head"]), ("down", ["downgrade", "base"])):
+                for tool in order:
+                    times[(tool, direction)].append(timed([*TOOLS[tool], *command], roots[tool]))
     lines = []
     for direction, label in (("up", "upgrade head"), ("down", "downgrade base")):
         for i, kind in ((0, "wall"), (1, "cpu")):
             a_runs = [run[i] for run in times[("alembic", direction)]]
             s_runs = [run[i] for run in times[("schemashift", direction)]]
             a, s = statistics.median(a_runs), statistics.median(s_runs)
+            paired = statistics.median(y / x for x, y in zip(a_runs, s_runs))
             lines.append(
                 f"{backend:10s} {label:15s} {count} revisions {kind:4s}: alembic {a:6.2f} s  schemashift {s:6.2f} s  "
-                f"ratio {s / a:4.2f}x   (rounds: alembic {[round(x, 2) for x in a_runs]}, "
+                f"ratio {s / a:4.2f}x  paired {paired:4.2f}x   (rounds: alembic {[round(x, 2) for x in a_runs]}, "
                 f"schemashift {[round(x, 2) for x in s_runs]})"
             )
     return lines
@@ -131,7 +136,9 @@ def main(count: int, rounds: int) -> str:
     out = [
         f"# bench_run: {count} revisions (create table / add column alternating), {rounds} paired alternated rounds,",
         "# whole processes, transaction per migration on both sides; schemashift with lock and ledger on;",
-        "# wall = elapsed seconds, cpu = user + system seconds of the child process; children write .pyc",
+        "# wall = elapsed seconds, cpu = user + system seconds of the child process; children write .pyc;",
+        "# ratio = median over median; paired = median of each round's own ratio (the two runs of a pair are",
+        "# adjacent, so a machine whose speed drifts between rounds moves both)",
     ]
     with tempfile.TemporaryDirectory(prefix="bench-run-sqlite-") as dbdir:
         counter = iter(range(10**6))
