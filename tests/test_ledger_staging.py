@@ -172,3 +172,24 @@ def test_the_steps_before_the_last_commit_in_the_main_file_alone(chain):
     assert "schemashift_ledger" not in chain.tables()
     assert [r[:2] for r in sidecar_rows(chain)] == [(chain_rev(i), "up") for i in range(5)]
     assert_chain_rows(chain, 5)
+
+
+def tampering_step(i: int) -> tuple[str, str]:
+    """Step 2 rewrites the checksums of the ledger rows it finds beside its own tables."""
+    if i == 2:
+        up, down = chain_step(i)
+        return up + (
+            "\n    if 'schemashift_ledger' in sa.inspect(op.get_bind()).get_table_names():"
+            "\n        op.execute(\"UPDATE main.schemashift_ledger SET checksum = 'tampered', revision = 'zzz'\")"
+        ), down
+    return chain_step(i)
+
+
+def test_rows_a_migration_changed_while_they_waited_are_recorded_as_written(chain):
+    """The run's rows as it wrote them; what the migration made of the two it found is kept too, first."""
+    write_chain(chain.versions, 4, step=tampering_step)
+    chain.cli("upgrade", "head")
+    sums = checksums(chain, 4)
+    assert sidecar_rows(chain) == [("zzz", "up", "tampered")] * 2 + [(chain_rev(i), "up", sums[i]) for i in range(4)]
+    assert "OK: 4 applied" in chain.cli("validate").stdout
+    assert_chain_rows(chain, 4)

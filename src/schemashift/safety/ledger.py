@@ -291,10 +291,14 @@ class Ledger:
         Runs in the transaction of the run's last step, before that step's
         own row, so the move commits with that step (one commit across both
         files per run, not one per step) and the rows keep the order the
-        steps ran in.  Rows the staging table holds that this run did not
-        stage (a run that stopped half way; ``prepare`` moves those too, and
-        ``entries`` reads them meanwhile) go first; a staged row a migration
-        removed from it is written again from memory.  Returns the rows moved.
+        steps ran in.  When the table holds exactly what this run wrote (as
+        always, unless a migration touched it), one ``INSERT ... SELECT``
+        moves it; otherwise what it holds that this run did not write goes
+        first, kept, and this run's rows follow exactly as they were written
+        (from memory: a migration may have deleted or changed them).  Rows a
+        run that stopped half way left there are moved by ``prepare`` at the
+        next run's start, and ``entries`` reads them meanwhile.  Returns the
+        rows moved.
         """
         key = id(connection)
         if key not in self._staging:
@@ -314,21 +318,21 @@ class Ledger:
             insert = self._inserts[self.table.key] = RowInsert(self.table, connection.dialect)
         dialect = connection.dialect
         when = self.table.c.applied_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
-        mine = [(row["revision"], row["direction"], when(row["applied_at"])) for row in staged]
-        found = [(r[0], r[1], r[3]) for r in held]
+        mine = [tuple(when(row[k]) if k == "applied_at" else row[k] for k in _ROW_KEYS) for row in staged]
+        found = [tuple(r) for r in held]
         if found == mine:  # as always, unless something else touched the table: one statement
             if held:
                 dbapi.execute(f"INSERT INTO {side} ({columns}) SELECT {columns} FROM {main} ORDER BY id")
-        else:
-            ours = set(mine)
+        else:  # rows another run left first, then this run's rows exactly as they were written
+            ours = {(r[0], r[1], r[3]) for r in mine}
             marks = ", ".join("?" for _ in _ROW_KEYS)
             dbapi.executemany(f"INSERT INTO {side} ({columns}) VALUES ({marks})",
-                              [r for r in held if (r[0], r[1], r[3]) not in ours])
+                              [r for r in found if (r[0], r[1], r[3]) not in ours])
             for row in staged:
                 insert.run(connection, row)
         if exists:
             dbapi.execute(f"DROP TABLE {main}")
-        return len(set(found) | set(mine))
+        return len({(r[0], r[1], r[3]) for r in found} | {(r[0], r[1], r[3]) for r in mine})
 
     def close(self) -> None:
         """The run is over: let go of the cursors kept for its rows."""
