@@ -193,3 +193,26 @@ def test_rows_a_migration_changed_while_they_waited_are_recorded_as_written(chai
     assert sidecar_rows(chain) == [("zzz", "up", "tampered")] * 2 + [(chain_rev(i), "up", sums[i]) for i in range(4)]
     assert "OK: 4 applied" in chain.cli("validate").stdout
     assert_chain_rows(chain, 4)
+
+
+def test_graph_reads_what_a_killed_run_left_in_the_database_file_as_every_reader_does(chain):
+    """`graph` read by sqlite3 alone (env.py as init wrote it) and through env.py show the same, newest,
+    application of a revision applied twice."""
+    write_chain(chain.versions, 5, step=killing_step)
+    chain.cli("upgrade", chain_rev(2))
+    chain.cli("downgrade", chain_rev(0), "--allow-destructive")
+    killed = subprocess.run([sys.executable, "-m", "schemashift", "upgrade", "head"], cwd=chain.root,
+                            capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    assert chain.version() == {chain_rev(2)}
+    database = chain.url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as conn:  # c0001 and c0002 applied again, their rows waiting here
+        staged = conn.execute("SELECT revision, direction, applied_at FROM schemashift_ledger ORDER BY id").fetchall()
+    assert [r[:2] for r in staged] == [(chain_rev(1), "up"), (chain_rev(2), "up")]
+    fast = chain.cli("graph", "--format", "json")
+    env_py = chain.root / "migrations" / "env.py"
+    env_py.write_text(env_py.read_text() + "# edited: the database is read through env.py now\n")
+    slow = chain.cli("graph", "--format", "json")
+    assert (fast.stdout, fast.stderr) == (slow.stdout, slow.stderr)
+    assert staged[1][2][:19] in fast.stdout, fast.stdout  # the newer application of c0002, not the first
+    assert [r for r in chain.ledger_rows() if r[0] == chain_rev(2)] == [(chain_rev(2), d) for d in ("up", "down", "up")]

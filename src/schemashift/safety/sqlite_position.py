@@ -115,7 +115,9 @@ def _read(database: Path, url: str) -> Position | None:
     finally:
         connection.close()
     have = {(r[0], r[1], r[2], r[3][:26]) for r in own}
-    entries = [r for r in legacy if (r[0], r[1], r[2], r[3][:26]) not in have] + own  # as Ledger.entries
+    older = [r for r in legacy if (r[0], r[1], r[2], r[3][:26]) not in have]
+    # as Ledger.entries: rows in the main file (an older release's, or a killed run's) merged in time order
+    entries = sorted(older + own, key=lambda r: r[3] if isinstance(r[3], str) else "") if older else own
     applied: dict[str, str] = {}
     for revision, direction, _checksum, when in entries:
         if direction in _PUT_IN_PLACE:
