@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from fixtures_projects import SchoolProject, chain_rev, chain_step, write_chain
-from test_ledger_place import assert_no_ledger_drift
+from test_ledger_place import assert_no_ledger_drift, failing_step
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -36,6 +36,16 @@ def assert_chain_rows(project: SchoolProject, count: int) -> None:
         for i in range(count):
             got = [tuple(r) for r in conn.exec_driver_sql(f"SELECT id, v FROM t_{i} ORDER BY id")]
             assert got == [(k, f"row {k}") for k in range(1, 201)], f"t_{i}"
+
+
+def extended(at: int, code: str):
+    """The chain's steps (``chain_step``), step ``at`` running ``code`` after its own operations."""
+
+    def step(i: int) -> tuple[str, str]:
+        up, down = chain_step(i)
+        return (up + code, down) if i == at else (up, down)
+
+    return step
 
 
 def checksums(project: SchoolProject, count: int) -> list[str]:
@@ -62,18 +72,14 @@ def test_a_long_run_leaves_its_rows_in_order_in_the_sidecar_and_none_in_the_main
     assert chain.version() == {chain_rev(1)}
 
 
-def killing_step(i: int) -> tuple[str, str]:
-    """Step 3 kills its process when it runs (the plan's capture of it, which comes first, leaves a mark)."""
-    if i == 3:
-        up, down = chain_step(i)
-        return up + (
-            "\n    import os, signal, pathlib"
-            "\n    mark = pathlib.Path(__file__).with_suffix('.captured')"
-            "\n    if mark.exists():"
-            "\n        os.kill(os.getpid(), signal.SIGKILL)"
-            "\n    mark.write_text('')"
-        ), down
-    return chain_step(i)
+# step 3 kills its process when it runs (the plan's capture of it, which comes first, leaves a mark)
+killing_step = extended(3, (
+    "\n    import os, signal, pathlib"
+    "\n    mark = pathlib.Path(__file__).with_suffix('.captured')"
+    "\n    if mark.exists():"
+    "\n        os.kill(os.getpid(), signal.SIGKILL)"
+    "\n    mark.write_text('')"
+))
 
 
 def test_a_kill_between_steps_loses_no_ledger_row(chain):
@@ -97,13 +103,6 @@ def test_a_kill_between_steps_loses_no_ledger_row(chain):
     assert_chain_rows(chain, 5)
 
 
-def failing_step(i: int) -> tuple[str, str]:
-    if i == 2:
-        up, down = chain_step(i)
-        return up + "\n    op.execute('SELECT * FROM no_such_table')", down
-    return chain_step(i)
-
-
 def test_a_failing_step_leaves_the_rows_of_the_steps_before_it_in_the_sidecar(chain):
     write_chain(chain.versions, 4, step=failing_step)
     result = chain.cli("upgrade", "head", ok=False)
@@ -115,17 +114,12 @@ def test_a_failing_step_leaves_the_rows_of_the_steps_before_it_in_the_sidecar(ch
     assert "t_2" not in chain.tables()
 
 
-def dropping_step(i: int) -> tuple[str, str]:
-    """Step 2 drops every table it does not know, as a "clean up leftovers" migration does."""
-    if i == 2:
-        up, down = chain_step(i)
-        clean = (
-            "\n    for name in sa.inspect(op.get_bind()).get_table_names():"
-            "\n        if not name.startswith('t_') and name != 'alembic_version':"
-            "\n            op.drop_table(name)"
-        )
-        return up + clean, down
-    return chain_step(i)
+# step 2 drops every table it does not know, as a "clean up leftovers" migration does
+dropping_step = extended(2, (
+    "\n    for name in sa.inspect(op.get_bind()).get_table_names():"
+    "\n        if not name.startswith('t_') and name != 'alembic_version':"
+    "\n            op.drop_table(name)"
+))
 
 
 def test_a_migration_that_drops_tables_it_does_not_know_loses_no_ledger_row(chain):
@@ -146,21 +140,17 @@ def test_a_run_in_one_transaction_stages_nothing(chain):
     assert not {"schemashift_ledger", "t_0", "t_1"} & chain.tables()
 
 
-def peeking_step(i: int) -> tuple[str, str]:
-    """Step 3 notes what other connections see committed, in the sidecar and in the main file."""
-    if i == 3:
-        up, down = chain_step(i)
-        return up + (
-            "\n    import sqlite3, pathlib"
-            "\n    main = op.get_bind().exec_driver_sql('PRAGMA database_list').fetchall()[0][2]"
-            "\n    seen = []"
-            "\n    for path, table in ((main + '-schemashift', 'schemashift_ledger'), (main, 'schemashift_ledger')):"
-            "\n        with sqlite3.connect(path) as other:"
-            "\n            known = other.execute(\"SELECT count(*) FROM sqlite_master WHERE name = ?\", (table,)).fetchone()[0]"
-            "\n            seen.append(other.execute(f'SELECT count(*) FROM {table}').fetchone()[0] if known else None)"
-            "\n    pathlib.Path(__file__).with_suffix('.seen').write_text(repr(seen))"
-        ), down
-    return chain_step(i)
+# step 3 notes what other connections see committed, in the sidecar and in the main file
+peeking_step = extended(3, (
+    "\n    import sqlite3, pathlib"
+    "\n    main = op.get_bind().exec_driver_sql('PRAGMA database_list').fetchall()[0][2]"
+    "\n    seen = []"
+    "\n    for path, table in ((main + '-schemashift', 'schemashift_ledger'), (main, 'schemashift_ledger')):"
+    "\n        with sqlite3.connect(path) as other:"
+    "\n            known = other.execute(\"SELECT count(*) FROM sqlite_master WHERE name = ?\", (table,)).fetchone()[0]"
+    "\n            seen.append(other.execute(f'SELECT count(*) FROM {table}').fetchone()[0] if known else None)"
+    "\n    pathlib.Path(__file__).with_suffix('.seen').write_text(repr(seen))"
+))
 
 
 def test_the_steps_before_the_last_commit_in_the_main_file_alone(chain):
@@ -174,15 +164,11 @@ def test_the_steps_before_the_last_commit_in_the_main_file_alone(chain):
     assert_chain_rows(chain, 5)
 
 
-def tampering_step(i: int) -> tuple[str, str]:
-    """Step 2 rewrites the checksums of the ledger rows it finds beside its own tables."""
-    if i == 2:
-        up, down = chain_step(i)
-        return up + (
-            "\n    if 'schemashift_ledger' in sa.inspect(op.get_bind()).get_table_names():"
-            "\n        op.execute(\"UPDATE main.schemashift_ledger SET checksum = 'tampered', revision = 'zzz'\")"
-        ), down
-    return chain_step(i)
+# step 2 rewrites the ledger rows it finds beside its own tables
+tampering_step = extended(2, (
+    "\n    if 'schemashift_ledger' in sa.inspect(op.get_bind()).get_table_names():"
+    "\n        op.execute(\"UPDATE main.schemashift_ledger SET checksum = 'tampered', revision = 'zzz'\")"
+))
 
 
 def test_rows_a_migration_changed_while_they_waited_are_recorded_as_written(chain):
