@@ -554,8 +554,12 @@ class Run:
         self._violations = now
 
     def _write_ledger(self, connection: Any, step: Any, direction: str, duration_ms: int) -> None:
+        # more steps follow, each committing on its own: the row may wait in SQLite's main file
+        stage = (direction != "stamp" and not self.whole_run and self.transactional
+                 and self.applied + 1 < len(self.steps))
+        if not stage:
+            self.ledger.unstage(connection)  # first: the rows keep the order the steps ran in
         if direction == "stamp":
-            self.ledger.unstage(connection)
             if step.is_upgrade:  # stamped forward: every revision now below the new heads is in place
                 for rev in _newly_applied(self.env.script, step):
                     self.ledger.record(connection, rev.revision, ledger_mod.STAMP, path=rev.path,
@@ -566,10 +570,6 @@ class Run:
             return
         kind = ledger_mod.UP if direction == "up" else ledger_mod.DOWN
         script = self._script_of(step) if len(step.up_revision_ids) == 1 else None
-        # more steps follow, each committing on its own: the row may wait in SQLite's main file
-        stage = not self.whole_run and self.transactional and self.applied + 1 < len(self.steps)
-        if not stage:
-            self.ledger.unstage(connection)  # first: the rows keep the order the steps ran in
         for rev in (script,) if script is not None else step.up_revisions:
             known = self._checksum_of(rev.path) if rev.path else None
             self.ledger.record(connection, rev.revision, kind, path=rev.path, duration_ms=duration_ms,

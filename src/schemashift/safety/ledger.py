@@ -238,12 +238,16 @@ class Ledger:
         }
         if stage and self._stages(connection, table):
             table = self.staging
-        insert = self._inserts.get(table.key)
-        if insert is None or insert.dialect is not connection.dialect:
-            insert = self._inserts[table.key] = RowInsert(table, connection.dialect)
-        insert.run(connection, row)
+        self._insert_for(table, connection.dialect).run(connection, row)
         if table is self.staging:
             self._staged.append(row)
+
+    def _insert_for(self, table: Table, dialect: Any) -> "RowInsert":
+        """The row INSERT for ``table``, compiled once per table and dialect."""
+        insert = self._inserts.get(table.key)
+        if insert is None or insert.dialect is not dialect:
+            insert = self._inserts[table.key] = RowInsert(table, dialect)
+        return insert
 
     # ------------------------------------------------------- SQLite staging
 
@@ -285,7 +289,7 @@ class Ledger:
         """Rows of this run still wait in SQLite's main file (the run stopped before its last step)."""
         return bool(self._staging)
 
-    def unstage(self, connection: Any) -> int:
+    def unstage(self, connection: Any) -> None:
         """Move the rows this run staged in the main file into the sidecar, and drop the staging table.
 
         Runs in the transaction of the run's last step, before that step's
@@ -297,15 +301,15 @@ class Ledger:
         first, kept, and this run's rows follow exactly as they were written
         (from memory: a migration may have deleted or changed them).  Rows a
         run that stopped half way left there are moved by ``prepare`` at the
-        next run's start, and ``entries`` reads them meanwhile.  Returns the
-        rows moved.
+        next run's start, and ``entries`` reads them meanwhile.
         """
         key = id(connection)
         if key not in self._staging:
-            return 0
+            return
         dbapi = connection.connection.dbapi_connection
-        main = 'main."' + self.legacy.name.replace('"', '""') + '"'
-        side = '"' + str(self.table.schema).replace('"', '""') + '"."' + self.table.name.replace('"', '""') + '"'
+        dialect = connection.dialect
+        main = dialect.identifier_preparer.format_table(self.staging)
+        side = dialect.identifier_preparer.format_table(self.table)
         columns = ", ".join(_ROW_KEYS)
         staged, self._staged = self._staged, []
         self._staging.pop(key, None)
@@ -313,10 +317,7 @@ class Ledger:
             "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?", (self.legacy.name,)
         ).fetchone()
         held = dbapi.execute(f"SELECT {columns} FROM {main} ORDER BY id").fetchall() if exists else []
-        insert = self._inserts.get(self.table.key)
-        if insert is None or insert.dialect is not connection.dialect:
-            insert = self._inserts[self.table.key] = RowInsert(self.table, connection.dialect)
-        dialect = connection.dialect
+        insert = self._insert_for(self.table, dialect)
         when = self.table.c.applied_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
         mine = [tuple(when(row[k]) if k == "applied_at" else row[k] for k in _ROW_KEYS) for row in staged]
         found = [tuple(r) for r in held]
@@ -332,7 +333,6 @@ class Ledger:
                 insert.run(connection, row)
         if exists:
             dbapi.execute(f"DROP TABLE {main}")
-        return len({(r[0], r[1], r[3]) for r in found} | {(r[0], r[1], r[3]) for r in mine})
 
     def close(self) -> None:
         """The run is over: let go of the cursors kept for its rows."""
