@@ -193,3 +193,27 @@ def importlib_cache(path: Path) -> str:
     import importlib.util
 
     return importlib.util.cache_from_source(str(path))
+
+
+def test_one_command_scans_the_files_once(tmp_path):
+    """Inside ``one_scan()`` (a migration command) the index stats the files once: a later index of the
+    same directory answers from that scan, even for a file changed meanwhile; outside it, every scan
+    sees the change.  A scan that left a file's syntax unproven is not reused where proof is asked."""
+    from schemashift.revisions.index import one_scan
+
+    script, versions = make_script_dir(tmp_path)
+    paths = [write_rev(versions, f"o{i:03d}", f"o{i-1:03d}" if i else None) for i in range(3)]
+    with one_scan():
+        unproven = RevisionIndex(script, check_syntax=False)
+        assert len(unproven.headers()) == 3 and unproven.files_read == 3
+        proving = RevisionIndex(script)  # asks for proof: scans (and compiles) again
+        before = proving.checksums()
+        assert proving.files_read == 3
+        write_rev(versions, "o002", "o000")  # edited while the command runs
+        later = RevisionIndex(script)
+        assert later.checksums() == before and later.files_read == 0  # the command's first proven scan
+        assert set(later.revision_map().heads) == {"o002"}
+    after = RevisionIndex(script)
+    assert after.checksums()[os.path.realpath(paths[2])] != before[os.path.realpath(paths[2])]
+    assert after.files_read == 1
+    assert set(after.revision_map().heads) == {"o001", "o002"}

@@ -15,8 +15,15 @@ from .alembic_bridge.steps import downgrade_steps, stamp_steps, upgrade_steps
 from .config import Project
 from .errors import RevisionError, RevisionFileError
 from .revisions.ids import check_reference
-from .revisions.index import RevisionIndex
-from .runner import REVISION_ERRORS, revision_error, revision_map, run_env, script_directory
+from .revisions.index import RevisionIndex, one_scan
+from .runner import (
+    REVISION_ERRORS,
+    check_revision_ids,
+    revision_error,
+    revision_map,
+    run_env,
+    script_directory,
+)
 from .runtime.options import RunOptions
 from .runtime.results import MigrateResult, StepEvent
 from .runtime.run import Run, applied_revisions as applied_in_script
@@ -148,6 +155,9 @@ def precheck_targets(project: Project, targets: Sequence[str | None]) -> None:
         ident = ident.split("@", 1)[0]  # branch@head: let Alembic resolve the branch
         if ident.lower() not in _SPECIAL_TARGETS:
             idents.append(ident)
+    if not idents:  # head, base, +N: Alembic resolves them in the run, before any write
+        check_revision_ids(project)  # duplicate revision ids refused before any run
+        return
     rmap = revision_map(project, check_syntax=False)  # also refuses duplicate revision ids, before any run
     for ident in idents:
         try:
@@ -182,6 +192,22 @@ def migrate(
     options: RunOptions | None = None,
 ) -> MigrateResult:
     """Upgrade (``direction="up"``) or downgrade to ``revision``."""
+    with one_scan():  # the target check, the plan and the run's checksums share one scan of the files
+        return _migrate(project, direction, revision, sql=sql, tag=tag, progress=progress, output=output,
+                        options=options)
+
+
+def _migrate(
+    project: Project,
+    direction: str,
+    revision: str,
+    *,
+    sql: bool,
+    tag: str | None,
+    progress: Callable[[StepEvent], None] | None,
+    output: Any,
+    options: RunOptions | None,
+) -> MigrateResult:
     options = options or RunOptions()
     starting_rev = None
     if ":" in revision:
@@ -214,6 +240,20 @@ def stamp(
     options: RunOptions | None = None,
 ) -> MigrateResult:
     """Record ``revisions`` in the version table without running migrations."""
+    with one_scan():
+        return _stamp(project, revisions, sql=sql, purge=purge, tag=tag, output=output, options=options)
+
+
+def _stamp(
+    project: Project,
+    revisions: Sequence[str],
+    *,
+    sql: bool,
+    purge: bool,
+    tag: str | None,
+    output: Any,
+    options: RunOptions | None,
+) -> MigrateResult:
     destinations = list(revisions)
     starting_rev = None
     if sql:

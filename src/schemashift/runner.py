@@ -161,6 +161,14 @@ def revision_map(project: Project, *, check_syntax: bool = True) -> Any:
         raise revision_error(exc) from exc
 
 
+def check_revision_ids(project: Project) -> None:
+    """Refuse duplicate revision ids (as ``revision_map`` does) when no revision map is needed."""
+    try:
+        RevisionIndex(script_directory(project), check_syntax=False).check_unique()
+    except REVISION_ERRORS as exc:
+        raise revision_error(exc) from exc
+
+
 def run_env(
     project: Project,
     fn: Callable[[Any, Any], list[Any]],

@@ -12,11 +12,12 @@ imported the way Alembic would, so the index never disagrees with Alembic.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from alembic.script import Script, ScriptDirectory
 from alembic.script.revision import Revision, RevisionMap
@@ -83,6 +84,33 @@ def import_header(path: Path) -> RevisionHeader | None:
 _LOADED: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 _UNPROVEN_READ: dict[str, tuple[list[int], dict[str, Any] | None]] = {}
 
+# Inside ``one_scan()``: each script directory's first complete scan, (headers, every file's syntax proven).
+_SCANS: dict[tuple[Any, ...], tuple[list[dict[str, Any]], bool]] | None = None
+
+
+@contextlib.contextmanager
+def one_scan() -> Iterator[None]:
+    """While a command runs, the index lists and stats its version directories once.
+
+    A migration command asks the index three times (the target check, the
+    plan's suppressions, the run's checksums), a few milliseconds apart; each
+    scan stats every file, which on a long history costs as much as the run's
+    own bookkeeping.  Inside this scope they share the first scan that proved
+    every file's syntax (one that left a file unproven is reused only by
+    callers that do not ask for proof), so a command sees the files as they
+    were when it started.  Only for commands that write no revision file;
+    nested scopes share the outermost.
+    """
+    global _SCANS
+    if _SCANS is not None:
+        yield
+        return
+    _SCANS = {}
+    try:
+        yield
+    finally:
+        _SCANS = None
+
 
 def _cache_stamp(path: Path) -> tuple[int, int, int] | None:
     try:
@@ -113,6 +141,7 @@ class RevisionIndex:
         self._unproven: set[str] = set()
         self.cache_path = Path(script.dir) / "__pycache__" / CACHE_NAME
         self.files_read = 0  # how many files this scan had to read (for tests/bench)
+        self._left_unproven = False  # the last scan read a file whose syntax it did not prove
 
     def _load_cache(self) -> dict[str, Any]:
         if not self.use_cache:
@@ -147,7 +176,20 @@ class RevisionIndex:
             _LOADED[str(self.cache_path)] = (stamp, files)
 
     def headers(self) -> list[dict[str, Any]]:
-        """Every revision header (as a dict), from the cache where the file is unchanged."""
+        """Every revision header (as a dict), from the cache where the file is unchanged
+        (inside ``one_scan()``, from this command's earlier scan)."""
+        script = self.script
+        scope = (str(self.cache_path), tuple(script.version_locations or ()), script.recursive_version_locations)
+        scanned = _SCANS.get(scope) if _SCANS is not None and self.use_cache else None
+        if scanned is not None and (scanned[1] or not self.check_syntax):
+            return list(scanned[0])
+        headers = self._scan()
+        if _SCANS is not None and self.use_cache:
+            _SCANS[scope] = (headers, not self._left_unproven)
+        return list(headers)
+
+    def _scan(self) -> list[dict[str, Any]]:
+        self._left_unproven = False
         cached = self._load_cache()
         fresh: dict[str, Any] = {}
         headers: list[dict[str, Any]] = []
@@ -183,6 +225,7 @@ class RevisionIndex:
                         _UNPROVEN_READ[key] = (stamp, header)
                 if key in self._unproven:
                     self._unproven.discard(key)
+                    self._left_unproven = True
                 else:
                     fresh[key] = [stamp, header]
                 if header is not None:
@@ -234,14 +277,24 @@ class RevisionIndex:
         Two files with one revision id are refused, naming both: Alembic would
         warn and keep one of them, whichever it read last.
         """
-        revisions = [IndexedRevision(h) for h in self.headers()]
-        seen: dict[str, str] = {}
-        for rev in revisions:
-            if rev.revision in seen:
-                first, second = sorted((seen[rev.revision], rev.path))
-                raise DuplicateRevisionError(rev.revision, first, second)
-            seen[rev.revision] = rev.path
+        headers = self.headers()
+        _refuse_duplicates(headers)
+        revisions = [IndexedRevision(h) for h in headers]
         return RevisionMap(lambda: revisions)
+
+    def check_unique(self) -> None:
+        """Refuse two files with one revision id, without building a revision map (``revision_map``)."""
+        _refuse_duplicates(self.headers())
+
+
+def _refuse_duplicates(headers: list[dict[str, Any]]) -> None:
+    seen: dict[str, str] = {}
+    for header in headers:
+        rev, path = header["revision"], header["path"]
+        if rev in seen:
+            first, second = sorted((seen[rev], path))
+            raise DuplicateRevisionError(rev, first, second)
+        seen[rev] = path
 
 
 _PLAIN = (str, int, float, bool, type(None))

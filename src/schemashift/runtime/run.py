@@ -394,6 +394,9 @@ class Run:
 
                 with contextlib.suppress(Exception):  # an unreadable file: the caller hashes, or reports it
                     self._checksums = RevisionIndex(self.env.script).checksums()
+        known = self._checksums.get(path)  # the index keys real paths: Alembic's are the same, unless linked
+        if known is not None:
+            return known
         folder, name = os.path.split(path)
         real = self._real_dirs.get(folder)
         if real is None:

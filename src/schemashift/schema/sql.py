@@ -11,11 +11,12 @@ expression reads the same everywhere.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, overload
 
-_TOKEN = re.compile(
+_TOKEN_PATTERN = (
     r"""
     (?P<space>\s+)
   | (?P<comment>--[^\n]*|/\*.*?(?:\*/|$))
@@ -26,6 +27,13 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+
+
+@functools.cache
+def _token_regex() -> re.Pattern[str]:
+    """Compiled on first use: its wide character class costs every process that imports this module
+    (a run imports it for ``READ_ONLY_STATEMENTS``) a few milliseconds, for a tokenizer most runs never call."""
+    return re.compile(*_TOKEN_PATTERN)
 
 
 # how statements that change nothing begin (upper case): reads, reflection (MySQL's DESCRIBE), savepoints
@@ -53,7 +61,7 @@ class Token:
 def tokenize(sql: str) -> list[Token]:
     """The tokens of ``sql``, without whitespace and comments."""
     tokens = []
-    for match in _TOKEN.finditer(sql):
+    for match in _token_regex().finditer(sql):
         kind = match.lastgroup or "punct"
         if kind in ("space", "comment"):
             continue
