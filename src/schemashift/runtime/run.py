@@ -452,11 +452,11 @@ class Run:
         return self.applied < len(self.rebuilds) and self.rebuilds[self.applied]
 
     def _on_begin(self, connection: Any) -> None:
-        autocommit = autocommit_option(connection)
         if self._commit_seen:
             self._flush()
         self._between = False
         if self.sqlite is not None:
+            autocommit = autocommit_option(connection)
             self.fk_off_now = self._rebuilds_next() if not autocommit else self.fk_off_now
             self.sqlite.before_begin(connection, self.fk_off_now)
 
