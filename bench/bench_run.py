@@ -135,7 +135,7 @@ def bench(backend: str, count: int, rounds: int, fresh_url) -> list[str]:
 def main(count: int, rounds: int) -> str:
     out = [
         f"# bench_run: {count} revisions (create table / add column alternating), {rounds} paired alternated rounds,",
-        "# whole processes, transaction per migration on both sides; schemashift with lock and ledger on;",
+        "# whole processes, transaction per migration on both sides; schemashift with lock, ledger and plan on;",
         "# wall = elapsed seconds, cpu = user + system seconds of the child process; children write .pyc;",
         "# ratio = median over median; paired = median of each round's own ratio (the two runs of a pair are",
         "# adjacent, so a machine whose speed drifts between rounds moves both)",
