@@ -217,3 +217,24 @@ def test_one_command_scans_the_files_once(tmp_path):
     assert after.checksums()[os.path.realpath(paths[2])] != before[os.path.realpath(paths[2])]
     assert after.files_read == 1
     assert set(after.revision_map().heads) == {"o001", "o002"}
+
+
+def test_one_scan_is_per_thread(tmp_path):
+    """A scope belongs to the thread that opened it: another thread (a library migrating several
+    databases at once) scans for itself and sees the files as they are."""
+    import threading
+
+    from schemashift.revisions.index import one_scan
+
+    script, versions = make_script_dir(tmp_path)
+    for i in range(2):
+        write_rev(versions, f"t{i:03d}", f"t{i-1:03d}" if i else None)
+    seen: list[set[str]] = []
+    with one_scan():
+        assert set(RevisionIndex(script).revision_map().heads) == {"t001"}
+        write_rev(versions, "t002", "t001")
+        worker = threading.Thread(target=lambda: seen.append(set(RevisionIndex(script).revision_map().heads)))
+        worker.start()
+        worker.join()
+        assert set(RevisionIndex(script).revision_map().heads) == {"t001"}  # this thread: its scope's scan
+    assert seen == [{"t002"}]

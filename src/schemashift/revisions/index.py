@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -84,8 +85,9 @@ def import_header(path: Path) -> RevisionHeader | None:
 _LOADED: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 _UNPROVEN_READ: dict[str, tuple[list[int], dict[str, Any] | None]] = {}
 
-# Inside ``one_scan()``: each script directory's first complete scan, (headers, every file's syntax proven).
-_SCANS: dict[tuple[Any, ...], tuple[list[dict[str, Any]], bool]] | None = None
+# Inside ``one_scan()`` (per thread: a library may migrate several databases at once): each script
+# directory's first complete scan, (headers, every file's syntax proven).
+_SCOPE = threading.local()
 
 
 @contextlib.contextmanager
@@ -101,15 +103,14 @@ def one_scan() -> Iterator[None]:
     were when it started.  Only for commands that write no revision file;
     nested scopes share the outermost.
     """
-    global _SCANS
-    if _SCANS is not None:
+    if getattr(_SCOPE, "scans", None) is not None:
         yield
         return
-    _SCANS = {}
+    _SCOPE.scans = {}
     try:
         yield
     finally:
-        _SCANS = None
+        _SCOPE.scans = None
 
 
 def _cache_stamp(path: Path) -> tuple[int, int, int] | None:
@@ -180,12 +181,15 @@ class RevisionIndex:
         (inside ``one_scan()``, from this command's earlier scan)."""
         script = self.script
         scope = (str(self.cache_path), tuple(script.version_locations or ()), script.recursive_version_locations)
-        scanned = _SCANS.get(scope) if _SCANS is not None and self.use_cache else None
+        scans: dict[tuple[Any, ...], tuple[list[dict[str, Any]], bool]] | None = (
+            getattr(_SCOPE, "scans", None) if self.use_cache else None
+        )
+        scanned = scans.get(scope) if scans is not None else None
         if scanned is not None and (scanned[1] or not self.check_syntax):
             return list(scanned[0])
         headers = self._scan()
-        if _SCANS is not None and self.use_cache:
-            _SCANS[scope] = (headers, not self._left_unproven)
+        if scans is not None:
+            scans[scope] = (headers, not self._left_unproven)
         return list(headers)
 
     def _scan(self) -> list[dict[str, Any]]:
