@@ -180,6 +180,7 @@ def _env_py_picks_versions(project: Project) -> bool:
 # ------------------------------------------------------------- the commands
 
 
+@one_scan()  # per call: the target check, the plan and the run's checksums share one scan of the files
 def migrate(
     project: Project,
     direction: str,
@@ -192,22 +193,6 @@ def migrate(
     options: RunOptions | None = None,
 ) -> MigrateResult:
     """Upgrade (``direction="up"``) or downgrade to ``revision``."""
-    with one_scan():  # the target check, the plan and the run's checksums share one scan of the files
-        return _migrate(project, direction, revision, sql=sql, tag=tag, progress=progress, output=output,
-                        options=options)
-
-
-def _migrate(
-    project: Project,
-    direction: str,
-    revision: str,
-    *,
-    sql: bool,
-    tag: str | None,
-    progress: Callable[[StepEvent], None] | None,
-    output: Any,
-    options: RunOptions | None,
-) -> MigrateResult:
     options = options or RunOptions()
     starting_rev = None
     if ":" in revision:
@@ -229,6 +214,7 @@ def _migrate(
     )
 
 
+@one_scan()
 def stamp(
     project: Project,
     revisions: Sequence[str],
@@ -240,20 +226,6 @@ def stamp(
     options: RunOptions | None = None,
 ) -> MigrateResult:
     """Record ``revisions`` in the version table without running migrations."""
-    with one_scan():
-        return _stamp(project, revisions, sql=sql, purge=purge, tag=tag, output=output, options=options)
-
-
-def _stamp(
-    project: Project,
-    revisions: Sequence[str],
-    *,
-    sql: bool,
-    purge: bool,
-    tag: str | None,
-    output: Any,
-    options: RunOptions | None,
-) -> MigrateResult:
     destinations = list(revisions)
     starting_rev = None
     if sql:

@@ -142,7 +142,6 @@ class RevisionIndex:
         self._unproven: set[str] = set()
         self.cache_path = Path(script.dir) / "__pycache__" / CACHE_NAME
         self.files_read = 0  # how many files this scan had to read (for tests/bench)
-        self._left_unproven = False  # the last scan read a file whose syntax it did not prove
 
     def _load_cache(self) -> dict[str, Any]:
         if not self.use_cache:
@@ -187,17 +186,18 @@ class RevisionIndex:
         scanned = scans.get(scope) if scans is not None else None
         if scanned is not None and (scanned[1] or not self.check_syntax):
             return list(scanned[0])
-        headers = self._scan()
+        headers, proven = self._scan()
         if scans is not None:
-            scans[scope] = (headers, not self._left_unproven)
+            scans[scope] = (headers, proven)
         return list(headers)
 
-    def _scan(self) -> list[dict[str, Any]]:
-        self._left_unproven = False
+    def _scan(self) -> tuple[list[dict[str, Any]], bool]:
+        """(the headers, whether every file's syntax was proven)"""
         cached = self._load_cache()
         fresh: dict[str, Any] = {}
         headers: list[dict[str, Any]] = []
         changed = False
+        proven = True
         recursive = bool(self.script.recursive_version_locations)
         for directory in version_directories(self.script):
             real_dir = os.path.realpath(directory)
@@ -229,14 +229,14 @@ class RevisionIndex:
                         _UNPROVEN_READ[key] = (stamp, header)
                 if key in self._unproven:
                     self._unproven.discard(key)
-                    self._left_unproven = True
+                    proven = False
                 else:
                     fresh[key] = [stamp, header]
                 if header is not None:
                     headers.append(header)
         if changed or len(fresh) != len(cached):
             self._save_cache(fresh)
-        return headers
+        return headers, proven
 
     def checksums(self) -> dict[str, str]:
         """Each revision file's checksum by its real path, hashed only when the file changed.
