@@ -23,6 +23,8 @@ More fixtures: put them in ``tests/fixtures_<topic>.py``; every such module is
 loaded as a plugin here, no edit of this file needed.
 """
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,12 @@ import pytest
 from mariadbserver import MISSING_MESSAGE as MARIADB_MISSING
 from mariadbserver import MariaDbServer, find_binaries
 from pgserver import MISSING_MESSAGE, PgServer, find_bindir
+
+# The tests rewrite models and revision files, often within one second and at the same size; Python
+# would then take the .pyc it wrote for the earlier text for the new one (its check is the mtime in
+# whole seconds and the size), here and in every schemashift process a test starts.
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+sys.dont_write_bytecode = True
 
 pytest_plugins = sorted(p.stem for p in Path(__file__).parent.glob("fixtures_*.py"))
 
