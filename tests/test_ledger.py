@@ -170,3 +170,89 @@ def test_compiled_row_insert_falls_back_under_a_schema_translate_map(tmp_path):
             "duration_ms": 1, "tool_version": "t"})
         assert conn.exec_driver_sql("SELECT revision FROM other.ledger_map").all() == [("r1",)]
     engine.dispose()
+
+
+def test_a_deferred_row_travels_with_its_commit_and_only_with_it(pg_url, tmp_path):
+    """PostgreSQL: a step's row waits for the step's COMMIT and goes in the same message (one round trip
+    less per step). Stored as the plain INSERT stores it, quotes, backslashes, percent signs and all;
+    invisible until the commit; dropped with a rollback; never sent with another transaction's commit;
+    a row the server refuses fails the commit as SQLAlchemy fails one, and nothing is kept."""
+    import datetime as dt
+
+    from sqlalchemy import event
+
+    from schemashift.safety.ledger import RowInsert, ledger_table
+
+    when = dt.datetime(2026, 12, 1, 9, 30, 1, 654321, tzinfo=dt.timezone.utc)
+    rows = [
+        {"revision": "x'y%s", "direction": "up", "checksum": "f" * 64, "applied_at": when,
+         "duration_ms": 12, "tool_version": "schemashift 1.0"},
+        {"revision": "back\\slash ✓", "direction": "down", "checksum": None, "applied_at": when,
+         "duration_ms": None, "tool_version": "it's 100%"},
+    ]
+    table = ledger_table("ledger_defer")
+    engine = sa.create_engine(pg_url)
+    read = "SELECT revision, direction, checksum, applied_at, duration_ms, tool_version FROM ledger_defer ORDER BY id"
+    try:
+        with engine.begin() as conn:
+            table.create(conn)
+        with engine.connect() as conn, engine.connect() as other:
+            insert = RowInsert(table, conn.dialect)
+            event.listen(conn, "commit", insert.send_with_commit)
+            with conn.begin():
+                for row in rows:
+                    insert.run(conn, row, fast=False)  # the plain path, for comparison
+            with conn.begin():
+                conn.exec_driver_sql("SELECT 1")  # a step's transaction has begun on the server
+                assert all(insert.defer(conn, row) for row in rows)
+                assert conn.exec_driver_sql("SELECT count(*) FROM ledger_defer").scalar() == 2  # not sent yet
+                assert other.exec_driver_sql("SELECT count(*) FROM ledger_defer").scalar() == 2
+                other.rollback()
+            stored = other.exec_driver_sql(read).all()
+            other.rollback()
+            assert len(stored) == 4 and stored[2:] == stored[:2]
+
+            with conn.begin() as trans:  # a rollback takes the waiting row with it
+                conn.exec_driver_sql("SELECT 1")
+                assert insert.defer(conn, rows[0])
+                trans.rollback()
+            with conn.begin():  # the next commit does not send it: it belongs to a transaction that is gone
+                conn.exec_driver_sql("SELECT 1")
+            assert insert.deferred is None
+            assert other.exec_driver_sql("SELECT count(*) FROM ledger_defer").scalar() == 4
+            other.rollback()
+
+            with pytest.raises(sa.exc.IntegrityError) as refused:
+                with conn.begin():
+                    conn.exec_driver_sql("SELECT 1")
+                    assert insert.defer(conn, {**rows[0], "revision": None})
+            assert refused.value.statement is None  # a failed commit, as SQLAlchemy words one
+            assert not conn.in_transaction()
+            assert conn.exec_driver_sql("SELECT count(*) FROM ledger_defer").scalar() == 4
+            conn.rollback()
+
+            with conn.begin():  # the literals read the same with the server's old string syntax
+                conn.exec_driver_sql("SET LOCAL standard_conforming_strings = off")
+                assert insert.defer(conn, rows[1])
+            assert other.exec_driver_sql(read).all()[-1] == stored[1]
+            other.rollback()
+
+            assert not insert.defer(conn, rows[0])  # no transaction open on the server: the caller runs it
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+            assert not insert.defer(auto, rows[0])
+            conn.rollback()
+    finally:
+        with engine.begin() as conn:
+            table.drop(conn, checkfirst=True)
+        engine.dispose()
+    import psycopg.pq
+
+    from schemashift.safety import ledger as ledger_mod
+
+    assert ledger_mod._INTRANS == psycopg.pq.TransactionStatus.INTRANS  # libpq's value, as psycopg names it
+    sqlite = sa.create_engine(f"sqlite:///{tmp_path / 'l.db'}")
+    with sqlite.begin() as conn:
+        table.create(conn)
+        conn.exec_driver_sql("SELECT 1")
+        assert not RowInsert(table, conn.dialect).defer(conn, rows[0])  # SQLite: written at once, as before
+    sqlite.dispose()

@@ -168,6 +168,27 @@ def test_failure_at_commit_is_not_reported_as_applied(pg_runcore):
     assert p.state() == before
 
 
+def test_a_step_whose_ledger_row_is_refused_at_commit_is_rolled_back(pg_runcore):
+    """PostgreSQL sends a step's ledger row with the step's COMMIT. A migration that takes the row's
+    table away (here: drops the ledger) fails there: the step is reported failed at commit, not
+    applied; its DDL, its version and every row are as before it, and the ledger keeps its rows."""
+    p = pg_runcore
+    p.rev("aaa", None, table("a_t"))
+    p.upgrade()
+    p.rev("bbb", "aaa", table("b_t") + "\nop.execute('DROP TABLE schemashift.schemashift_ledger')")
+    before = p.state()
+    seen = []
+    with pytest.raises(MigrationFailed) as failed:
+        p.upgrade(progress=seen.append)
+    assert seen == []
+    line = failed.value.one_line()
+    assert "migration bbb failed at commit" in line and "schemashift_ledger" in line, line
+    assert "rolled back: the database is as it was before" in line and "NOT rolled back" not in line, line
+    assert p.state() == before
+    assert p.ledger() == [("aaa", "up")]
+    assert "b_t" not in p.tables() and p.rows("a_t", "id, v") == [(1, "one"), (2, "two")]
+
+
 SQLITE_FK_ON = """    from sqlalchemy import event as _event
 
     @_event.listens_for(connectable, "connect")

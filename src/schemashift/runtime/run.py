@@ -462,12 +462,16 @@ class Run:
 
     def _on_commit(self, connection: Any) -> None:
         self._commit_seen = True
+        if self.options.ledger:
+            self.ledger.send_with_commit(connection)  # a step's row deferred to this commit (``_write_ledger``)
         if self.iterating and not (self._between and not self.whole_run) and self.watch is not None:
             # a commit inside a step (autocommit_block, a COMMIT the migration ran): no rollback past it
             self.watch.escaped.append("COMMIT (autocommit_block or a commit inside the migration)")
 
     def _on_rollback(self, connection: Any) -> None:
         self._commit_seen = False
+        if self.options.ledger:
+            self.ledger.forget_deferred()
         self._undone.extend(event_.revision for event_, _ in self._pending)
         self._pending.clear()
 
@@ -573,10 +577,13 @@ class Run:
             return
         kind = ledger_mod.UP if direction == "up" else ledger_mod.DOWN
         script = self._script_of(step) if len(step.up_revision_ids) == 1 else None
+        # the step's own transaction commits right after this (Alembic's, per migration): the row may
+        # travel with that COMMIT (``_on_commit``), or is dropped with it on a rollback (``_on_rollback``)
+        defer = not self.whole_run and self.transactional and not self.autocommit
         for rev in (script,) if script is not None else step.up_revisions:
             known = self._checksum_of(rev.path) if rev.path else None
             self.ledger.record(connection, rev.revision, kind, path=rev.path, duration_ms=duration_ms,
-                               file_checksum=known, stage=stage)
+                               file_checksum=known, stage=stage, defer=defer)
 
     # ------------------------------------------------------------- the end
 

@@ -21,8 +21,10 @@ def transaction_probe(dbapi_connection: Any) -> Callable[[Any], bool | None]:
     """A function telling whether a DBAPI connection of this kind has a transaction open (None: cannot say)."""
     if hasattr(dbapi_connection, "in_transaction") and not callable(dbapi_connection.in_transaction):
         return lambda c: bool(c.in_transaction)  # sqlite3
-    if getattr(getattr(dbapi_connection, "info", None), "transaction_status", None) is not None:
-        return lambda c: int(c.info.transaction_status) in (1, 2, 3)  # psycopg 3: IDLE = 0 .. UNKNOWN = 4
+    if getattr(getattr(dbapi_connection, "pgconn", None), "transaction_status", None) is not None:
+        # psycopg 3: libpq's own status as an int (IDLE = 0 .. UNKNOWN = 4); ``info.transaction_status``
+        # says the same as an enum member made on every call, and the run asks after every statement
+        return lambda c: c.pgconn.transaction_status in (1, 2, 3)
     if callable(getattr(dbapi_connection, "get_transaction_status", None)):
         return lambda c: int(c.get_transaction_status()) in (1, 2, 3)  # psycopg2
     # SQLAlchemy's async adapters: ask the driver's own connection

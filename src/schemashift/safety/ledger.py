@@ -9,6 +9,7 @@ checksums of applied revisions with their files today.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -206,6 +207,7 @@ class Ledger:
         duration_ms: int | None = None,
         file_checksum: str | None = None,
         stage: bool = False,
+        defer: bool = False,
     ) -> None:
         """One ledger row.  ``file_checksum``: the file's checksum when the caller knows it already
         (the run takes it from the revision index); otherwise the file at ``path`` is hashed.
@@ -215,6 +217,10 @@ class Ledger:
         step, and ``unstage`` moves it into the sidecar with the run's last
         step: a commit writing both files costs SQLite a super-journal and
         about twice the syncs, once per run instead of once per step.
+
+        ``defer``: the step's transaction ends with a commit the run will
+        make; where the driver allows (``RowInsert.defer``), the row is sent
+        in the same message as that ``COMMIT`` (``send_with_commit``).
         """
         key = id(connection)
         table = self._writing.get(key)
@@ -238,7 +244,10 @@ class Ledger:
         }
         if stage and self._stages(connection, table):
             table = self.staging
-        self._insert_for(table, connection.dialect).run(connection, row)
+        insert = self._insert_for(table, connection.dialect)
+        if defer and insert.defer(connection, row):
+            return
+        insert.run(connection, row)
         if table is self.staging:
             self._staged.append(row)
 
@@ -334,9 +343,21 @@ class Ledger:
         if exists:
             dbapi.execute(f"DROP TABLE {main}")
 
+    def send_with_commit(self, connection: Any) -> None:
+        """``connection`` is about to commit: send a row deferred to that commit, with the ``COMMIT``."""
+        for insert in self._inserts.values():
+            if insert.deferred is not None:
+                insert.send_with_commit(connection)
+
+    def forget_deferred(self) -> None:
+        """The transaction a deferred row waited for was rolled back: the row goes with it."""
+        for insert in self._inserts.values():
+            insert.deferred = None
+
     def close(self) -> None:
         """The run is over: let go of the cursors kept for its rows."""
         for insert in self._inserts.values():
+            insert.deferred = None
             insert.close()
 
     def adopt(self, connection: Any, revisions: Iterable[Any], checksum_of: ChecksumOf | None = None) -> int:
@@ -435,6 +456,8 @@ class RowInsert:
         self.order: tuple[str, ...] | None = None
         self.processors: dict[str, Any] = {}
         self._cursor: tuple[Any, Any] | None = None  # (DBAPI connection, its cursor kept for the rows)
+        # rows waiting for their transaction's COMMIT: (DBAPI connection, SQLAlchemy transaction, INSERTs)
+        self.deferred: tuple[Any, Any, list[str]] | None = None
         self.execute_options: dict[str, Any] = {}
         if dialect.name in DRIVER_SQL_DIALECTS and dialect.bind_typing != BindTyping.SETINPUTSIZES:
             compiled = table.insert().inline().compile(dialect=dialect, column_keys=list(_ROW_KEYS))
@@ -473,20 +496,92 @@ class RowInsert:
         else:
             self._on_cursor(connection, self.driver_params(row))
 
+    def defer(self, connection: Any, row: dict[str, Any]) -> bool:
+        """Keep ``row`` to be sent with its transaction's ``COMMIT``; False where that cannot be done.
+
+        Each step of a run on PostgreSQL costs Alembic four round trips to the
+        server (BEGIN, the DDL, the version row, COMMIT); a ledger row sent on
+        its own was a fifth, and the largest part of schemashift's cost per
+        step.  psycopg sends a query without parameters as one simple-protocol
+        message, which may hold several statements: the row, its values
+        written as literals (``_string_literal``), goes in the message that
+        commits (``send_with_commit``), run by the server in order inside the
+        step's transaction.  Only for psycopg on a connection really inside a
+        transaction (libpq says so) with no schema renaming; the caller runs
+        the row at once otherwise.
+        """
+        if self.sql is None or self.order is None or self.dialect.driver != "psycopg" or self.dialect.is_async:
+            return False
+        if connection.get_execution_options().get("schema_translate_map"):
+            return False
+        dbapi = connection.connection.dbapi_connection
+        pgconn = getattr(dbapi, "pgconn", None)
+        if pgconn is None or dbapi.autocommit or pgconn.transaction_status != _INTRANS:
+            return False
+        values = []
+        for value in self.driver_params(row):
+            if value is None:
+                values.append("NULL")
+            elif type(value) is int:
+                values.append(str(value))
+            else:
+                values.append(_string_literal(value.isoformat() if isinstance(value, dt.datetime) else str(value)))
+        text = self.sql % tuple(values)
+        transaction = connection.get_transaction()
+        waiting = self.deferred
+        if waiting is not None and waiting[0] is dbapi and waiting[1] is transaction:
+            waiting[2].append(text)  # a merge step: a row for each revision it joins
+        else:
+            self.deferred = (dbapi, transaction, [text])
+        return True
+
+    def send_with_commit(self, connection: Any) -> None:
+        """``connection`` commits: the deferred row and the ``COMMIT`` go as one message.
+
+        psycopg's own ``commit()``, which SQLAlchemy calls next, then finds no
+        transaction open and sends nothing.  A failure (the row, or the commit
+        itself: a deferred constraint) is raised as SQLAlchemy raises a failed
+        commit, a ``DBAPIError`` without a statement; the server has then
+        rolled back or holds a failed transaction that the caller rolls back.
+        """
+        if self.deferred is None:
+            return
+        dbapi, transaction, texts = self.deferred
+        if dbapi is not connection.connection.dbapi_connection:
+            return  # another connection commits: the row waits for its own
+        self.deferred = None
+        if transaction is not connection.get_transaction():
+            return  # not the row's transaction (it ended without a rollback we saw): nothing of it to commit
+        base = self.dialect.loaded_dbapi.Error
+        cursor = self._cursor_of(dbapi)
+        try:
+            cursor.execute("; ".join(texts) + "; COMMIT", prepare=False)
+        except base as exc:
+            self.close()
+            # as when COMMIT itself fails: no transaction left open (a refused row leaves it aborted)
+            with contextlib.suppress(Exception):
+                dbapi.rollback()
+            raise DBAPIError.instance(None, None, exc, base, dialect=self.dialect) from exc
+        except BaseException:
+            self.close()
+            raise
+
+    def _cursor_of(self, dbapi: Any) -> Any:
+        kept = self._cursor
+        if kept is not None and kept[0] is dbapi:
+            return kept[1]
+        self.close()  # another connection's cursor, if any
+        cursor = dbapi.cursor()
+        self._cursor = (dbapi, cursor)
+        return cursor
+
     def _on_cursor(self, connection: Any, params: Any) -> None:
         """The row through a cursor of the step's own DBAPI connection (its transaction), a driver
         error raised as the ``DBAPIError`` SQLAlchemy would have raised, naming the statement.
 
         One cursor per DBAPI connection serves every step (making one costs psycopg more than
         sending the row); a new one after a failure, or on another connection."""
-        dbapi = connection.connection.dbapi_connection
-        kept = self._cursor
-        if kept is not None and kept[0] is dbapi:
-            cursor = kept[1]
-        else:
-            self.close()  # another connection's cursor, if any
-            cursor = dbapi.cursor()
-            self._cursor = (dbapi, cursor)
+        cursor = self._cursor_of(connection.connection.dbapi_connection)
         base = self.dialect.loaded_dbapi.Error
         try:
             cursor.execute(self.sql, params, **self.execute_options)
@@ -505,6 +600,22 @@ class RowInsert:
                 kept[1].close()
             except Exception:  # the connection went first
                 pass
+
+
+#: libpq's PQTRANS_INTRANS (``psycopg.pq.TransactionStatus.INTRANS``): inside a transaction block, idle
+_INTRANS = 2
+
+
+def _string_literal(text: str) -> str:
+    """``text`` as a PostgreSQL string constant, whatever ``standard_conforming_strings`` says.
+
+    In an escape string constant (``E'...'``) a backslash escapes in either
+    setting, so doubling backslashes and quotes is all it takes; the
+    constant stays untyped, so the column's type reads it (a timestamp,
+    here).  psycopg sends the text in the connection's encoding, as it
+    does a bound value's.
+    """
+    return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 _ROW_KEYS = ("revision", "direction", "checksum", "applied_at", "duration_ms", "tool_version")
