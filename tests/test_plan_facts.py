@@ -99,6 +99,33 @@ def test_prefetch_answers_as_the_lazy_reads_do(db_url, backend, exact):
         engine.dispose()
 
 
+def test_tables_nobody_has_cost_one_catalog_read_on_postgresql(pg_url):
+    """An upgrade that creates its tables names them all: on PostgreSQL one read of pg_class finds that
+    none exists (in any schema), and SQLAlchemy's column reflection is not run for them; a table that
+    exists in another schema than the one asked is still reflected, and answered as the lazy read does."""
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE SCHEMA elsewhere")
+            conn.exec_driver_sql("CREATE TABLE elsewhere.shadow_t (id INTEGER PRIMARY KEY)")
+        absent = [(None, f"new_t{i}") for i in range(50)] + [("elsewhere", "new_e"), (None, "shadow_t")]
+        with engine.connect() as conn, conn.begin():
+            facts = Facts(conn)
+            watch = Statements(conn)
+            facts.prefetch(absent, absent)
+            sent = [s for s in watch.sent if not s.startswith(("SAVEPOINT", "RELEASE"))]
+            assert len(sent) == 2 and "pg_class" in sent[0], sent  # the presence read; shadow_t reflected
+            watch.sent.clear()
+            assert all(facts.columns(t, s) is None for s, t in absent)
+            assert watch.sent == []  # settled by the prefetch
+        with engine.connect() as conn, conn.begin():
+            assert Facts(conn).columns("shadow_t") is None and Facts(conn).columns("shadow_t", "elsewhere")
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA elsewhere CASCADE")
+        engine.dispose()
+
+
 def test_a_failing_prefetch_leaves_the_lazy_reads_and_the_transaction_usable(pg_url):
     """A table the probe cannot read (no privilege): nothing is cached, the plan's transaction still works."""
     engine = sa.create_engine(pg_url)

@@ -30,6 +30,10 @@ _ESTIMATES = (
 )
 
 
+# the names :t that a relation (table, view, materialized view, foreign or partitioned table) has, in any schema
+_PRESENT = "SELECT c.relname FROM pg_class c WHERE c.relname = ANY(:t) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+
+
 @dataclass
 class Count:
     rows: int
@@ -117,10 +121,18 @@ class Facts:
         from sqlalchemy.engine.reflection import ObjectKind, ObjectScope
 
         columns: dict[tuple[str | None, str], dict[str, dict[str, Any]] | None] = {}
+        present: set[str] | None = None
         for schema, names in wanted.items():
             if not names:
                 continue
-            reflect = self._sqlite_maybe_present(schema, names) if self.dialect.name == "sqlite" else names
+            if self.dialect.name == "sqlite":
+                reflect = self._sqlite_maybe_present(schema, names)
+            elif self.dialect.name == "postgresql":
+                if present is None:
+                    present = self._pg_maybe_present([n for each in wanted.values() for n in each])
+                reflect = [name for name in names if name in present]
+            else:
+                reflect = names
             # the same read as get_columns (which is this call for one name), for every name at once
             found = self.inspector().get_multi_columns(
                 schema=schema, filter_names=reflect, kind=ObjectKind.ANY, scope=ObjectScope.ANY
@@ -160,6 +172,15 @@ class Facts:
         sql = " UNION ".join(f"SELECT name FROM {m} WHERE type IN ('table', 'view')" for m in masters)
         present = {str(row[0]).lower() for row in self.connection.execute(sa.text(sql))}
         return [name for name in names if name.lower() in present]
+
+    def _pg_maybe_present(self, names: list[str]) -> set[str]:
+        """Which of ``names`` some relation in any schema of PostgreSQL's catalog has, in one read: a
+        superset of what the reflection finds.  A plan that creates its tables names them all, and
+        reflecting names nobody has still costs SQLAlchemy its catalog reads (domains, enums,
+        columns); names found anywhere are reflected as before."""
+        import sqlalchemy as sa
+
+        return {row[0] for row in self.connection.execute(sa.text(_PRESENT), {"t": names})}
 
     def _estimates(self, keys: list[tuple[str | None, str]]) -> dict[tuple[str | None, str], Count]:
         """``_estimate`` of many tables in one catalog read (only the usable ones: analysed, not empty)."""
