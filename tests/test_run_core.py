@@ -226,6 +226,27 @@ def test_failure_at_commit_in_the_cli_prints_no_upgraded_line(runcore):
     assert not {"parent", "child"} & p.tables()
 
 
+def test_failure_at_commit_of_a_middle_step_names_that_step(runcore):
+    """A step that fails at its COMMIT with steps after it (SQLite and PostgreSQL): the error names that
+    step, not the next one, says it was rolled back (checked), and the steps before it stay applied."""
+    p = runcore
+    if p.backend == "sqlite":
+        p.edit_env("    with connectable.connect() as connection:", SQLITE_FK_ON + "    with connectable.connect() as connection:")
+    p.rev("aaa", None, table("a_t"))
+    p.upgrade()
+    p.rev("bbb", "aaa", table("b_t"))
+    p.rev("ccc", "bbb", DEFERRED_ORPHAN)
+    p.rev("ddd", "ccc", table("d_t"))
+    result = p.cli("upgrade", "head", ok=False)
+    assert result.code == MigrationFailed.exit_code, result.stderr
+    assert "migration ccc failed at commit" in result.error_line, result.error_line
+    assert "rolled back: the database is as it was before migration ccc" in result.error_line, result.error_line
+    assert "Upgraded aaa -> bbb" in result.stdout and "-> ccc" not in result.stdout
+    assert p.version() == {"bbb"} and p.ledger() == [("aaa", "up"), ("bbb", "up")]
+    assert not {"parent", "child", "d_t"} & p.tables()
+    assert p.rows("b_t", "id, v") == [(1, "one"), (2, "two")]
+
+
 # -------------------------------------------------------------------- the lock
 
 

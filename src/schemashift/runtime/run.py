@@ -149,6 +149,8 @@ class Run:
         self._scope_heads: tuple[str, ...] = ()
         self._commit_seen = False
         self._between = False
+        self._applying: str | None = None  # the step whose ``on_version_apply`` bookkeeping is running
+        self._rolled_back_at_commit: list[str] = []  # steps whose commit failed and were rolled back
         self._failures: dict[int, SchemashiftError | None] = {}
         self._cleanups: list[Callable[[], None]] = []
         self._observer: Callable[[], Any] | None = None  # opens a connection other than the migration's
@@ -455,6 +457,7 @@ class Run:
         if self._commit_seen:
             self._flush()
         self._between = False
+        self._rolled_back_at_commit = []
         if self.sqlite is not None:
             autocommit = autocommit_option(connection)
             self.fk_off_now = self._rebuilds_next() if not autocommit else self.fk_off_now
@@ -472,6 +475,8 @@ class Run:
         self._commit_seen = False
         if self.options.ledger:
             self.ledger.forget_deferred()
+        if self._between and not self.whole_run:  # a step's own transaction, ended after the step ran
+            self._rolled_back_at_commit = [event_.revision for event_, _ in self._pending]
         self._undone.extend(event_.revision for event_, _ in self._pending)
         self._pending.clear()
 
@@ -493,6 +498,7 @@ class Run:
         self._clock = now
         direction = "stamp" if step.is_stamp else "up" if step.is_upgrade else "down"  # scratch runs mix both
         revision = step.up_revision_id if step.up_revision_id else ",".join(step.up_revision_ids)
+        self._applying = revision or ""
         doc = ""
         if not step.is_stamp:
             script = self._script_of(step)
@@ -519,9 +525,11 @@ class Run:
             self.result.steps.append(event_)
             if self.progress:
                 self.progress(event_)
+            self._applying = None
             return
         self._pending.append((event_, ordered))
         self._between = True
+        self._applying = None
         if self.watch is not None and not self.whole_run:
             self.watch.new_scope()
 
@@ -658,7 +666,13 @@ class Run:
         """Word an exception raised while steps ran; None when no step was running."""
         if self.offline or not self.steps:
             return None
-        if self.iterating:
+        if self._applying is not None:  # the step ran; its bookkeeping (a check, its ledger row) failed
+            revisions, where = [self._applying], ""
+        elif self._between and not self.whole_run and (self._pending or self._rolled_back_at_commit):
+            # between a step's end and the next one's begin: its own commit failed
+            revisions = [event_.revision for event_, _ in self._pending] or list(self._rolled_back_at_commit)
+            where = " at commit"
+        elif self.iterating:
             step = self.steps[self.applied] if self.applied < len(self.steps) else self.steps[-1]
             revisions = [_revision_of(step)]
             where = ""
