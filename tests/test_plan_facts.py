@@ -126,6 +126,39 @@ def test_tables_nobody_has_cost_one_catalog_read_on_postgresql(pg_url):
         engine.dispose()
 
 
+def test_a_table_without_pages_is_empty_without_a_probe_and_a_partitioned_one_is_counted(pg_url):
+    """PostgreSQL: a never-analysed table of zero pages counts 0 from the catalog read alone; one whose
+    rows were deleted still has pages and is probed (0); a partitioned table has no pages of its own but
+    rows in its partitions, and is counted, lazily and prefetched alike."""
+    engine = sa.create_engine(pg_url)
+    names = ["nopages_t", "deleted_t", "parted_t"]
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE nopages_t (id INTEGER)")
+            conn.exec_driver_sql("CREATE TABLE deleted_t (id INTEGER)")
+            conn.exec_driver_sql("INSERT INTO deleted_t VALUES (1)")
+            conn.exec_driver_sql("DELETE FROM deleted_t")
+            conn.exec_driver_sql("CREATE TABLE parted_t (id INTEGER) PARTITION BY RANGE (id)")
+            conn.exec_driver_sql("CREATE TABLE parted_low PARTITION OF parted_t FOR VALUES FROM (0) TO (100)")
+            conn.exec_driver_sql("INSERT INTO parted_t VALUES (1), (2), (3)")
+        with engine.connect() as conn, conn.begin():
+            lazy = [Facts(conn).count(name) for name in names]
+        with engine.connect() as conn, conn.begin():
+            facts = Facts(conn)
+            watch = Statements(conn)
+            facts.prefetch([(None, n) for n in names], [(None, n) for n in names])
+            probes = [s for s in watch.sent if "EXISTS" in s]
+            prefetched = [facts.count(name) for name in names]
+        assert [(c.rows, c.estimated) for c in lazy] == [(0, False), (0, False), (3, False)]
+        assert prefetched == lazy
+        assert len(probes) == 1 and "nopages_t" not in probes[0] and "deleted_t" in probes[0], probes
+    finally:
+        with engine.begin() as conn:
+            for name in names:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+        engine.dispose()
+
+
 def test_a_failing_prefetch_leaves_the_lazy_reads_and_the_transaction_usable(pg_url):
     """A table the probe cannot read (no privilege): nothing is cached, the plan's transaction still works."""
     engine = sa.create_engine(pg_url)

@@ -3,7 +3,8 @@
 Counting is the expensive part of a plan, so nothing is counted unless a rule
 needs it.  On PostgreSQL a count is ``pg_class.reltuples`` (the planner's
 estimate, free) unless ``exact`` is asked for or the table was never analysed,
-in which case it is counted (capped, so a huge table costs a bounded scan).
+in which case it is counted (capped, so a huge table costs a bounded scan); a table
+without a single page on disk is empty, known without reading it.
 Tables the plan itself creates earlier are known to be empty; renamed ones are
 counted under their live name.
 
@@ -24,8 +25,11 @@ from ..runtime.watch import savepoint_possible
 
 COUNT_CAP = 1_000_000
 # PostgreSQL's row estimates of tables :t in schema :s (the default one when NULL)
+# with whether the table has no storage at all (a heap of zero pages holds no row, committed or not:
+# counted 0 without reading it; partitioned tables and views have no storage of their own, so they are left out)
 _ESTIMATES = (
-    "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "SELECT c.relname, c.reltuples, c.relkind IN ('r', 'm') AND pg_relation_size(c.oid) = 0 "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE c.relname = ANY(:t) AND n.nspname = coalesce(:s, current_schema())"
 )
 
@@ -40,8 +44,11 @@ class Count:
     estimated: bool = False
 
 
-def _usable_estimate(reltuples: Any) -> Count | None:
-    """An estimate to trust, or None: never analysed, or empty when last analysed (count instead)."""
+def _usable_estimate(reltuples: Any, no_pages: bool = False) -> Count | None:
+    """An estimate to trust, or None: never analysed, or empty when last analysed (count instead).
+    A table without a single page is known empty, analysed or not: exactly 0."""
+    if no_pages:
+        return Count(0)
     if reltuples is None or reltuples <= 0:
         return None
     return Count(int(reltuples), estimated=True)
@@ -191,8 +198,8 @@ class Facts:
         for schema, name in keys:
             by_schema.setdefault(schema, []).append(name)
         for schema, names in by_schema.items():
-            for relname, reltuples in self.connection.execute(sa.text(_ESTIMATES), {"t": names, "s": schema}):
-                found = _usable_estimate(reltuples)
+            for relname, reltuples, no_pages in self.connection.execute(sa.text(_ESTIMATES), {"t": names, "s": schema}):
+                found = _usable_estimate(reltuples, no_pages)
                 if found is not None:
                     out[(schema, relname)] = found
         return out
@@ -222,7 +229,7 @@ class Facts:
 
     def _estimate(self, table: str, schema: str | None) -> Count | None:
         rows = self.query(_ESTIMATES, t=[table], s=schema)
-        return _usable_estimate(rows[0][1]) if rows else None
+        return _usable_estimate(rows[0][1], rows[0][2]) if rows else None
 
     def _exact(self, table: str, schema: str | None) -> Count | None:
         rows = self.query(f"SELECT count(*) FROM (SELECT 1 FROM {self.quoted(table, schema)} LIMIT {COUNT_CAP}) s")
