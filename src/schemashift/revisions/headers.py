@@ -52,13 +52,14 @@ class _LazyPattern:
 
 def _lazy(name: str, pattern: Any, flags: int = 0) -> Any:
     return _LazyPattern(name, pattern, flags)
-_ASSIGN = re.compile(
-    r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.*)$",
-    re.MULTILINE,
+# the reader of one file (``parse_header``) and the Create Date: compiled when first used, too: a
+# command whose revision index is up to date reads no header at all
+_ASSIGN = _lazy(
+    "_ASSIGN", r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.*)$", re.MULTILINE,
 )
-_DOCSTRING = re.compile(r'\A(?:\s*#[^\n]*\n|\s*\n)*\s*[rRuU]?("""|\'\'\')(.*?)\1', re.DOTALL)
-_TRAILING_COMMENT = re.compile(r"\s*#[^'\"\n]*$")
-_CREATE_DATE = re.compile(r"^Create Date:\s*(.+?)\s*$", re.MULTILINE)
+_DOCSTRING = _lazy("_DOCSTRING", r'\A(?:\s*#[^\n]*\n|\s*\n)*\s*[rRuU]?("""|\'\'\')(.*?)\1', re.DOTALL)
+_TRAILING_COMMENT = _lazy("_TRAILING_COMMENT", r"\s*#[^'\"\n]*$")
+_CREATE_DATE = _lazy("_CREATE_DATE", r"^Create Date:\s*(.+?)\s*$", re.MULTILINE)
 
 
 def first_paragraph(longdoc: str) -> str:
@@ -109,7 +110,7 @@ class RevisionHeader:
 
 # the usual header value: a plain quoted word or None, alone on its line (an optional comment after it);
 # read without ast (literal_eval costs ~50 us a call: four a file, on every cold read of a long history)
-_PLAIN_LITERAL = re.compile(r"""(?:'([\w.\-]*)'|"([\w.\-]*)"|(None))[ \t]*(?:#[^\n]*)?$""")
+_PLAIN_LITERAL = _lazy("_PLAIN_LITERAL", r"""(?:'([\w.\-]*)'|"([\w.\-]*)"|(None))[ \t]*(?:#[^\n]*)?$""")
 
 
 def _literal_after(text: str, start: int) -> tuple[bool, Any]:
