@@ -237,6 +237,11 @@ def test_a_deferred_row_travels_with_its_commit_and_only_with_it(pg_url, tmp_pat
             assert other.exec_driver_sql(read).all()[-1] == stored[1]
             other.rollback()
 
+            with conn.begin():  # psycopg's pipeline mode takes one statement per query: written at once there
+                conn.exec_driver_sql("SELECT 1")
+                with conn.connection.dbapi_connection.pipeline():
+                    assert not insert.defer(conn, rows[0])
+
             assert not insert.defer(conn, rows[0])  # no transaction open on the server: the caller runs it
             auto = conn.execution_options(isolation_level="AUTOCOMMIT")
             assert not insert.defer(auto, rows[0])

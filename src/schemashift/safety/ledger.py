@@ -507,8 +507,8 @@ class RowInsert:
         written as literals (``_string_literal``), goes in the message that
         commits (``send_with_commit``), run by the server in order inside the
         step's transaction.  Only for psycopg on a connection really inside a
-        transaction (libpq says so) with no schema renaming; the caller runs
-        the row at once otherwise.
+        transaction (libpq says so), not in pipeline mode, with no schema
+        renaming; the caller runs the row at once otherwise.
         """
         if self.sql is None or self.order is None or self.dialect.driver != "psycopg" or self.dialect.is_async:
             return False
@@ -516,7 +516,7 @@ class RowInsert:
             return False
         dbapi = connection.connection.dbapi_connection
         pgconn = getattr(dbapi, "pgconn", None)
-        if pgconn is None or dbapi.autocommit or pgconn.transaction_status != _INTRANS:
+        if pgconn is None or dbapi.autocommit or pgconn.transaction_status != _INTRANS or _in_pipeline(pgconn):
             return False
         values = []
         for value in self.driver_params(row):
@@ -555,7 +555,7 @@ class RowInsert:
         base = self.dialect.loaded_dbapi.Error
         cursor = self._cursor_of(dbapi)
         try:
-            cursor.execute("; ".join(texts) + "; COMMIT", prepare=False)
+            cursor.execute("; ".join(texts) + "; COMMIT", prepare=False, binary=False)  # text: the simple protocol
         except base as exc:
             self.close()
             # as when COMMIT itself fails: no transaction left open (a refused row leaves it aborted)
@@ -604,6 +604,15 @@ class RowInsert:
 
 #: libpq's PQTRANS_INTRANS (``psycopg.pq.TransactionStatus.INTRANS``): inside a transaction block, idle
 _INTRANS = 2
+
+
+def _in_pipeline(pgconn: Any) -> bool:
+    """libpq's pipeline mode is on (psycopg's ``pipeline()``): there every query takes the extended
+    protocol, which refuses several statements in one query."""
+    try:
+        return bool(pgconn.pipeline_status)
+    except Exception:  # a libpq before 14 has no pipeline mode
+        return False
 
 
 def _string_literal(text: str) -> str:
