@@ -12,7 +12,7 @@ round's own ratio, for wall time and for CPU time (user + system of the child
 process: what a shared, loaded machine moves least).  The children run without
 ``PYTHONDONTWRITEBYTECODE`` (a user's machine writes ``.pyc`` files).
 
-    python bench/bench_run.py [N] [ROUNDS]      # default 1000 revisions, 3 rounds
+    python bench/bench_run.py [N] [ROUNDS] [sqlite|postgresql ...]   # default 1000 revisions, 3 rounds, both
 """
 
 from __future__ import annotations
@@ -123,26 +123,32 @@ def bench(backend: str, count: int, rounds: int, fresh_url) -> list[str]:
             a_runs = [run[i] for run in times[("alembic", direction)]]
             s_runs = [run[i] for run in times[("schemashift", direction)]]
             a, s = statistics.median(a_runs), statistics.median(s_runs)
-            paired = statistics.median(y / x for x, y in zip(a_runs, s_runs))
+            ratios = [y / x for x, y in zip(a_runs, s_runs)]
+            paired = statistics.median(ratios)
+            q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (paired, paired, paired)
             lines.append(
                 f"{backend:10s} {label:15s} {count} revisions {kind:4s}: alembic {a:6.2f} s  schemashift {s:6.2f} s  "
-                f"ratio {s / a:4.2f}x  paired {paired:4.2f}x   (rounds: alembic {[round(x, 2) for x in a_runs]}, "
+                f"ratio {s / a:4.2f}x  paired {paired:4.2f}x (quartiles {q1:4.2f}-{q3:4.2f})   "
+                f"(rounds: alembic {[round(x, 2) for x in a_runs]}, "
                 f"schemashift {[round(x, 2) for x in s_runs]})"
             )
     return lines
 
 
-def main(count: int, rounds: int) -> str:
+def main(count: int, rounds: int, backends: tuple[str, ...] = ("sqlite", "postgresql")) -> str:
     out = [
         f"# bench_run: {count} revisions (create table / add column alternating), {rounds} paired alternated rounds,",
         "# whole processes, transaction per migration on both sides; schemashift with lock, ledger and plan on;",
         "# wall = elapsed seconds, cpu = user + system seconds of the child process; children write .pyc;",
         "# ratio = median over median; paired = median of each round's own ratio (the two runs of a pair are",
-        "# adjacent, so a machine whose speed drifts between rounds moves both)",
+        "# adjacent, so a machine whose speed drifts between rounds moves both); quartiles: of those ratios",
     ]
-    with tempfile.TemporaryDirectory(prefix="bench-run-sqlite-") as dbdir:
-        counter = iter(range(10**6))
-        out += bench("sqlite", count, rounds, lambda: f"sqlite:///{dbdir}/db{next(counter)}.sqlite")
+    if "sqlite" in backends:
+        with tempfile.TemporaryDirectory(prefix="bench-run-sqlite-") as dbdir:
+            counter = iter(range(10**6))
+            out += bench("sqlite", count, rounds, lambda: f"sqlite:///{dbdir}/db{next(counter)}.sqlite")
+    if "postgresql" not in backends:
+        return "\n".join(out) + "\n"
     from pgserver import PgServer, find_bindir
 
     bindir = find_bindir()
@@ -157,8 +163,9 @@ def main(count: int, rounds: int) -> str:
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    report = main(n, rounds)
+    only = tuple(sys.argv[3:])  # sqlite and/or postgresql; the results then go to run_<backend>.txt
+    report = main(n, rounds, only or ("sqlite", "postgresql"))
     print(report)
-    path = ROOT / "bench" / "results" / "run.txt"
+    path = ROOT / "bench" / "results" / (f"run_{'_'.join(only)}.txt" if only else "run.txt")
     path.parent.mkdir(exist_ok=True)
     path.write_text(report)
