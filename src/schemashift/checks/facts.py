@@ -128,15 +128,15 @@ class Facts:
         from sqlalchemy.engine.reflection import ObjectKind, ObjectScope
 
         columns: dict[tuple[str | None, str], dict[str, dict[str, Any]] | None] = {}
-        present: set[str] | None = None
+        # PostgreSQL: one read of the catalog for the names of every schema at once
+        present = (self._pg_maybe_present([n for names in wanted.values() for n in names])
+                   if self.dialect.name == "postgresql" else None)
         for schema, names in wanted.items():
             if not names:
                 continue
             if self.dialect.name == "sqlite":
                 reflect = self._sqlite_maybe_present(schema, names)
-            elif self.dialect.name == "postgresql":
-                if present is None:
-                    present = self._pg_maybe_present([n for each in wanted.values() for n in each])
+            elif present is not None:
                 reflect = [name for name in names if name in present]
             else:
                 reflect = names

@@ -480,6 +480,9 @@ class RowInsert:
                     process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
                     if process is not None:
                         self.processors[key] = process
+        # a row may wait for its COMMIT (``defer``): positional SQL for psycopg's sync driver
+        self.deferrable = (self.sql is not None and self.order is not None and dialect.driver == "psycopg"
+                           and not dialect.is_async)
 
     def driver_params(self, row: dict[str, Any]) -> Any:
         """``row`` as the driver receives it from SQLAlchemy: processed, in the statement's order."""
@@ -510,7 +513,7 @@ class RowInsert:
         transaction (libpq says so), not in pipeline mode, with no schema
         renaming; the caller runs the row at once otherwise.
         """
-        if self.sql is None or self.order is None or self.dialect.driver != "psycopg" or self.dialect.is_async:
+        if not self.deferrable:
             return False
         if connection.get_execution_options().get("schema_translate_map"):
             return False
