@@ -192,7 +192,8 @@ def run_env(
     def count_applied(**_: Any) -> None:
         state.applied += 1
 
-    policy.on_version_apply.append(count_applied)
+    if run is None:  # a ``Run`` counts its steps itself (each callback costs Alembic a ``MigrationInfo`` per step)
+        policy.on_version_apply.append(count_applied)
 
     def decide(rev: Any, context: Any) -> list[Any]:
         check_attached(env.context)
@@ -378,7 +379,7 @@ def translate_errors(project: Project, state: RunState | None = None) -> Iterato
             frames.append((exc.filename, exc.lineno or 0))
             reason = f"SyntaxError: {exc.msg}"
         env_frames = [f for f in frames if Path(f[0]).name == "env.py"]
-        if not (state is not None and state.steps and state.applied < len(state.steps)) and not isinstance(exc, SystemExit):
+        if not (state is not None and state.steps and _applied(state) < len(state.steps)) and not isinstance(exc, SystemExit):
             models_error = _models_failure(exc, project, reason)
             if models_error is not None:
                 raise models_error from exc
@@ -462,6 +463,11 @@ def _bad_url(exc: BaseException) -> bool:
     """A URL SQLAlchemy parsed but the driver or socket layer could not use (a port out of range)."""
     text = str(exc).lower()
     return isinstance(exc, (ValueError, OverflowError)) and ("port" in text or "invalid literal for int" in text)
+
+
+def _applied(state: RunState) -> int:
+    """The steps whose migration ran so far: the ``Run``'s count when one owns the command."""
+    return state.run.applied if state.run is not None else state.applied
 
 
 def _migration_failure(exc: BaseException, state: RunState | None, statement: str | None) -> MigrationFailed:

@@ -496,11 +496,13 @@ class Run:
         now = time.perf_counter()
         seconds = now - self._clock
         self._clock = now
-        direction = "stamp" if step.is_stamp else "up" if step.is_upgrade else "down"  # scratch runs mix both
-        revision = step.up_revision_id if step.up_revision_id else ",".join(step.up_revision_ids)
+        stamp = step.is_stamp
+        direction = "stamp" if stamp else "up" if step.is_upgrade else "down"  # scratch runs mix both
+        revision = step.up_revision_id or ",".join(step.up_revision_ids)
         self._applying = revision or ""
         doc = ""
-        if not step.is_stamp:
+        script = None
+        if not stamp:
             script = self._script_of(step)
             if script is not None:
                 doc = script_doc(script)
@@ -513,7 +515,7 @@ class Run:
             seconds=seconds,
         )
         if not ctx.as_sql and self.options.ledger and ctx.connection is not None:
-            self._write_ledger(ctx.connection, step, direction, int(seconds * 1000))
+            self._write_ledger(ctx.connection, step, direction, int(seconds * 1000), script)
         self.applied += 1
         last = self.applied >= len(self.steps)
         if self.fk_off_now and self.sqlite is not None and (last or not self.whole_run):
@@ -568,7 +570,9 @@ class Run:
             )
         self._violations = now
 
-    def _write_ledger(self, connection: Any, step: Any, direction: str, duration_ms: int) -> None:
+    def _write_ledger(self, connection: Any, step: Any, direction: str, duration_ms: int,
+                      script: Any = None) -> None:
+        """The step's ledger rows; ``script``: the step's revision when ``_on_apply`` looked it up already."""
         # more steps follow, each committing on its own: the row may wait in SQLite's main file
         stage = (direction != "stamp" and not self.whole_run and self.transactional
                  and self.applied + 1 < len(self.steps))
@@ -584,7 +588,10 @@ class Run:
                     self.ledger.record(connection, rev_id, ledger_mod.DOWN, path=None)
             return
         kind = ledger_mod.UP if direction == "up" else ledger_mod.DOWN
-        script = self._script_of(step) if len(step.up_revision_ids) == 1 else None
+        if len(step.up_revision_ids) != 1:
+            script = None
+        elif script is None:
+            script = self._script_of(step)
         # the step's own transaction commits right after this (Alembic's, per migration): the row may
         # travel with that COMMIT (``_on_commit``), or is dropped with it on a rollback (``_on_rollback``)
         defer = not self.whole_run and self.transactional and not self.autocommit
