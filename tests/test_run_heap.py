@@ -8,6 +8,7 @@ froze objects itself keeps exactly its own freeze.
 from __future__ import annotations
 
 import gc
+import sys
 
 import pytest
 
@@ -72,3 +73,62 @@ def test_a_process_that_turned_the_collector_off_is_left_as_it_is(sqlite_runcore
     finally:
         gc.enable()
     assert "probe_not" in _tables(sqlite_runcore)
+
+
+# ---------------------------------------------------------------- the command-line process at exit
+
+# the process's own entry point, with a probe run after everything else (atexit), as Python's shutdown begins
+EXIT_PROBE = """
+import atexit, gc, runpy, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0, flush=True))
+sys.argv = ["schemashift", *sys.argv[1:]]
+runpy.run_module("schemashift", run_name="__main__")
+"""
+
+
+def _whole_process(project, *args: str):
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "SCHEMASHIFT_URL"}
+    return subprocess.run([sys.executable, "-c", EXIT_PROBE, *args], cwd=project.root, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_command_line_process_exits_with_its_objects_frozen_and_its_work_done(sqlite_runcore):
+    """``runtime.heap.before_exit``: Python's shutdown then skips walking every object; all that the
+    command wrote is there, value by value, and its output and exit code are whole."""
+    sqlite_runcore.rev("a1", None, "op.create_table('t', sa.Column('id', sa.Integer, primary_key=True), "
+                       "sa.Column('name', sa.String(20)))\nop.execute(\"INSERT INTO t VALUES (1, 'one'), (2, 'two')\")",
+                       "op.drop_table('t')")
+    sqlite_runcore.rev("a2", "a1", "op.add_column('t', sa.Column('extra', sa.String(20)))",
+                       "op.drop_column('t', 'extra')")
+    done = _whole_process(sqlite_runcore, "upgrade", "head")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "frozen at exit: True"
+    assert [line.split(",")[0] for line in lines[:-2]] == ["Upgraded <base> -> a1", "Upgraded a1 -> a2"]
+    assert lines[-2] == "Now at a2."
+    assert sqlite_runcore.query("SELECT id, name, extra FROM t ORDER BY id") == [(1, "one", None), (2, "two", None)]
+    assert sqlite_runcore.query("SELECT version_num FROM alembic_version") == [("a2",)]
+    assert sqlite_runcore.ledger() == [("a1", "up"), ("a2", "up")]
+    leftovers = [p.name for p in sqlite_runcore.root.rglob("*") if p.name.endswith(("-wal", "-journal"))]
+    assert leftovers == []  # every database connection was closed before the process exited
+
+    failed = _whole_process(sqlite_runcore, "downgrade", "no-such-revision")
+    assert failed.returncode != 0 and failed.stderr.startswith("error: ")
+    assert failed.stdout.splitlines()[-1] == "frozen at exit: True"  # on the way out of a failure too
+    assert sqlite_runcore.query("SELECT version_num FROM alembic_version") == [("a2",)]
+
+
+def test_the_cli_called_in_a_living_process_leaves_its_collector_alone(sqlite_runcore, monkeypatch):
+    """``cli.main(argv)`` (tests, embedding programs) goes on living after it returns: nothing frozen."""
+    from schemashift import cli
+
+    sqlite_runcore.rev("a1", None, "op.create_table('t', sa.Column('id', sa.Integer, primary_key=True))")
+    monkeypatch.chdir(sqlite_runcore.root)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["upgrade", "head"])
+    assert exited.value.code == 0
+    assert gc.get_freeze_count() == 0
+    assert sqlite_runcore.query("SELECT version_num FROM alembic_version") == [("a1",)]

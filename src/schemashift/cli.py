@@ -16,6 +16,7 @@ import click
 
 from . import quick
 from .cli_output import Globals, err, note, out, pass_globals, say
+from .runtime import heap
 
 __all__ = ["Globals", "app", "err", "main", "note", "out", "pass_globals", "say"]
 
@@ -823,13 +824,20 @@ app._loaded = True  # type: ignore[attr-defined]  (from here on, listing the com
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every failure into one line on stderr."""
+    global _WHOLE_PROCESS
+    _WHOLE_PROCESS = argv is None
+    try:
+        _main(sys.argv[1:] if argv is None else argv)
+    finally:
+        if _WHOLE_PROCESS:  # the process exits next (``runtime.heap.before_exit``)
+            heap.before_exit()
+
+
+def _main(args: list[str]) -> None:
     from .errors import SchemashiftError
 
     from .redact import scrub
 
-    global _WHOLE_PROCESS
-    _WHOLE_PROCESS = argv is None
-    args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     _redact_log_records()
     try:
