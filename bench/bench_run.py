@@ -5,12 +5,17 @@ Both tools run as whole processes (`python -m alembic`, `python -m
 schemashift`) on the same generated project, with the same transaction
 granularity (Alembic with ``transaction_per_migration=True``, schemashift
 with its default ``--atomic step``, lock and ledger on).  Runs are paired and
-alternated (each command run by both tools back to back, which goes first
-flipping every round) on fresh databases each round; the ratio is
-schemashift's median over Alembic's median, and "paired" the median of each
-round's own ratio, for wall time and for CPU time (user + system of the child
-process: what a shared, loaded machine moves least).  The children run without
+alternated (each command run by every tool back to back, the order turning
+every round) on fresh databases each round; the ratio is schemashift's median
+over Alembic's median, and "paired" the median of each round's own ratio, for
+wall time and for CPU time (user + system of the child process: what a
+shared, loaded machine moves least).  The children run without
 ``PYTHONDONTWRITEBYTECODE`` (a user's machine writes ``.pyc`` files).
+
+Alembic runs twice per round: as its users run it (the target's reference),
+and leaving the process as schemashift's command line does (``SAME_EXIT``),
+which shows apart how much of the ratio is the faster exit and how much the
+work schemashift adds to a run.
 
     python bench/bench_run.py [N] [ROUNDS] [sqlite|postgresql ...]   # default 1000 revisions, 3 rounds, both
 """
@@ -97,19 +102,38 @@ def timed(args: list[str], cwd: Path) -> tuple[float, float]:
     return elapsed, cpu
 
 
+# plain Alembic, as its users run it; and the same Alembic leaving the process as schemashift's command
+# line does (``runtime.heap.before_exit``: objects frozen, so Python's shutdown skips the collector's
+# walks over them).  The first is the target's reference; against the second, what is left is the work
+# schemashift adds to a run (plan, lock, ledger, bookkeeping, imports).
+SAME_EXIT = """
+import gc, runpy, sys
+sys.argv = ["alembic", *sys.argv[1:]]
+try:
+    runpy.run_module("alembic", run_name="__main__")
+finally:
+    gc.freeze()
+"""
 TOOLS = {
     "alembic": [sys.executable, "-m", "alembic"],
     "schemashift": [sys.executable, "-m", "schemashift"],
+    "alembic-same-exit": [sys.executable, "-c", SAME_EXIT],
 }
+REFERENCES = ("alembic", "alembic-same-exit")
 
 
 def bench(backend: str, count: int, rounds: int, fresh_url) -> list[str]:
-    """Each round: both projects written first, then each command run by both tools back to back
-    (which goes first flips every round), so each pair shares the machine's state of that moment."""
+    """Each round: every tool's project written first, then each command run by every tool back to back
+    (the order turns every round, so each tool goes first as often), so each pair shares the machine's
+    state of that moment."""
     times: dict[tuple[str, str], list[tuple[float, float]]] = {(t, d): [] for t in TOOLS for d in ("up", "down")}
+    names = list(TOOLS)
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
         for r in range(rounds):
-            order = list(TOOLS) if r % 2 == 0 else list(reversed(TOOLS))
+            turn = r % len(names)
+            order = names[turn:] + names[:turn]
+            if (r // len(names)) % 2:
+                order.reverse()
             roots = {}
             for tool in order:
                 roots[tool] = Path(tmp) / f"{backend}-{r}-{tool}"
@@ -119,19 +143,20 @@ def bench(backend: str, count: int, rounds: int, fresh_url) -> list[str]:
                     times[(tool, direction)].append(timed([*TOOLS[tool], *command], roots[tool]))
     lines = []
     for direction, label in (("up", "upgrade head"), ("down", "downgrade base")):
-        for i, kind in ((0, "wall"), (1, "cpu")):
-            a_runs = [run[i] for run in times[("alembic", direction)]]
-            s_runs = [run[i] for run in times[("schemashift", direction)]]
-            a, s = statistics.median(a_runs), statistics.median(s_runs)
-            ratios = [y / x for x, y in zip(a_runs, s_runs)]
-            paired = statistics.median(ratios)
-            q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (paired, paired, paired)
-            lines.append(
-                f"{backend:10s} {label:15s} {count} revisions {kind:4s}: alembic {a:6.2f} s  schemashift {s:6.2f} s  "
-                f"ratio {s / a:4.2f}x  paired {paired:4.2f}x (quartiles {q1:4.2f}-{q3:4.2f})   "
-                f"(rounds: alembic {[round(x, 2) for x in a_runs]}, "
-                f"schemashift {[round(x, 2) for x in s_runs]})"
-            )
+        for reference in REFERENCES:
+            for i, kind in ((0, "wall"), (1, "cpu")):
+                a_runs = [run[i] for run in times[(reference, direction)]]
+                s_runs = [run[i] for run in times[("schemashift", direction)]]
+                a, s = statistics.median(a_runs), statistics.median(s_runs)
+                ratios = [y / x for x, y in zip(a_runs, s_runs)]
+                paired = statistics.median(ratios)
+                q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (paired, paired, paired)
+                lines.append(
+                    f"{backend:10s} {label:15s} {count} revisions {kind:4s}: {reference} {a:6.2f} s  "
+                    f"schemashift {s:6.2f} s  ratio {s / a:4.2f}x  paired {paired:4.2f}x "
+                    f"(quartiles {q1:4.2f}-{q3:4.2f})   (rounds: {reference} {[round(x, 2) for x in a_runs]}, "
+                    f"schemashift {[round(x, 2) for x in s_runs]})"
+                )
     return lines
 
 
@@ -141,7 +166,10 @@ def main(count: int, rounds: int, backends: tuple[str, ...] = ("sqlite", "postgr
         "# whole processes, transaction per migration on both sides; schemashift with lock, ledger and plan on;",
         "# wall = elapsed seconds, cpu = user + system seconds of the child process; children write .pyc;",
         "# ratio = median over median; paired = median of each round's own ratio (the two runs of a pair are",
-        "# adjacent, so a machine whose speed drifts between rounds moves both); quartiles: of those ratios",
+        "# adjacent, so a machine whose speed drifts between rounds moves both); quartiles: of those ratios;",
+        "# alembic = plain Alembic (the target's reference); alembic-same-exit = Alembic leaving the process as",
+        "# schemashift's command line does (objects frozen before Python's shutdown): against it, what is left",
+        "# is the work schemashift adds to a run",
     ]
     if "sqlite" in backends:
         with tempfile.TemporaryDirectory(prefix="bench-run-sqlite-") as dbdir:
