@@ -7,8 +7,11 @@ froze objects itself keeps exactly its own freeze.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import sqlite3
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -103,8 +106,13 @@ def test_the_command_line_process_exits_with_its_objects_frozen_and_its_work_don
                        "op.drop_table('t')")
     sqlite_runcore.rev("a2", "a1", "op.add_column('t', sa.Column('extra', sa.String(20)))",
                        "op.drop_column('t', 'extra')")
+    database = Path(sqlite_runcore.url.removeprefix("sqlite:///"))
+    with contextlib.closing(sqlite3.connect(database)) as conn:  # WAL: its -wal file stays until the last close
+        assert conn.execute("PRAGMA journal_mode=wal").fetchone() == ("wal",)
     done = _whole_process(sqlite_runcore, "upgrade", "head")
     assert done.returncode == 0, done.stderr
+    leftovers = [p.name for p in database.parent.rglob("*") if p.name.endswith(("-wal", "-shm", "-journal"))]
+    assert leftovers == []  # every database connection was closed before the process exited
     lines = done.stdout.splitlines()
     assert lines[-1] == "frozen at exit: True"
     assert [line.split(",")[0] for line in lines[:-2]] == ["Upgraded <base> -> a1", "Upgraded a1 -> a2"]
@@ -112,8 +120,6 @@ def test_the_command_line_process_exits_with_its_objects_frozen_and_its_work_don
     assert sqlite_runcore.query("SELECT id, name, extra FROM t ORDER BY id") == [(1, "one", None), (2, "two", None)]
     assert sqlite_runcore.query("SELECT version_num FROM alembic_version") == [("a2",)]
     assert sqlite_runcore.ledger() == [("a1", "up"), ("a2", "up")]
-    leftovers = [p.name for p in sqlite_runcore.root.rglob("*") if p.name.endswith(("-wal", "-journal"))]
-    assert leftovers == []  # every database connection was closed before the process exited
 
     failed = _whole_process(sqlite_runcore, "downgrade", "no-such-revision")
     assert failed.returncode != 0 and failed.stderr.startswith("error: ")
