@@ -138,3 +138,27 @@ def test_the_cli_called_in_a_living_process_leaves_its_collector_alone(sqlite_ru
     assert exited.value.code == 0
     assert gc.get_freeze_count() == 0
     assert sqlite_runcore.query("SELECT version_num FROM alembic_version") == [("a1",)]
+
+
+def test_a_pooling_env_py_leaves_every_commit_in_the_database_file_at_exit(sqlite_runcore, tmp_path):
+    """An env.py whose engine pools (its app's own engine, say) leaves its connection open in the pool.
+    The exiting process closes it (``runner.close_env_engines``) before freezing, as the collector did:
+    on a WAL database the run's commits are then in the database file itself, and a copy of that file
+    alone holds them; no -wal or -shm file is left."""
+    sqlite_runcore.edit_env("poolclass=pool.NullPool,", "")  # SQLAlchemy's default pool for a SQLite file
+    sqlite_runcore.rev("a1", None, "op.create_table('t', sa.Column('id', sa.Integer, primary_key=True), "
+                       "sa.Column('name', sa.String(20)))\nop.execute(\"INSERT INTO t VALUES (1, 'one'), (2, 'two')\")",
+                       "op.drop_table('t')")
+    database = Path(sqlite_runcore.url.removeprefix("sqlite:///"))
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        assert conn.execute("PRAGMA journal_mode=wal").fetchone() == ("wal",)
+    done = _whole_process(sqlite_runcore, "upgrade", "head")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-2:] == ["Now at a1.", "frozen at exit: True"]
+    beside = sorted(p.name.removeprefix(database.name) for p in database.parent.glob(database.name + "*"))
+    assert beside == ["", "-schemashift", "-schemashift.lock"]  # the file, the ledger's sidecar and lock file
+    alone = tmp_path / "copied-alone.db"
+    alone.write_bytes(database.read_bytes())
+    with contextlib.closing(sqlite3.connect(alone)) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("a1",)]
+        assert conn.execute("SELECT id, name FROM t ORDER BY id").fetchall() == [(1, "one"), (2, "two")]

@@ -829,7 +829,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         _main(sys.argv[1:] if argv is None else argv)
     finally:
-        if _WHOLE_PROCESS:  # the process exits next (``runtime.heap.before_exit``)
+        if _WHOLE_PROCESS:  # the process exits next: its connections closed, then its objects frozen
+            runner = sys.modules.get(f"{__package__}.runner")  # not imported: no env.py ran, nothing to close
+            if runner is not None:
+                runner.close_env_engines()
             heap.before_exit()
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -43,6 +44,31 @@ from .errors import (
 )
 
 ConnectionHook = Callable[[Any, "SchemashiftEnvironment"], "Callable[[], None] | None"]
+
+# the engines env.py connected through in this process (weakly: a living process keeps or drops them as it likes)
+_ENV_ENGINES: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def close_env_engines() -> None:
+    """The command-line process is about to exit: close the connections env.py's engines still keep.
+
+    An env.py with a pooling engine (its app's own, say) leaves its
+    connection in the pool when it is done.  Python's shutdown used to close
+    it when the collector freed the engine; once the process freezes its
+    objects first (``runtime.heap.before_exit``) nothing would, and a SQLite
+    database in WAL mode would keep the run's commits in its ``-wal`` file
+    until the next connection, where copying the database file alone would
+    miss them.  ``dispose()`` closes them as the collector did.  An async
+    engine's pool can only be closed from its event loop (env.py disposes
+    it there, as Alembic's template does): left alone.  Only for the whole
+    process: a program that goes on living keeps its pools.
+    """
+    for engine in list(_ENV_ENGINES):
+        if getattr(engine.dialect, "is_async", False):
+            continue
+        with contextlib.suppress(Exception):
+            engine.dispose()
+    _ENV_ENGINES.clear()
 
 
 @dataclass
@@ -91,6 +117,8 @@ class SchemashiftEnvironment:
         connection = kw.get("connection")
         if connection is not None:
             self.connection = connection
+            with contextlib.suppress(Exception):  # an object that only looks like a Connection
+                _ENV_ENGINES.add(connection.engine)
             self.dialect_name = connection.dialect.name
             for hook in self.policy.connection_hooks:
                 cleanup = hook(connection, self)

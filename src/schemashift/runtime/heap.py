@@ -20,12 +20,15 @@ operating system takes back at once anyway.  Freezing first skips those
 walks; the rest of the shutdown is as before (atexit handlers, standard
 streams flushed, every object freed by reference counting freed).  What it
 gives up is finalizers of objects caught in reference cycles, which Python
-never promises to run at exit: a database connection that env.py left open
-and reachable only through such a cycle is then closed by the operating
-system instead (on SQLite its ``-wal`` file stays beside the database until
-the next connection reads it back; nothing committed is lost).  schemashift's
-own connections are all closed before this.  Never called by the library: a
-process that goes on living must keep its collector.
+never promises to run at exit.  Connections must therefore be closed before:
+schemashift's own are, and the command line disposes the engines env.py
+connected through (``runner.close_env_engines``: a pooling engine keeps its
+connection open, and on a SQLite database in WAL mode the run's commits would
+stay in the ``-wal`` file until the next connection).  A connection env.py
+keeps elsewhere, reachable only through a cycle, is closed by the operating
+system (nothing committed is lost; SQLite's next connection reads the ``-wal``
+back).  Never called by the library: a process that goes on living must keep
+its collector.
 """
 
 from __future__ import annotations
