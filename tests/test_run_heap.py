@@ -121,6 +121,10 @@ def test_the_command_line_process_exits_with_its_objects_frozen_and_its_work_don
     assert sqlite_runcore.query("SELECT version_num FROM alembic_version") == [("a2",)]
     assert sqlite_runcore.ledger() == [("a1", "up"), ("a2", "up")]
 
+    read = _whole_process(sqlite_runcore, "current")  # a read command, which runs with the collector off
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.splitlines() == ["a2 (head)", "frozen at exit: True"]
+
     failed = _whole_process(sqlite_runcore, "downgrade", "no-such-revision")
     assert failed.returncode != 0 and failed.stderr.startswith("error: ")
     assert failed.stdout.splitlines()[-1] == "frozen at exit: True"  # on the way out of a failure too

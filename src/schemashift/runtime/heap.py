@@ -66,6 +66,10 @@ def release() -> None:
 
 
 def before_exit() -> None:
-    """The whole process is about to exit: spare it the collector's walks during shutdown."""
-    if hasattr(gc, "freeze") and gc.isenabled():
+    """The whole process is about to exit: spare it the collector's walks during shutdown.
+
+    Also with the collector off (the read commands turn it off while they
+    run): Python's shutdown collects regardless.
+    """
+    if hasattr(gc, "freeze"):
         gc.freeze()
