@@ -52,6 +52,8 @@ class _LazyPattern:
 
 def _lazy(name: str, pattern: Any, flags: int = 0) -> Any:
     return _LazyPattern(name, pattern, flags)
+
+
 # the reader of one file (``parse_header``) and the Create Date: compiled when first used, too: a
 # command whose revision index is up to date reads no header at all
 _ASSIGN = _lazy(

@@ -355,9 +355,9 @@ class Ledger:
             insert.deferred = None
 
     def close(self) -> None:
-        """The run is over: let go of the cursors kept for its rows."""
+        """The run is over: let go of any row still waiting for a commit, and of the cursors kept for the rows."""
+        self.forget_deferred()
         for insert in self._inserts.values():
-            insert.deferred = None
             insert.close()
 
     def adopt(self, connection: Any, revisions: Iterable[Any], checksum_of: ChecksumOf | None = None) -> int:
